@@ -1,0 +1,54 @@
+"""Flushes a ``VisitTracker``'s queued touches to the store in the background."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..core.events import EventDispatcher
+from ..core.visits import VisitTracker
+from .background import AsyncBackgroundLoop
+
+__all__ = ["AsyncVisitFlusher"]
+
+logger = logging.getLogger("sessionware")
+
+
+class AsyncVisitFlusher:
+    """Owns the background loop that writes queued touches with ``touch_many``.
+
+    A failed flush puts its batch back (the tracker keeps it bounded) and the loop
+    retries with back-off; requests never wait for it.
+    """
+
+    def __init__(self, tracker: VisitTracker, store: Any, events: EventDispatcher) -> None:
+        self.tracker = tracker
+        self._store = store
+        self._events = events
+        self._loop = AsyncBackgroundLoop(self.flush, tracker.interval, "sessionware-visits")
+
+    def queue(self, key: str, expires_at: float) -> None:
+        if self.tracker.record(key, expires_at):
+            self._loop.wake()
+        self._loop.ensure_running()
+
+    async def flush(self) -> int:
+        """Write every queued touch now; the number of sessions touched."""
+        tracker = self.tracker
+        batch = tracker.take_batch()
+        if not batch:
+            return 0
+        try:
+            await self._store.touch_many(batch)
+        except Exception as exc:
+            tracker.restore(batch)
+            tracker.stats.failed_flushes += 1
+            logger.warning("flushing %d visit touches failed: %s", len(batch), exc)
+            self._events.emit("on_error", "touch_many", exc)
+            raise
+        tracker.stats.flushes += 1
+        tracker.stats.flushed += len(batch)
+        return len(batch)
+
+    async def close(self) -> None:
+        await self._loop.stop()

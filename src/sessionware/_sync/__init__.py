@@ -1,0 +1,1 @@
+"""The sync I/O layer, generated from ``_async`` (except ``background.py``)."""

@@ -1,0 +1,296 @@
+# Generated from src/sessionware/_async/manager.py by scripts/unasync.py. Do not edit.
+"""``SessionManager``: drives one request's session through a store.
+
+Thin on purpose: every decision comes from ``core.lifecycle.SessionCore``; this
+class only carries those decisions to the store. ``_sync/manager.py`` is generated
+from this file by ``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Literal
+
+from ..context import current_session
+from ..core.codecs import Codec
+from ..core.events import EventDispatcher
+from ..core.lifecycle import Action, SavePlan, SessionCore
+from ..core.session import Session
+from ..core.visits import VisitTracker
+from ..errors import ConcurrentUpdateError
+from .visits import VisitFlusher
+
+__all__ = ["SessionManager", "SessionScope"]
+
+logger = logging.getLogger("sessionware")
+
+IS_ASYNC = False
+
+
+class SessionManager:
+    """Opens, saves, forgets, regenerates and deletes sessions in one store.
+
+    ``secret_key``: a str/bytes, or a list whose first key signs and all verify.
+    ``idle_timeout``/``max_age``: seconds, or None for off. ``codec``: "json",
+    "msgpack", "pickle" (with ``allow_pickle=True``) or a ``Codec``.
+    ``visit_tracker``: batches expiry extensions (made for you when
+    ``idle_timeout`` is set; ``False`` touches synchronously instead).
+    ``same_key_conflicts``: "last_writer_wins" or "raise" when two concurrent
+    requests change the same key.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        secret_key: str | bytes | Sequence[str | bytes],
+        idle_timeout: float | None = 1800,
+        max_age: float | None = 14 * 24 * 3600,
+        codec: str | Codec = "json",
+        allow_pickle: bool = False,
+        visit_tracker: VisitTracker | Literal[False] | None = None,
+        touch_fraction: float = 0.1,
+        same_key_conflicts: str = "last_writer_wins",
+        max_save_attempts: int = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.core = SessionCore(
+            secret_key=secret_key,
+            idle_timeout=idle_timeout,
+            max_age=max_age,
+            codec=codec,
+            allow_pickle=allow_pickle,
+            touch_fraction=touch_fraction,
+            same_key_conflicts=same_key_conflicts,
+        )
+        self.events = EventDispatcher()
+        self._clock = clock
+        self._max_save_attempts = max_save_attempts
+        if visit_tracker is None and idle_timeout is not None:
+            visit_tracker = VisitTracker()
+        self.visit_tracker = visit_tracker or None
+        self._flusher = (
+            VisitFlusher(self.visit_tracker, store, self.events)
+            if self.visit_tracker is not None
+            else None
+        )
+        self._flush_horizon = self.visit_tracker.interval if self.visit_tracker else None
+
+    # -- listeners ------------------------------------------------------------
+
+    def add_listener(self, listener: object) -> None:
+        """Register the hooks ``listener`` implements (``on_save``, ``on_load``...)."""
+        self.events.add(listener)
+
+    def remove_listener(self, listener: object) -> None:
+        self.events.remove(listener)
+
+    # -- one request ----------------------------------------------------------
+
+    def scope(self, cookie_value: str | None) -> SessionScope:
+        """Open a session for one unit of work; save it on normal exit, forget its
+        changes on an exception, and make it ``sessionware.current()`` meanwhile."""
+        return SessionScope(self, cookie_value)
+
+    def open(self, cookie_value: str | None) -> Session:
+        """The session a request's cookie names, or a fresh one. No store round trip
+        without a genuine cookie."""
+        session = self.core.open(cookie_value, self._clock())
+        if session._data is None:
+            if IS_ASYNC:
+                self._load(session)
+            else:
+                session.load_on_access(self._load)
+        if self.events.handlers["on_visit"]:
+            self.events.emit("on_visit", session)
+        return session
+
+    def _load(self, session: Session) -> None:
+        key = session.key
+        try:
+            record = self.store.load(key)
+        except Exception as exc:
+            self.events.emit("on_error", "load", exc)
+            raise
+        tracker = self.visit_tracker
+        pending = tracker.pending_expiry(key) if tracker is not None else None
+        if self.core.attach(session, record, pending, session.last_access):
+            self.events.emit("on_load", session)
+        else:
+            self.events.emit("on_expire", key)
+
+    def save_changes(self, session: Session) -> str | None:
+        """Write the session if it is new and non-empty or changed (compare-and-set,
+        merging with concurrent writers); returns the cookie value to set, if any."""
+        now = self._clock()
+        plan = self.core.plan_save(session, now, self._flush_horizon)
+        for _ in range(self._max_save_attempts):
+            action = plan.action
+            if action is Action.NOTHING:
+                return session.cookie_value
+            if action is Action.TOUCH:
+                self._touch(session, plan)
+                return session.cookie_value
+            if action is Action.DELETE:
+                self._delete_stored(session, now)
+                return None
+            if action is Action.DROP:
+                logger.info("session %s was deleted meanwhile; changes dropped", session.key)
+                self.core.deleted(session, now)
+                return None
+            if self._write(session, plan):
+                return session.cookie_value
+            current = self._call("load", self.store.load, session.key)
+            plan = self.core.replan_after_conflict(session, plan, current, now)
+        raise ConcurrentUpdateError(
+            f"session {session.key} kept changing under concurrent requests; "
+            f"gave up after {self._max_save_attempts} attempts"
+        )
+
+    def _write(self, session: Session, plan: SavePlan) -> bool:
+        record = plan.record
+        assert record is not None
+        written = self._call(
+            "save", self.store.save_if_version, record, plan.expected_version
+        )
+        if not written:
+            return False
+        was_new = session.is_new
+        if plan.delete_key is not None:
+            self._call("delete", self.store.delete, plan.delete_key)
+            self._discard_touch(plan.delete_key)
+        self.core.saved(session, plan)
+        self._discard_touch(record.id)
+        events = self.events
+        if plan.delete_key is not None:
+            events.emit("on_regenerate", session, plan.delete_key)
+        elif was_new:
+            events.emit("on_create", session)
+        events.emit("on_save", session)
+        return True
+
+    def _touch(self, session: Session, plan: SavePlan) -> None:
+        record = plan.record
+        assert record is not None
+        flusher = self._flusher
+        if flusher is not None and not plan.urgent:
+            flusher.queue(record.id, record.expires_at)
+        else:
+            try:
+                self.store.touch_many({record.id: record.expires_at})
+            except Exception as exc:
+                # A read-only request does not fail because its expiry could not move.
+                logger.warning("touching session %s failed: %s", record.id, exc)
+                self.events.emit("on_error", "touch_many", exc)
+                return
+        self.core.saved(session, plan)
+
+    def forget_changes(self, session: Session) -> None:
+        """Drop this request's changes: nothing is written."""
+        self.core.forget(session)
+        self.events.emit("on_forget", session)
+
+    def _call(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except Exception as exc:
+            self.events.emit("on_error", operation, exc)
+            raise
+
+    def _discard_touch(self, key: str) -> None:
+        if self.visit_tracker is not None:
+            self.visit_tracker.discard(key)
+
+    # -- identity changes -----------------------------------------------------
+
+    def regenerate(self, session: Session) -> None:
+        """Give the session a new id (same data) at its next save; the old record is
+        deleted then. Call on every privilege change (session-fixation defence)."""
+        self.core.regenerate(session)
+
+    def login(self, session: Session, user_id: str) -> None:
+        """Regenerate and bind the session to ``user_id`` (indexed for revoke_user)."""
+        self.core.login(session, user_id)
+
+    def invalidate(self, session: Session) -> None:
+        """Delete the session now; the middleware then removes the cookie."""
+        self._delete_stored(session, self._clock())
+        self.events.emit("on_invalidate", session)
+
+    def _delete_stored(self, session: Session, now: float) -> None:
+        key = self.core.stored_key(session)
+        if key is not None:
+            self._call("delete", self.store.delete, key)
+            self._discard_touch(key)
+        self.core.deleted(session, now)
+
+    # -- maintenance ----------------------------------------------------------
+
+    def revoke_user(self, user_id: str) -> int:
+        """Delete every session bound to ``user_id`` ("log out everywhere")."""
+        keys = self._call("ids_for_user", self.store.ids_for_user, user_id)
+        for key in keys:
+            self._discard_touch(key)
+        removed: int = self._call("delete_many", self.store.delete_many, keys)
+        return removed
+
+    def purge_expired(self) -> int:
+        """Remove expired sessions (the store works in bounded batches)."""
+        removed: int = self._call("purge_expired", self.store.purge_expired, self._clock())
+        return removed
+
+    def flush_visits(self) -> int:
+        """Write queued visit touches now; the number of sessions touched."""
+        return self._flusher.flush() if self._flusher is not None else 0
+
+    def close(self) -> None:
+        """Flush queued visits, stop the background flusher and close the store."""
+        if self._flusher is not None:
+            self._flusher.close()
+        self.store.close()
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SessionScope:
+    """``with manager.scope(cookie) as session``: save on success, forget on
+    error, ``sessionware.current()`` set inside and always reset."""
+
+    __slots__ = ("_cookie_value", "_manager", "_session", "_token")
+
+    def __init__(self, manager: SessionManager, cookie_value: str | None) -> None:
+        self._manager = manager
+        self._cookie_value = cookie_value
+
+    def __enter__(self) -> Session:
+        session = self._manager.open(self._cookie_value)
+        self._session = session
+        self._token = current_session.set(session)
+        return session
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._manager.save_changes(self._session)
+            else:
+                self._manager.forget_changes(self._session)
+        finally:
+            current_session.reset(self._token)

@@ -1,0 +1,55 @@
+# Generated from src/sessionware/_async/visits.py by scripts/unasync.py. Do not edit.
+"""Flushes a ``VisitTracker``'s queued touches to the store in the background."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..core.events import EventDispatcher
+from ..core.visits import VisitTracker
+from .background import BackgroundLoop
+
+__all__ = ["VisitFlusher"]
+
+logger = logging.getLogger("sessionware")
+
+
+class VisitFlusher:
+    """Owns the background loop that writes queued touches with ``touch_many``.
+
+    A failed flush puts its batch back (the tracker keeps it bounded) and the loop
+    retries with back-off; requests never wait for it.
+    """
+
+    def __init__(self, tracker: VisitTracker, store: Any, events: EventDispatcher) -> None:
+        self.tracker = tracker
+        self._store = store
+        self._events = events
+        self._loop = BackgroundLoop(self.flush, tracker.interval, "sessionware-visits")
+
+    def queue(self, key: str, expires_at: float) -> None:
+        if self.tracker.record(key, expires_at):
+            self._loop.wake()
+        self._loop.ensure_running()
+
+    def flush(self) -> int:
+        """Write every queued touch now; the number of sessions touched."""
+        tracker = self.tracker
+        batch = tracker.take_batch()
+        if not batch:
+            return 0
+        try:
+            self._store.touch_many(batch)
+        except Exception as exc:
+            tracker.restore(batch)
+            tracker.stats.failed_flushes += 1
+            logger.warning("flushing %d visit touches failed: %s", len(batch), exc)
+            self._events.emit("on_error", "touch_many", exc)
+            raise
+        tracker.stats.flushes += 1
+        tracker.stats.flushed += len(batch)
+        return len(batch)
+
+    def close(self) -> None:
+        self._loop.stop()

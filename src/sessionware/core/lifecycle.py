@@ -1,0 +1,281 @@
+"""Every decision of a request's session lifecycle, with no I/O.
+
+The sync and async managers ask this module what to do (load or not, what to
+write, how to merge after a conflict) and only carry the answer to the store, so
+a rule changed here changes both managers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, NamedTuple
+
+from ..errors import ConcurrentUpdateError
+from .codecs import Codec, CodecError, encode_checked, resolve_codec
+from .expiry import ExpiryPolicy
+from .record import Record
+from .session import Session
+from .signing import CookieSigner, store_key
+
+__all__ = ["Action", "SavePlan", "SessionCore"]
+
+logger = logging.getLogger("sessionware")
+
+
+class Action(Enum):
+    NOTHING = "nothing"
+    WRITE = "write"
+    DELETE = "delete"
+    TOUCH = "touch"
+    DROP = "drop"  # the record was deleted meanwhile; never re-create it
+
+
+class SavePlan(NamedTuple):
+    action: Action
+    record: Record | None = None
+    expected_version: int = 0
+    delete_key: str | None = None  # after a regenerate: the old record to remove
+    urgent: bool = False  # a touch that cannot wait for the background flush
+
+
+_NOTHING = SavePlan(Action.NOTHING)
+_DROP = SavePlan(Action.DROP)
+
+
+class SessionCore:
+    """The sans-I/O heart of a session manager."""
+
+    def __init__(
+        self,
+        *,
+        secret_key: str | bytes | Sequence[str | bytes],
+        idle_timeout: float | None,
+        max_age: float | None,
+        codec: str | Codec = "json",
+        allow_pickle: bool = False,
+        touch_fraction: float = 0.1,
+        same_key_conflicts: str = "last_writer_wins",
+    ) -> None:
+        if same_key_conflicts not in ("last_writer_wins", "raise"):
+            raise ValueError("same_key_conflicts must be 'last_writer_wins' or 'raise'")
+        self.signer = CookieSigner(secret_key)
+        first_key = secret_key if isinstance(secret_key, (str, bytes)) else secret_key[0]
+        raw_key = first_key.encode() if isinstance(first_key, str) else first_key
+        self.codec = resolve_codec(codec, secret_key=raw_key, allow_pickle=allow_pickle)
+        self.policy = ExpiryPolicy(idle_timeout, max_age, touch_fraction)
+        self.raise_on_same_key = same_key_conflicts == "raise"
+
+    # -- opening --------------------------------------------------------------
+
+    def open(self, cookie_value: str | None, now: float) -> Session:
+        """A fresh session, or an unloaded one for a genuine, unexpired cookie."""
+        signed = self.signer.unsign(cookie_value)
+        if signed is None or self.policy.cookie_expired(signed.created_at, now):
+            return self.fresh(now)
+        session = Session(
+            session_id=signed.session_id,
+            is_new=False,
+            created_at=float(signed.created_at),
+            now=now,
+            expires_at=0.0,
+            data=None,
+            codec=self.codec,
+        )
+        session._key = store_key(signed.session_id)
+        return session
+
+    def fresh(self, now: float) -> Session:
+        return Session(
+            session_id=None,
+            is_new=True,
+            created_at=now,
+            now=now,
+            expires_at=self.policy.expires_at(now, now),
+            data={},
+            codec=self.codec,
+        )
+
+    def attach(
+        self, session: Session, record: Record | None, pending_expiry: float | None, now: float
+    ) -> bool:
+        """Fill an unloaded session from its record. False when it had to start fresh
+        (missing, expired or undecodable record): never adopt an unknown id."""
+        if record is not None and record.id == session.key:
+            expires_at = record.expires_at
+            if pending_expiry is not None and pending_expiry > expires_at:
+                expires_at = pending_expiry
+            if expires_at > now and not self.policy.cookie_expired(record.created_at, now):
+                try:
+                    data = self.codec.decode(record.data)
+                except CodecError as exc:
+                    logger.warning("session %s: stored data does not decode (%s)", record.id, exc)
+                else:
+                    session._data = data
+                    session._original = record.data
+                    session._version = record.version
+                    session.user_id = session._stored_user_id = record.user_id
+                    session.created_at = record.created_at
+                    session.expires_at = session._stored_expires_at = expires_at
+                    return True
+        self._reset_fresh(session, now)
+        return False
+
+    def _reset_fresh(self, session: Session, now: float) -> None:
+        session._id = session._key = None
+        session.is_new = True
+        session.created_at = now
+        session.expires_at = session._stored_expires_at = self.policy.expires_at(now, now)
+        session._data = {}
+        session._original = None
+        session._version = 0
+        session.user_id = session._stored_user_id = None
+
+    # -- saving ---------------------------------------------------------------
+
+    def plan_save(self, session: Session, now: float, flush_horizon: float | None) -> SavePlan:
+        """What ``save_changes`` must do. ``flush_horizon``: seconds until queued
+        touches are written (None: there is no queue, touch directly)."""
+        data = session._data
+        if data is None:
+            return _NOTHING  # never read or written: a request that costs nothing
+        expires_at = self.policy.expires_at(session.created_at, now)
+        if expires_at <= now:
+            return _NOTHING if session.is_new else SavePlan(Action.DELETE)
+        if session.is_new:
+            if not (data or session._force_save or session._user_changed):
+                return _NOTHING
+            payload = encode_checked(self.codec, data)
+            return SavePlan(Action.WRITE, self._record(session, payload, expires_at, 1), 0)
+        payload = encode_checked(self.codec, data)
+        if session._replaces is not None:
+            record = self._record(session, payload, expires_at, 1)
+            return SavePlan(Action.WRITE, record, 0, session._replaces[1])
+        if payload != session._original or session._force_save or session._user_changed:
+            record = self._record(session, payload, expires_at, session._version + 1)
+            return SavePlan(Action.WRITE, record, session._version)
+        if not self.policy.touch_due(session._stored_expires_at, expires_at):
+            return _NOTHING
+        urgent = flush_horizon is None or session._stored_expires_at - now <= 2 * flush_horizon
+        return SavePlan(Action.TOUCH, self._record(session, b"", expires_at, 0), urgent=urgent)
+
+    def _record(self, session: Session, payload: bytes, expires_at: float, version: int) -> Record:
+        user_id = session.user_id
+        return Record(session.key, payload, session.created_at, expires_at, version, user_id)
+
+    def saved(self, session: Session, plan: SavePlan) -> None:
+        """Bring the session in line with what was just written or touched."""
+        record = plan.record
+        assert record is not None
+        session.expires_at = session._stored_expires_at = record.expires_at
+        if plan.action is Action.TOUCH:
+            return
+        became_visible = session.is_new or session._replaces is not None
+        session._original = record.data
+        session._version = record.version
+        session.is_new = False
+        session._replaces = None
+        session._stored_user_id = session.user_id
+        session._force_save = session._user_changed = False
+        if became_visible:
+            session.cookie_value = self.signer.sign(session.id, session.created_at)
+
+    def deleted(self, session: Session, now: float) -> None:
+        """The session's record is gone: clear it and ask for the cookie's removal."""
+        self._reset_fresh(session, now)
+        session._replaces = None
+        session._force_save = session._user_changed = False
+        session.cookie_value = None
+        session.invalidated = True
+
+    def replan_after_conflict(
+        self, session: Session, plan: SavePlan, current: Record | None, now: float
+    ) -> SavePlan:
+        """A compare-and-set failed: merge this request's key-level changes onto the
+        record another request wrote, or drop the save if that record is gone."""
+        if plan.expected_version == 0:
+            # The new key exists already (an id collision): take another id.
+            session._id = session._key = None
+            record = plan.record
+            assert record is not None
+            return plan._replace(record=self._record(session, record.data, record.expires_at, 1))
+        if current is None:
+            return _DROP
+        theirs = self._decode_or_empty_bytes(current.data)
+        merged = self._merge(session, theirs)
+        payload = encode_checked(self.codec, merged)
+        session._data = merged
+        session._original = current.data
+        session._version = current.version
+        session._stored_user_id = current.user_id
+        if not session._user_changed:
+            session.user_id = current.user_id
+        if payload == current.data and not session._user_changed:
+            return _NOTHING
+        expires_at = self.policy.expires_at(session.created_at, now)
+        record = self._record(session, payload, expires_at, current.version + 1)
+        return SavePlan(Action.WRITE, record, current.version)
+
+    def _merge(self, session: Session, theirs: dict[str, Any]) -> dict[str, Any]:
+        base = self.codec.decode(session._original) if session._original else {}
+        mine = session._data or {}
+        changed = {k: v for k, v in mine.items() if k not in base or base[k] != v}
+        removed = [k for k in base if k not in mine]
+        if self.raise_on_same_key:
+            clashes = [
+                k for k in (*changed, *removed) if theirs.get(k, _ABSENT) != base.get(k, _ABSENT)
+            ]
+            if clashes:
+                raise ConcurrentUpdateError(
+                    f"session keys {sorted(clashes)!r} were changed by a concurrent request"
+                )
+        merged = dict(theirs)
+        merged.update(changed)
+        for key in removed:
+            merged.pop(key, None)
+        return merged
+
+    def forget(self, session: Session) -> None:
+        """Undo this request's changes in memory: back to what was loaded."""
+        if session._data is not None:
+            session._data = self._decode_or_empty_bytes(session._original)
+        if session._replaces is not None:
+            session._id, session._key = session._replaces
+            session._replaces = None
+        session.user_id = session._stored_user_id
+        session._force_save = session._user_changed = False
+
+    def _decode_or_empty_bytes(self, payload: bytes | None) -> dict[str, Any]:
+        if not payload:
+            return {}
+        try:
+            return self.codec.decode(payload)
+        except CodecError:
+            return {}
+
+    @staticmethod
+    def stored_key(session: Session) -> str | None:
+        """The key the session's record is stored under, if it has one."""
+        if session._replaces is not None:
+            return session._replaces[1]
+        return None if session.is_new else session.key
+
+    # -- regeneration and login -----------------------------------------------
+
+    def regenerate(self, session: Session) -> None:
+        """Give the session a new id at its next save; the old record goes then."""
+        session._mapping()  # load now: the data moves to the new id
+        if not session.is_new and session._replaces is None:
+            session._replaces = (session.id, session.key)
+        session._id = session._key = None
+
+    def login(self, session: Session, user_id: str) -> None:
+        if not isinstance(user_id, str) or not user_id:
+            raise TypeError("user_id must be a non-empty str")
+        self.regenerate(session)
+        session.user_id = user_id
+        session._user_changed = True
+
+
+_ABSENT: Any = object()

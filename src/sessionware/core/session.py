@@ -1,0 +1,184 @@
+"""``Session``: the per-request mapping the application reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+from .codecs import Codec, encode_checked
+from .signing import new_session_id, store_key
+
+__all__ = ["Session"]
+
+_MISSING: Any = object()
+
+
+class Session(MutableMapping[str, Any]):
+    """A ``MutableMapping[str, Any]`` with the session's metadata.
+
+    Attributes: ``id`` (the raw session id; generated on first use for a new session),
+    ``is_new``, ``created_at``, ``last_access`` (the time of this access),
+    ``expires_at``, ``user_id``, ``modified``, ``cookie_value`` (the signed id to send
+    back after a save, or None when nothing needs setting) and ``invalidated``
+    (the session was deleted; the cookie should be removed).
+
+    Changes are found by comparing the encoded mapping with the bytes that were
+    loaded, so in-place mutation of nested values (``session["cart"].append(3)``) is
+    saved without any flag, and a request that only reads writes nothing.
+    The manager and the core own every field starting with an underscore.
+    """
+
+    __slots__ = (
+        "_codec",
+        "_data",
+        "_force_save",
+        "_id",
+        "_key",
+        "_loader",
+        "_original",
+        "_replaces",
+        "_stored_expires_at",
+        "_stored_user_id",
+        "_user_changed",
+        "_version",
+        "accessed",
+        "cookie_value",
+        "created_at",
+        "expires_at",
+        "invalidated",
+        "is_new",
+        "last_access",
+        "user_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        session_id: str | None,
+        is_new: bool,
+        created_at: float,
+        now: float,
+        expires_at: float,
+        data: dict[str, Any] | None,
+        codec: Codec,
+    ) -> None:
+        self._codec = codec
+        self._id = session_id
+        self._key: str | None = None
+        self.is_new = is_new
+        self.created_at = created_at
+        self.last_access = now
+        self.expires_at = expires_at
+        self.user_id: str | None = None
+        self._data = data
+        self._original: bytes | None = None
+        self._version = 0
+        self._stored_expires_at = expires_at
+        self._loader: Callable[[Session], object] | None = None
+        # After a regenerate: the (id, store key) whose record the next save replaces.
+        self._replaces: tuple[str, str] | None = None
+        self._stored_user_id: str | None = None
+        self._force_save = False
+        self._user_changed = False
+        self.accessed = False
+        self.cookie_value: str | None = None
+        self.invalidated = False
+
+    # -- identity -------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The session id. Secret: it is what the cookie authenticates."""
+        if self._id is None:
+            self._id = new_session_id()
+            self._key = None
+        return self._id
+
+    @property
+    def key(self) -> str:
+        """The store key: a hash of ``id``."""
+        if self._key is None:
+            self._key = store_key(self.id)
+        return self._key
+
+    @property
+    def loaded(self) -> bool:
+        """False while the sync manager's lazy load has not happened yet."""
+        return self._data is not None
+
+    @property
+    def modified(self) -> bool:
+        """True when a save would write: forced, or data differs from what was loaded.
+
+        Computing it encodes the mapping; the manager does the same comparison itself.
+        """
+        if self._force_save or self._user_changed or self._replaces is not None:
+            return True
+        if self._data is None:
+            return False
+        if self.is_new:
+            return bool(self._data)
+        return self._original is None or self._encoded_differs()
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        self._force_save = value
+
+    def _encoded_differs(self) -> bool:
+        return encode_checked(self._codec, self._data or {}) != self._original
+
+    def load_on_access(self, loader: Callable[[Session], object]) -> None:
+        """Defer loading until the mapping is first used (sync manager only)."""
+        self._loader = loader
+
+    # -- mapping --------------------------------------------------------------
+
+    def _mapping(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            loader, self._loader = self._loader, None
+            if loader is not None:
+                loader(self)
+            data = self._data
+            if data is None:
+                data = self._data = {}
+        self.accessed = True
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._mapping()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._mapping().get(key, default)
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if default is _MISSING:
+            return self._mapping().pop(key)
+        return self._mapping().pop(key, default)
+
+    def clear(self) -> None:
+        self._mapping().clear()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A shallow copy of the session's data."""
+        return dict(self._mapping())
+
+    def __repr__(self) -> str:
+        state = "new" if self.is_new else "stored"
+        shown = "<not loaded>" if self._data is None else repr(self._data)
+        return f"<Session {state} user={self.user_id!r} data={shown}>"

@@ -1,0 +1,95 @@
+"""Session ids, their signed cookie form, and the store key derived from them.
+
+A cookie is ``<id>.<created>.<signature>``: 256 random bits, the session's creation
+time in whole seconds, and an HMAC-SHA256 over both. A value that fails any check
+here never reaches a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from typing import NamedTuple
+
+__all__ = [
+    "MAX_COOKIE_LENGTH",
+    "CookieSigner",
+    "SignedId",
+    "new_session_id",
+    "store_key",
+]
+
+ID_BYTES = 32
+ID_LENGTH = 43  # len(token_urlsafe(32))
+SIGNATURE_LENGTH = 43  # unpadded base64 of a SHA-256 digest
+MAX_COOKIE_LENGTH = 4096
+_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_session_id() -> str:
+    """A fresh session id with 256 bits from ``secrets``."""
+    return secrets.token_urlsafe(ID_BYTES)
+
+
+def store_key(session_id: str) -> str:
+    """The key a store files a session under: SHA-256 of the id, 160 bits in hex.
+
+    Stores never see the id itself, so a leaked store or backup cannot be replayed
+    as cookies. Hex keeps the key safe as a file name, Redis key or SQL value.
+    """
+    return hashlib.sha256(session_id.encode()).hexdigest()[:40]
+
+
+class SignedId(NamedTuple):
+    session_id: str
+    created_at: int
+
+
+def _derive(secret: str | bytes) -> bytes:
+    raw = secret.encode() if isinstance(secret, str) else secret
+    if not raw:
+        raise ValueError("secret_key must not be empty")
+    return hmac.new(raw, b"sessionware cookie signature", hashlib.sha256).digest()
+
+
+class CookieSigner:
+    """Signs ids with the first key and verifies with every key (key rotation)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, secret_keys: str | bytes | Sequence[str | bytes]) -> None:
+        keys = [secret_keys] if isinstance(secret_keys, (str, bytes)) else list(secret_keys)
+        if not keys:
+            raise ValueError("secret_key must name at least one key")
+        self._keys = [_derive(key) for key in keys]
+
+    def sign(self, session_id: str, created_at: float) -> str:
+        message = f"{session_id}.{int(created_at)}"
+        return f"{message}.{self._signature(self._keys[0], message)}"
+
+    def unsign(self, cookie_value: str | None) -> SignedId | None:
+        """The id and creation time in a genuine cookie; None for anything else."""
+        if not cookie_value or len(cookie_value) > MAX_COOKIE_LENGTH:
+            return None
+        message, _, signature = cookie_value.rpartition(".")
+        session_id, _, created = message.partition(".")
+        if (
+            len(signature) != SIGNATURE_LENGTH
+            or len(session_id) != ID_LENGTH
+            or not created.isascii()
+            or not created.isdigit()
+            or not _ID_ALPHABET.issuperset(session_id)
+        ):
+            return None
+        for key in self._keys:
+            if hmac.compare_digest(signature, self._signature(key, message)):
+                return SignedId(session_id, int(created))
+        return None
+
+    @staticmethod
+    def _signature(key: bytes, message: str) -> str:
+        digest = hmac.digest(key, message.encode(), "sha256")
+        return base64.urlsafe_b64encode(digest)[:SIGNATURE_LENGTH].decode()

@@ -1,0 +1,1 @@
+"""Session stores: one small interface (``Store``/``AsyncStore``), many backends."""

@@ -1,0 +1,161 @@
+"""The store interface every backend implements, and ``StoreProxy`` to wrap one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from ..core.record import Record
+
+__all__ = ["STORE_OPERATIONS", "AsyncStore", "Store", "StoreProxy"]
+
+STORE_OPERATIONS = (
+    "setup",
+    "load",
+    "save",
+    "save_if_version",
+    "touch_many",
+    "delete",
+    "delete_many",
+    "delete_all",
+    "ids",
+    "count",
+    "ids_for_user",
+    "purge_expired",
+    "close",
+)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A synchronous session store. Keys are ``Record.id`` (hashed ids); times are
+    Unix seconds; only live (unexpired) records are ever returned or counted."""
+
+    def setup(self) -> None:
+        """Create tables/directories. Idempotent; safe from many processes at once."""
+
+    def load(self, id: str) -> Record | None:
+        """The live record stored under ``id``, or None when missing or expired."""
+
+    def save(self, record: Record) -> None:
+        """Insert or replace ``record``."""
+
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        """Write only if the stored live version is ``expected_version`` (0: must not
+        exist, or be expired). True when written."""
+
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
+        """Set ``expires_at`` of each live record named; never creates records."""
+
+    def delete(self, id: str) -> int:
+        """Remove one record; the number removed (0 or 1)."""
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        """Remove these records; the number removed."""
+
+    def delete_all(self) -> int:
+        """Remove every record of this store; the number removed."""
+
+    def ids(self) -> Iterator[str]:
+        """The keys of live records."""
+
+    def count(self) -> int:
+        """The number of live records."""
+
+    def ids_for_user(self, user_id: str) -> list[str]:
+        """Keys of the live records bound to ``user_id``, found through an index."""
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Remove expired records in bounded batches; the number removed."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """``Store`` with every operation a coroutine; ``ids`` is an async iterator."""
+
+    async def setup(self) -> None: ...
+
+    async def load(self, id: str) -> Record | None: ...
+
+    async def save(self, record: Record) -> None: ...
+
+    async def save_if_version(self, record: Record, expected_version: int) -> bool: ...
+
+    async def touch_many(self, expiries: Mapping[str, float]) -> None: ...
+
+    async def delete(self, id: str) -> int: ...
+
+    async def delete_many(self, ids: Iterable[str]) -> int: ...
+
+    async def delete_all(self) -> int: ...
+
+    def ids(self) -> Any: ...
+
+    async def count(self) -> int: ...
+
+    async def ids_for_user(self, user_id: str) -> list[str]: ...
+
+    async def purge_expired(self, now: float | None = None) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def _forwarder(operation: str) -> Callable[..., Any]:
+    intercept = f"_intercept_{operation}"
+
+    def forward(self: StoreProxy, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, intercept)(getattr(self.store, operation), *args, **kwargs)
+
+    forward.__name__ = operation
+    return forward
+
+
+class StoreProxy:
+    """Wraps a store; is itself a store. Override an operation to intercept it::
+
+        class Timing(StoreProxy):
+            def load(self, call, id):
+                started = time.perf_counter()
+                try:
+                    return call(id)
+                finally:
+                    record(time.perf_counter() - started)
+
+    The override receives the wrapped store's bound method first, then the
+    operation's arguments. Operations a proxy does not override go straight to the
+    wrapped store with no extra call. Proxies stack: ``Timing(Tracing(store))``.
+    For an async store write ``async def load(self, call, id): return await call(id)``.
+    """
+
+    _intercepted: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        intercepted = set(cls._intercepted)
+        for operation in STORE_OPERATIONS:
+            override = cls.__dict__.get(operation)
+            if override is not None and not getattr(override, "_is_forwarder", False):
+                setattr(cls, f"_intercept_{operation}", override)
+                forwarder = _forwarder(operation)
+                forwarder._is_forwarder = True  # type: ignore[attr-defined]
+                setattr(cls, operation, forwarder)
+                intercepted.add(operation)
+        cls._intercepted = frozenset(intercepted)
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        for operation in STORE_OPERATIONS:
+            if operation not in self._intercepted:
+                setattr(self, operation, getattr(store, operation))
+
+    def __getattr__(self, name: str) -> Any:
+        # Backend-specific extras (e.g. a Redis store's client) stay reachable.
+        if name == "store":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r})"

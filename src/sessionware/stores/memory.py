@@ -1,0 +1,203 @@
+"""``memory://``: a thread-safe in-process store, for tests, development and tiers.
+
+Everything lives in one dict guarded by one lock; a second dict indexes keys by
+user. Expired records are invisible at once and removed by ``purge_expired`` or
+when next touched. Data does not survive the process, and is not shared between
+worker processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+
+from ..core.record import Record
+
+__all__ = ["AsyncMemoryStore", "MemoryStore"]
+
+PURGE_BATCH = 10_000
+
+
+class MemoryStore:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._records: dict[str, Record] = {}
+        self._by_user: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> MemoryStore:
+        if options:
+            raise TypeError(f"memory:// takes no options, got {sorted(options)}")
+        return cls()
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def setup(self) -> None:
+        pass
+
+    def load(self, id: str) -> Record | None:
+        record = self._records.get(id)
+        if record is None or record.expires_at <= self._clock():
+            return None
+        return record
+
+    def save(self, record: Record) -> None:
+        with self._lock:
+            self._put(record)
+
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        with self._lock:
+            current = self._records.get(record.id)
+            if current is not None and current.expires_at <= self._clock():
+                current = None
+            if (0 if current is None else current.version) != expected_version:
+                return False
+            self._put(record)
+            return True
+
+    def _put(self, record: Record) -> None:
+        previous = self._records.get(record.id)
+        if previous is not None and previous.user_id != record.user_id:
+            self._unindex(previous)
+        self._records[record.id] = record
+        if record.user_id is not None:
+            self._by_user.setdefault(record.user_id, set()).add(record.id)
+
+    def _unindex(self, record: Record) -> None:
+        if record.user_id is None:
+            return
+        keys = self._by_user.get(record.user_id)
+        if keys is not None:
+            keys.discard(record.id)
+            if not keys:
+                del self._by_user[record.user_id]
+
+    def _remove(self, id: str) -> int:
+        record = self._records.pop(id, None)
+        if record is None:
+            return 0
+        self._unindex(record)
+        return 1
+
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
+        now = self._clock()
+        with self._lock:
+            records = self._records
+            for id, expires_at in expiries.items():
+                record = records.get(id)
+                if record is not None and record.expires_at > now:
+                    records[id] = Record(
+                        record.id,
+                        record.data,
+                        record.created_at,
+                        expires_at,
+                        record.version,
+                        record.user_id,
+                    )
+
+    def delete(self, id: str) -> int:
+        with self._lock:
+            return self._remove(id)
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        with self._lock:
+            return sum(self._remove(id) for id in ids)
+
+    def delete_all(self) -> int:
+        with self._lock:
+            removed = len(self._records)
+            self._records.clear()
+            self._by_user.clear()
+            return removed
+
+    def ids(self) -> Iterator[str]:
+        now = self._clock()
+        with self._lock:
+            live = [id for id, record in self._records.items() if record.expires_at > now]
+        return iter(live)
+
+    def count(self) -> int:
+        now = self._clock()
+        with self._lock:
+            return sum(1 for record in self._records.values() if record.expires_at > now)
+
+    def ids_for_user(self, user_id: str) -> list[str]:
+        now = self._clock()
+        with self._lock:
+            keys = self._by_user.get(user_id, ())
+            return [id for id in keys if self._records[id].expires_at > now]
+
+    def purge_expired(self, now: float | None = None) -> int:
+        cutoff = self._clock() if now is None else now
+        removed = 0
+        while True:
+            with self._lock:  # bounded batches: other threads get the lock in between
+                batch = [id for id, record in self._records.items() if record.expires_at <= cutoff][
+                    :PURGE_BATCH
+                ]
+                for id in batch:
+                    self._remove(id)
+            removed += len(batch)
+            if len(batch) < PURGE_BATCH:
+                return removed
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncMemoryStore:
+    """The memory store for async code. Its operations never block, so it calls the
+    sync store directly instead of going through a thread."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.sync_store = store if store is not None else MemoryStore()
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> AsyncMemoryStore:
+        return cls(MemoryStore.from_url(url, **options))
+
+    def __repr__(self) -> str:
+        return "AsyncMemoryStore()"
+
+    async def setup(self) -> None:
+        self.sync_store.setup()
+
+    async def load(self, id: str) -> Record | None:
+        return self.sync_store.load(id)
+
+    async def save(self, record: Record) -> None:
+        self.sync_store.save(record)
+
+    async def save_if_version(self, record: Record, expected_version: int) -> bool:
+        return self.sync_store.save_if_version(record, expected_version)
+
+    async def touch_many(self, expiries: Mapping[str, float]) -> None:
+        self.sync_store.touch_many(expiries)
+
+    async def delete(self, id: str) -> int:
+        return self.sync_store.delete(id)
+
+    async def delete_many(self, ids: Iterable[str]) -> int:
+        return self.sync_store.delete_many(ids)
+
+    async def delete_all(self) -> int:
+        return self.sync_store.delete_all()
+
+    async def ids(self) -> AsyncIterator[str]:
+        for id in self.sync_store.ids():
+            yield id
+
+    async def count(self) -> int:
+        return self.sync_store.count()
+
+    async def ids_for_user(self, user_id: str) -> list[str]:
+        return self.sync_store.ids_for_user(user_id)
+
+    async def purge_expired(self, now: float | None = None) -> int:
+        return self.sync_store.purge_expired(now)
+
+    async def close(self) -> None:
+        self.sync_store.close()

@@ -1,0 +1,188 @@
+"""WSGI middleware: the session cookie in, the session cookie out.
+
+The session is saved when the application has produced its status and headers
+(before the body is sent, since the cookie is a header), and only for a non-5xx
+response; an exception or a 5xx forgets its changes. A store error while saving
+turns the response into a 500 instead of being lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .context import current_session
+from .cookies import CookieSettings, read_cookie
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ._sync.manager import SessionManager
+    from .core.session import Session
+
+__all__ = ["SessionMiddleware"]
+
+logger = logging.getLogger("sessionware")
+ENVIRON_KEY = "sessionware.session"
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
+OptExcInfo = ExcInfo | tuple[None, None, None] | None
+
+
+class SessionMiddleware:
+    """Wraps a WSGI app; ``environ["sessionware.session"]`` and
+    ``sessionware.current()`` give the request's session."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        manager: SessionManager,
+        *,
+        cookie_name: str = "session",
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "Lax",
+        path: str = "/",
+        domain: str | None = None,
+        cookie_max_age: int | None = None,
+    ) -> None:
+        self.app = app
+        self.manager = manager
+        self.cookie = CookieSettings(
+            cookie_name,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            path=path,
+            domain=domain,
+            max_age=cookie_max_age if cookie_max_age is not None else _max_age_of(manager),
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
+        session = self.manager.open(cookie_value)
+        environ[ENVIRON_KEY] = session
+        response = _Response(self, session, cookie_value is not None, start_response)
+        token = current_session.set(session)
+        try:
+            body = self.app(environ, response.start_response)
+        except BaseException:
+            self.manager.forget_changes(session)
+            raise
+        finally:
+            current_session.reset(token)
+        return response.finish(body)
+
+    def session_headers(
+        self, session: Session, had_cookie: bool, status: str
+    ) -> list[tuple[str, str]]:
+        """Save or forget by ``status``; the headers to add to the response."""
+        if status[:1] == "5":
+            self.manager.forget_changes(session)
+            return [("Vary", "Cookie")] if session.accessed else []
+        cookie_value = self.manager.save_changes(session)
+        headers: list[tuple[str, str]] = []
+        if cookie_value is not None:
+            headers.append(("Set-Cookie", self.cookie.set_value(cookie_value)))
+        elif session.invalidated and had_cookie:
+            headers.append(("Set-Cookie", self.cookie.deletion()))
+        if headers or session.accessed:
+            headers.append(("Vary", "Cookie"))
+        return headers
+
+
+def _max_age_of(manager: SessionManager) -> int | None:
+    max_age = manager.core.policy.max_age
+    return None if max_age is None else int(max_age)
+
+
+class _Response:
+    """Holds the app's status and headers until the session is saved.
+
+    Apps that call ``start_response`` before returning (nearly all) get their
+    session saved after the call, so a store failure can still become a 500;
+    apps that call it lazily from their body iterator are saved at that moment.
+    """
+
+    __slots__ = (
+        "_had_cookie",
+        "_middleware",
+        "_returned",
+        "_session",
+        "_start_response",
+        "pending",
+        "sent",
+    )
+
+    def __init__(
+        self,
+        middleware: SessionMiddleware,
+        session: Session,
+        had_cookie: bool,
+        start_response: StartResponse,
+    ) -> None:
+        self._middleware = middleware
+        self._session = session
+        self._had_cookie = had_cookie
+        self._start_response = start_response
+        self.pending: tuple[str, list[tuple[str, str]], OptExcInfo] | None = None
+        self.sent = False
+        self._returned = False
+
+    def start_response(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: OptExcInfo = None,
+        /,
+    ) -> Callable[[bytes], object]:
+        if self.sent:
+            # Headers went out already; PEP 3333 has the server re-raise exc_info.
+            return self._start_response(status, headers, exc_info)
+        self.pending = (status, headers, exc_info)
+        if self._returned:
+            return self._send_headers()  # called lazily from the body iterator
+        return self._write_through
+
+    def _write_through(self, data: bytes) -> object:
+        write = self._send_headers()
+        return write(data)
+
+    def _send_headers(self) -> Callable[[bytes], object]:
+        assert self.pending is not None
+        status, headers, exc_info = self.pending
+        self.pending = None
+        self.sent = True
+        extra = self._middleware.session_headers(self._session, self._had_cookie, status)
+        return self._start_response(status, headers + extra, exc_info)
+
+    def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
+        self._returned = True
+        if self.pending is None:
+            return body
+        try:
+            self._send_headers()
+        except Exception:
+            logger.exception("saving the session failed; answering 500")
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            self._start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "21")],
+                sys.exc_info(),
+            )
+            return [b"Internal Server Error"]
+        return body
+
+    def __repr__(self) -> str:
+        return f"<_Response pending={self.pending is not None}>"
+
+
+def session_of(environ: dict[str, Any]) -> Session:
+    """The request's session from a WSGI environ."""
+    session: Session = environ[ENVIRON_KEY]
+    return session
