@@ -9,7 +9,6 @@ turns the response into a 500 instead of being lost.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -173,7 +172,6 @@ class _Response:
             self._start_response(
                 "500 Internal Server Error",
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "21")],
-                sys.exc_info(),
             )
             return [b"Internal Server Error"]
         return body

@@ -71,13 +71,15 @@ class AsyncSessionManager:
         self._max_save_attempts = max_save_attempts
         if visit_tracker is None and idle_timeout is not None:
             visit_tracker = VisitTracker()
-        self.visit_tracker = visit_tracker or None
+        self.visit_tracker = None if visit_tracker is False else visit_tracker
         self._flusher = (
             AsyncVisitFlusher(self.visit_tracker, store, self.events)
             if self.visit_tracker is not None
             else None
         )
-        self._flush_horizon = self.visit_tracker.interval if self.visit_tracker else None
+        self._flush_horizon = (
+            self.visit_tracker.interval if self.visit_tracker is not None else None
+        )
 
     # -- listeners ------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class AsyncSessionManager:
         )
         if not written:
             return False
-        was_new = session.is_new
+        was_new = session._is_new
         if plan.delete_key is not None:
             await self._call("delete", self.store.delete, plan.delete_key)
             self._discard_touch(plan.delete_key)

@@ -72,13 +72,15 @@ class SessionManager:
         self._max_save_attempts = max_save_attempts
         if visit_tracker is None and idle_timeout is not None:
             visit_tracker = VisitTracker()
-        self.visit_tracker = visit_tracker or None
+        self.visit_tracker = None if visit_tracker is False else visit_tracker
         self._flusher = (
             VisitFlusher(self.visit_tracker, store, self.events)
             if self.visit_tracker is not None
             else None
         )
-        self._flush_horizon = self.visit_tracker.interval if self.visit_tracker else None
+        self._flush_horizon = (
+            self.visit_tracker.interval if self.visit_tracker is not None else None
+        )
 
     # -- listeners ------------------------------------------------------------
 
@@ -159,7 +161,7 @@ class SessionManager:
         )
         if not written:
             return False
-        was_new = session.is_new
+        was_new = session._is_new
         if plan.delete_key is not None:
             self._call("delete", self.store.delete, plan.delete_key)
             self._discard_touch(plan.delete_key)

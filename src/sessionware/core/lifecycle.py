@@ -115,22 +115,22 @@ class SessionCore:
                     session._data = data
                     session._original = record.data
                     session._version = record.version
-                    session.user_id = session._stored_user_id = record.user_id
-                    session.created_at = record.created_at
-                    session.expires_at = session._stored_expires_at = expires_at
+                    session._user_id = session._stored_user_id = record.user_id
+                    session._created_at = record.created_at
+                    session._expires_at = session._stored_expires_at = expires_at
                     return True
         self._reset_fresh(session, now)
         return False
 
     def _reset_fresh(self, session: Session, now: float) -> None:
         session._id = session._key = None
-        session.is_new = True
-        session.created_at = now
-        session.expires_at = session._stored_expires_at = self.policy.expires_at(now, now)
+        session._is_new = True
+        session._created_at = now
+        session._expires_at = session._stored_expires_at = self.policy.expires_at(now, now)
         session._data = {}
         session._original = None
         session._version = 0
-        session.user_id = session._stored_user_id = None
+        session._user_id = session._stored_user_id = None
 
     # -- saving ---------------------------------------------------------------
 
@@ -140,10 +140,10 @@ class SessionCore:
         data = session._data
         if data is None:
             return _NOTHING  # never read or written: a request that costs nothing
-        expires_at = self.policy.expires_at(session.created_at, now)
+        expires_at = self.policy.expires_at(session._created_at, now)
         if expires_at <= now:
-            return _NOTHING if session.is_new else SavePlan(Action.DELETE)
-        if session.is_new:
+            return _NOTHING if session._is_new else SavePlan(Action.DELETE)
+        if session._is_new:
             if not (data or session._force_save or session._user_changed):
                 return _NOTHING
             payload = encode_checked(self.codec, data)
@@ -161,25 +161,25 @@ class SessionCore:
         return SavePlan(Action.TOUCH, self._record(session, b"", expires_at, 0), urgent=urgent)
 
     def _record(self, session: Session, payload: bytes, expires_at: float, version: int) -> Record:
-        user_id = session.user_id
-        return Record(session.key, payload, session.created_at, expires_at, version, user_id)
+        user_id = session._user_id
+        return Record(session.key, payload, session._created_at, expires_at, version, user_id)
 
     def saved(self, session: Session, plan: SavePlan) -> None:
         """Bring the session in line with what was just written or touched."""
         record = plan.record
         assert record is not None
-        session.expires_at = session._stored_expires_at = record.expires_at
+        session._expires_at = session._stored_expires_at = record.expires_at
         if plan.action is Action.TOUCH:
             return
-        became_visible = session.is_new or session._replaces is not None
+        became_visible = session._is_new or session._replaces is not None
         session._original = record.data
         session._version = record.version
-        session.is_new = False
+        session._is_new = False
         session._replaces = None
-        session._stored_user_id = session.user_id
+        session._stored_user_id = session._user_id
         session._force_save = session._user_changed = False
         if became_visible:
-            session.cookie_value = self.signer.sign(session.id, session.created_at)
+            session.cookie_value = self.signer.sign(session.id, session._created_at)
 
     def deleted(self, session: Session, now: float) -> None:
         """The session's record is gone: clear it and ask for the cookie's removal."""
@@ -210,10 +210,10 @@ class SessionCore:
         session._version = current.version
         session._stored_user_id = current.user_id
         if not session._user_changed:
-            session.user_id = current.user_id
+            session._user_id = current.user_id
         if payload == current.data and not session._user_changed:
             return _NOTHING
-        expires_at = self.policy.expires_at(session.created_at, now)
+        expires_at = self.policy.expires_at(session._created_at, now)
         record = self._record(session, payload, expires_at, current.version + 1)
         return SavePlan(Action.WRITE, record, current.version)
 
@@ -243,7 +243,7 @@ class SessionCore:
         if session._replaces is not None:
             session._id, session._key = session._replaces
             session._replaces = None
-        session.user_id = session._stored_user_id
+        session._user_id = session._stored_user_id
         session._force_save = session._user_changed = False
 
     def _decode_or_empty_bytes(self, payload: bytes | None) -> dict[str, Any]:
@@ -259,14 +259,14 @@ class SessionCore:
         """The key the session's record is stored under, if it has one."""
         if session._replaces is not None:
             return session._replaces[1]
-        return None if session.is_new else session.key
+        return None if session._is_new else session.key
 
     # -- regeneration and login -----------------------------------------------
 
     def regenerate(self, session: Session) -> None:
         """Give the session a new id at its next save; the old record goes then."""
         session._mapping()  # load now: the data moves to the new id
-        if not session.is_new and session._replaces is None:
+        if not session._is_new and session._replaces is None:
             session._replaces = (session.id, session.key)
         session._id = session._key = None
 
@@ -274,7 +274,7 @@ class SessionCore:
         if not isinstance(user_id, str) or not user_id:
             raise TypeError("user_id must be a non-empty str")
         self.regenerate(session)
-        session.user_id = user_id
+        session._user_id = user_id
         session._user_changed = True
 
 

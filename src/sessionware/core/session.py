@@ -30,6 +30,10 @@ class Session(MutableMapping[str, Any]):
 
     __slots__ = (
         "_codec",
+        "_created_at",
+        "_expires_at",
+        "_is_new",
+        "_user_id",
         "_data",
         "_force_save",
         "_id",
@@ -43,12 +47,8 @@ class Session(MutableMapping[str, Any]):
         "_version",
         "accessed",
         "cookie_value",
-        "created_at",
-        "expires_at",
         "invalidated",
-        "is_new",
         "last_access",
-        "user_id",
     )
 
     def __init__(
@@ -65,11 +65,11 @@ class Session(MutableMapping[str, Any]):
         self._codec = codec
         self._id = session_id
         self._key: str | None = None
-        self.is_new = is_new
-        self.created_at = created_at
+        self._is_new = is_new
+        self._created_at = created_at
         self.last_access = now
-        self.expires_at = expires_at
-        self.user_id: str | None = None
+        self._expires_at = expires_at
+        self._user_id: str | None = None
         self._data = data
         self._original: bytes | None = None
         self._version = 0
@@ -101,6 +101,35 @@ class Session(MutableMapping[str, Any]):
             self._key = store_key(self.id)
         return self._key
 
+    # Metadata of a stored session is only known once it is loaded; the sync
+    # manager loads lazily, so reading any of these loads first.
+
+    @property
+    def is_new(self) -> bool:
+        """True until the session has been stored (a first visit, or a fresh start)."""
+        if self._data is None:
+            self._mapping()
+        return self._is_new
+
+    @property
+    def created_at(self) -> float:
+        if self._data is None:
+            self._mapping()
+        return self._created_at
+
+    @property
+    def expires_at(self) -> float:
+        if self._data is None:
+            self._mapping()
+        return self._expires_at
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this session is bound to by ``manager.login``, or None."""
+        if self._data is None:
+            self._mapping()
+        return self._user_id
+
     @property
     def loaded(self) -> bool:
         """False while the sync manager's lazy load has not happened yet."""
@@ -116,12 +145,14 @@ class Session(MutableMapping[str, Any]):
             return True
         if self._data is None:
             return False
-        if self.is_new:
+        if self._is_new:
             return bool(self._data)
         return self._original is None or self._encoded_differs()
 
     @modified.setter
     def modified(self, value: bool) -> None:
+        if value:
+            self._mapping()  # a forced save needs the data
         self._force_save = value
 
     def _encoded_differs(self) -> bool:
@@ -179,6 +210,7 @@ class Session(MutableMapping[str, Any]):
         return dict(self._mapping())
 
     def __repr__(self) -> str:
-        state = "new" if self.is_new else "stored"
-        shown = "<not loaded>" if self._data is None else repr(self._data)
-        return f"<Session {state} user={self.user_id!r} data={shown}>"
+        if self._data is None:
+            return "<Session stored (not loaded yet)>"
+        state = "new" if self._is_new else "stored"
+        return f"<Session {state} user={self._user_id!r} data={self._data!r}>"

@@ -1,0 +1,83 @@
+"""StoreProxy: intercept some store operations, pass the rest straight through."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+import sessionware as sw
+from sessionware.stores.memory import AsyncMemoryStore, MemoryStore
+from sessionware.testing._sync.conformance import make_record
+
+
+class LoadLog(sw.StoreProxy):
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.log: list[str] = []
+
+    def load(self, call: Any, id: str) -> Any:
+        self.log.append(f"load {id}")
+        return call(id)
+
+
+class Upper(sw.StoreProxy):
+    def load(self, call: Any, id: str) -> Any:
+        record = call(id)
+        return None if record is None else msgspec.structs.replace(record, data=record.data.upper())
+
+
+def test_an_overridden_operation_is_intercepted() -> None:
+    proxy = LoadLog(MemoryStore())
+    record = make_record()
+    proxy.save(record)
+    assert proxy.load(record.id) == record
+    assert proxy.log == [f"load {record.id}"]
+
+
+def test_operations_not_overridden_go_straight_to_the_store() -> None:
+    store = MemoryStore()
+    proxy = LoadLog(store)
+    assert proxy.save == store.save
+    assert proxy.count == store.count
+
+
+def test_proxies_stack() -> None:
+    store = MemoryStore()
+    logged = LoadLog(store)
+    stacked = Upper(logged)
+    record = make_record(data=b"abc")
+    stacked.save(record)
+    loaded = stacked.load(record.id)
+    assert loaded is not None
+    assert loaded.data == b"ABC"
+    assert logged.log == [f"load {record.id}"]
+
+
+def test_a_proxy_wraps_an_async_store_too() -> None:
+    class AsyncLog(sw.StoreProxy):
+        seen: list[str] = []
+
+        async def load(self, call: Any, id: str) -> Any:
+            self.seen.append(id)
+            return await call(id)
+
+    async def main() -> None:
+        proxy = AsyncLog(AsyncMemoryStore())
+        record = make_record()
+        await proxy.save(record)
+        assert await proxy.load(record.id) == record
+        assert proxy.seen == [record.id]
+
+    asyncio.run(main())
+
+
+def test_a_proxied_store_serves_a_manager() -> None:
+    proxy = LoadLog(MemoryStore())
+    manager = sw.SessionManager(proxy, secret_key="k" * 32)
+    with manager.scope(None) as session:
+        session["a"] = 1
+    with manager.scope(session.cookie_value) as again:
+        assert again["a"] == 1
+    assert len(proxy.log) == 1
