@@ -17,8 +17,8 @@
 set -Eeuo pipefail
 
 readonly HOST=127.0.0.1
-readonly PG_PORT=5432
-readonly MYSQL_PORT=3306
+PG_PORT=5432
+MYSQL_PORT=3306
 REDIS_PORT=${SESSIONWARE_REDIS_PORT:-6379}
 TIMEOUT=${SESSIONWARE_SERVICES_TIMEOUT:-60}
 # One probe may not hang on a port that accepts but never answers.
@@ -91,7 +91,7 @@ pg_psql() { # database, psql args... ; connects exactly as the test URL does
 }
 
 pg_accepts() { timeout "$PROBE_TIMEOUT" pg_isready -q -h "$HOST" -p "$PG_PORT"; }
-pg_login_works() { pg_psql postgres -tAc 'select 1' >/dev/null; }
+pg_login_works() { pg_psql postgres -tAc 'select 1' >/dev/null 2>&1; }
 
 # "version name" of the cluster configured for PG_PORT, empty when there is none.
 pg_cluster_on_port() {
@@ -178,6 +178,8 @@ mysql_start() {
 
 # A fresh Debian install lets root in only through the unix socket (unix_socket auth);
 # the tests log in over TCP with an empty password, so allow that for loopback.
+# Both accounts matter: with name resolution on (Debian's default) a TCP login from
+# 127.0.0.1 is matched as root@localhost; with skip-name-resolve, as root@127.0.0.1.
 mysql_allow_root_over_tcp() {
   "$(mysql_client)" --protocol=socket -u root <<'SQL'
 CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
@@ -273,4 +275,7 @@ main() {
   if ((WANT_CHROMIUM)); then ensure_chromium; fi
 }
 
-main "$@"
+# Run when executed; only define the functions when sourced (to test them).
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi
