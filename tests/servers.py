@@ -18,7 +18,8 @@ environment variable is set: CI must never pass by skipping, so there it fails.
 Every process started here is a direct child, signalled only through its own
 ``Popen`` handle; it is stopped at fixture teardown, again at interpreter exit
 (``atexit``), and by the kernel if this process dies without either (Linux
-parent-death signal). Temporary directories are removed the same way.
+parent-death signal). Temporary directories go at teardown and atexit too; those
+of a run that was SIGKILLed are swept by the next run.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def tcp_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
 
 
 def first_host_and_port(url: str, default_port: int) -> tuple[str, int]:
-    """Host and port of the first server named in a URL.
+    """Host and port of the first server named in a URL (host "" if it names none).
 
     Handles user info and comma-separated host lists (sentinel URLs), which
     ``urllib.parse`` cannot split.
@@ -98,12 +99,14 @@ def first_host_and_port(url: str, default_port: int) -> tuple[str, int]:
         port_text = rest.removeprefix(":")
     else:
         host, _, port_text = first.partition(":")
-    return host or LOOPBACK, int(port_text) if port_text else default_port
+    return host, int(port_text) if port_text else default_port
 
 
 def reachable_url(env_var: str, default: str, default_port: int, server: str) -> str:
     url = os.environ.get(env_var) or default
     host, port = first_host_and_port(url, default_port)
+    if not host:  # a unix-socket URL: nothing to probe over TCP
+        return url
     if not tcp_reachable(host, port):
         unavailable(
             f"{server} is not reachable at {host}:{port} (from ${env_var} or its default); "
@@ -211,7 +214,7 @@ class RedisTools:
     server: str
     cli: str
 
-    def run_cli(self, args: list[str], timeout: float) -> str:
+    def run(self, args: list[str], timeout: float) -> str:
         """Run redis-cli; raises on connection errors and error replies (``-e``)."""
         result = subprocess.run(
             [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
@@ -220,23 +223,31 @@ class RedisTools:
             raise RedisCliError(f"redis-cli {' '.join(args)}: {result.stdout}{result.stderr}")
         return result.stdout
 
-    def cli_run(self, port: int, *args: str, timeout: float = 5.0) -> str:
+    def command(self, port: int, *args: str, timeout: float = 5.0) -> str:
         """One command against the server on ``port``; raises on error replies."""
-        return self.run_cli(["-e", "-h", LOOPBACK, "-p", str(port), *args], timeout)
+        return self.run(["-e", "-h", LOOPBACK, "-p", str(port), *args], timeout)
 
-    def cli_try(self, port: int, *args: str) -> str | None:
-        """Like ``cli_run`` but ``None`` instead of an error: for polling."""
+    def try_command(self, port: int, *args: str) -> str | None:
+        """Like ``command`` but ``None`` instead of an error: for polling."""
         try:
-            return self.cli_run(port, *args, timeout=2.0)
+            return self.command(port, *args, timeout=2.0)
         except (RedisCliError, subprocess.TimeoutExpired):
             return None
 
     def answers_ping(self, port: int) -> bool:
-        return (self.cli_try(port, "PING") or "").strip() == "PONG"
+        return (self.try_command(port, "PING") or "").strip() == "PONG"
 
     def info(self, port: int, *args: str) -> dict[str, str]:
         """Fields of ``INFO <section>`` / ``CLUSTER INFO``; empty when unreachable."""
-        return info_fields(self.cli_try(port, *args) or "")
+        return info_fields(self.try_command(port, *args) or "")
+
+    def role(self, port: int) -> str | None:
+        """``master`` or ``slave`` as the server itself reports it."""
+        return self.info(port, "INFO", "replication").get("role")
+
+    def replica_link_up(self, port: int) -> bool:
+        """The server is a replica and in sync with its master."""
+        return self.info(port, "INFO", "replication").get("master_link_status") == "up"
 
 
 class RedisCliError(RuntimeError):
@@ -311,6 +322,12 @@ def make_temp_dir(kind: str) -> Path:
     directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{kind}-"))
     (directory / OWNER_FILE).write_text(str(os.getpid()))
     _leftovers.directories.append(directory)
+    return directory
+
+
+def new_server_dir(root: Path, kind: str, port: int) -> Path:
+    directory = root / f"{kind}-{port}"
+    directory.mkdir()
     return directory
 
 
@@ -495,8 +512,7 @@ class RedisServerFactory:
 
         def make() -> list[RedisServer]:
             port = free_port()
-            directory = self._root / f"standalone-{port}"
-            directory.mkdir()
+            directory = new_server_dir(self._root, "standalone", port)
             return [RedisServer(self._tools, port, directory, [*BASE_CONFIG, *extra])]
 
         [server] = start_on_fresh_ports(make)
@@ -617,11 +633,11 @@ class RedisCluster:
         """Join the started nodes into a cluster with ``redis-cli --cluster create``."""
         addresses = [f"{n.host}:{n.port}" for n in self.nodes]
         replicas = ["--cluster-replicas", "1", "--cluster-yes"]
-        self._tools.run_cli(["--cluster", "create", *addresses, *replicas], timeout)
+        self._tools.run(["--cluster", "create", *addresses, *replicas], timeout)
         self.wait_until_healthy(timeout)
 
     def views(self, node: ClusterNode) -> list[ClusterNodeView]:
-        text = self._tools.cli_try(node.port, "CLUSTER", "NODES") or ""
+        text = self._tools.try_command(node.port, "CLUSTER", "NODES") or ""
         return [ClusterNodeView.parse(line) for line in text.splitlines() if line.strip()]
 
     def refresh_roles(self) -> None:
@@ -640,11 +656,7 @@ class RedisCluster:
         if not all(self._reports_ok(node) for node in live):
             return False
         self.refresh_roles()
-        return all(
-            self._tools.info(n.port, "INFO", "replication").get("master_link_status") == "up"
-            for n in live
-            if n.role == "replica"
-        )
+        return all(self._tools.replica_link_up(n.port) for n in live if n.role == "replica")
 
     def _reports_ok(self, node: ClusterNode) -> bool:
         info = self._tools.info(node.port, "CLUSTER", "INFO")
@@ -674,10 +686,7 @@ class RedisCluster:
         # is only declared after cluster-node-timeout), so wait for the promotion
         # itself first, then for every survivor to agree on the new topology.
         wait_for(
-            lambda: any(
-                self._tools.info(h.port, "INFO", "replication").get("role") == "master"
-                for h in heirs
-            ),
+            lambda: any(self._tools.role(heir.port) == "master" for heir in heirs),
             timeout,
             f"a replica of the killed master (port {victim.port}) to be promoted",
         )
@@ -714,8 +723,7 @@ def build_cluster_nodes(tools: RedisTools, root: Path, count: int) -> list[Clust
     nodes: list[ClusterNode] = []
     for _ in range(count):
         port, bus_port = free_port(), free_port()
-        directory = root / f"node-{port}"
-        directory.mkdir()
+        directory = new_server_dir(root, "node", port)
         # An explicit bus port: the default (port + 10000) may be taken or past 65535.
         config = [*BASE_CONFIG, *CLUSTER_CONFIG, f"cluster-port {bus_port}"]
         nodes.append(ClusterNode(RedisServer(tools, port, directory, config), bus_port))
@@ -772,14 +780,20 @@ class RedisSentinel:
     def master_address(self, sentinel: RedisServer | None = None) -> tuple[str, int] | None:
         """The master's address as a sentinel (by default the first) reports it."""
         port = (sentinel or self.sentinel_servers[0]).port
-        reply = self._tools.cli_try(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service_name)
+        reply = self._tools.try_command(
+            port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service_name
+        )
         parts = (reply or "").split()
         return (parts[0], int(parts[1])) if len(parts) == 2 else None
 
     @property
     def master(self) -> RedisServer:
+        """The data server the sentinels currently name as master."""
         address = self.master_address()
-        return next(s for s in self.data_servers if s.address == address)
+        for server in self.data_servers:
+            if server.address == address:
+                return server
+        raise RuntimeError(f"the sentinels name {address} as master, which is none of ours")
 
     @property
     def replica(self) -> RedisServer:
@@ -789,7 +803,7 @@ class RedisSentinel:
     def is_ready(self) -> bool:
         """Every sentinel knows the master, its replica and the two other sentinels."""
         for sentinel in self.sentinel_servers:
-            reply = self._tools.cli_try(sentinel.port, "SENTINEL", "MASTER", self.service_name)
+            reply = self._tools.try_command(sentinel.port, "SENTINEL", "MASTER", self.service_name)
             lines = (reply or "").splitlines()
             state = dict(zip(lines[::2], lines[1::2], strict=False))
             if state.get("flags") != "master" or state.get("num-slaves") != "1":
@@ -804,25 +818,22 @@ class RedisSentinel:
     def failover(self, timeout: float = FAILOVER_TIMEOUT) -> tuple[str, int]:
         """Force a failover (SENTINEL FAILOVER); return the new master's address."""
         old_master, new_master = self.master, self.replica
-        self._tools.cli_run(
+        self._tools.command(
             self.sentinel_servers[0].port, "SENTINEL", "FAILOVER", self.service_name
         )
         wait_for(
             lambda: (
                 all(self.master_address(s) == new_master.address for s in self.sentinel_servers)
-                and self._tools.info(new_master.port, "INFO", "replication").get("role") == "master"
+                and self._tools.role(new_master.port) == "master"
             ),
             timeout,
             f"sentinels to promote port {new_master.port} in place of {old_master.port}",
         )
         # Sentinel would turn the old master into a replica too, but only after it
         # has kept reporting the wrong role for 8 s; do what it would do, at once.
-        self._tools.cli_run(old_master.port, "REPLICAOF", new_master.host, str(new_master.port))
+        self._tools.command(old_master.port, "REPLICAOF", new_master.host, str(new_master.port))
         wait_for(
-            lambda: (
-                self._tools.info(old_master.port, "INFO", "replication").get("master_link_status")
-                == "up"
-            ),
+            lambda: self._tools.replica_link_up(old_master.port),
             timeout,
             f"the old master (port {old_master.port}) to sync as a replica",
         )
@@ -843,12 +854,6 @@ def sentinel_config(master_port: int, quorum: int) -> list[str]:
         f"sentinel down-after-milliseconds {name} 1000",
         f"sentinel failover-timeout {name} 10000",
     ]
-
-
-def new_server_dir(root: Path, kind: str, port: int) -> Path:
-    directory = root / f"{kind}-{port}"
-    directory.mkdir()
-    return directory
 
 
 @pytest.fixture(scope="session")
@@ -880,8 +885,8 @@ def redis_sentinel() -> Iterator[RedisSentinel]:
                 tools,
                 port,
                 new_server_dir(root, "sentinel", port),
-                sentinel_config(master_port, 2),
-                True,
+                sentinel_config(master_port, quorum=2),
+                sentinel=True,
             )
             for port in (free_port(), free_port(), free_port())
         ]
@@ -893,10 +898,7 @@ def redis_sentinel() -> Iterator[RedisSentinel]:
         # Sentinels find replicas through the master's INFO, asked for at once and
         # then only every 10 s: have the replica attached before they start.
         wait_for(
-            lambda: (
-                tools.info(data_servers[1].port, "INFO", "replication").get("master_link_status")
-                == "up"
-            ),
+            lambda: tools.replica_link_up(data_servers[1].port),
             START_TIMEOUT,
             "the replica to sync with the master",
         )

@@ -66,6 +66,7 @@ def test_unreachable_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
         ("postgresql+psycopg://postgres@127.0.0.1/test", ("127.0.0.1", 5432)),
         ("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster/0", ("127.0.0.1", 26379)),
         ("redis://[::1]:6380/0", ("::1", 6380)),
+        ("redis+unix:///run/redis/redis.sock", ("", 5432)),
     ],
 )
 def test_first_host_and_port(url: str, expected: tuple[str, int]) -> None:
