@@ -173,7 +173,8 @@ mysql_start() {
   [[ -d /var/lib/mysql/mysql ]] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql \
     >"$STEP_LOG" 2>&1 || { cat "$STEP_LOG" >&2; die "mariadb: mariadb-install-db failed"; }
   install -d -o mysql -g mysql -m 0755 /run/mysqld
-  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  # --user: mariadbd refuses to run as root, and not every my.cnf names a user.
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
 }
 
 # A fresh Debian install lets root in only through the unix socket (unix_socket auth);
