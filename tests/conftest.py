@@ -10,6 +10,8 @@ import pytest
 import sessionware as sw
 from sessionware.stores.memory import MemoryStore
 
+pytest_plugins = ["tests.servers"]
+
 SECRET = "test-secret-key-that-is-long-enough-000"
 
 
