@@ -20,9 +20,9 @@ def test_current_outside_a_scope_raises_lookup_error() -> None:
 
 def test_current_is_the_scope_session_and_is_reset_after_an_error() -> None:
     manager = sw.SessionManager(MemoryStore(), secret_key=SECRET)
-    with pytest.raises(ValueError), manager.scope(None) as session:
+    with pytest.raises(ValueError, match="request failed"), manager.scope(None) as session:
         assert sw.current() is session
-        raise ValueError
+        raise ValueError("request failed")
     with pytest.raises(LookupError):
         sw.current()
 

@@ -365,9 +365,7 @@ def test_data_written_after_invalidate_starts_a_new_session(
         assert dict(again) == {"fresh": True}
 
 
-def test_purge_expired_removes_dead_sessions(
-    memory_store: MemoryStore, clock: Clock
-) -> None:
+def test_purge_expired_removes_dead_sessions(memory_store: MemoryStore, clock: Clock) -> None:
     manager = sw.SessionManager(memory_store, secret_key=SECRET, idle_timeout=60, clock=clock)
     for _ in range(3):
         cookie_for(manager, n=1)

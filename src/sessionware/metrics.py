@@ -1,0 +1,179 @@
+"""``Metrics``: counts of session events and latencies of store operations.
+
+One object is both a listener (``manager.add_listener(metrics)``: requests,
+creations, saves, errors...) and a source of store proxies
+(``metrics.wrap_store(store)``: the time of every store operation). ``snapshot()``
+returns plain data for dashboards, logs or an exporter::
+
+    metrics = Metrics()
+    manager = SessionManager(metrics.wrap_store(store), secret_key=...)
+    manager.add_listener(metrics)
+    metrics.snapshot()["operations"]["load"]["p95_ms"]
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .core.events import HOOKS
+from .stores.base import STORE_OPERATIONS, StoreProxy
+
+__all__ = ["Metrics"]
+
+TIMED_OPERATIONS = tuple(op for op in STORE_OPERATIONS if op not in ("ids", "close"))
+
+
+class _Operation:
+    __slots__ = ("count", "errors", "samples", "total")
+
+    def __init__(self, window: int) -> None:
+        self.count = 0
+        self.errors = 0
+        self.total = 0.0
+        self.samples: deque[float] = deque(maxlen=window)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+    return ordered[index]
+
+
+class Metrics:
+    """Thread-safe counters; latency percentiles over the last ``window`` samples."""
+
+    def __init__(self, window: int = 2048, clock: Callable[[], float] = time.time) -> None:
+        self._window = window
+        self._clock = clock
+        self._started = clock()
+        self._lock = threading.Lock()
+        self._events: dict[str, int] = dict.fromkeys(HOOKS, 0)
+        self._operations: dict[str, _Operation] = {
+            op: _Operation(window) for op in TIMED_OPERATIONS
+        }
+
+    # -- the listener side ------------------------------------------------------
+
+    def _count(self, hook: str) -> None:
+        with self._lock:
+            self._events[hook] += 1
+
+    def on_visit(self, session: object) -> None:
+        self._count("on_visit")
+
+    def on_create(self, session: object) -> None:
+        self._count("on_create")
+
+    def on_load(self, session: object) -> None:
+        self._count("on_load")
+
+    def on_save(self, session: object) -> None:
+        self._count("on_save")
+
+    def on_forget(self, session: object) -> None:
+        self._count("on_forget")
+
+    def on_regenerate(self, session: object, old_key: str) -> None:
+        self._count("on_regenerate")
+
+    def on_invalidate(self, session: object) -> None:
+        self._count("on_invalidate")
+
+    def on_expire(self, session_key: str) -> None:
+        self._count("on_expire")
+
+    def on_error(self, operation: str, exc: BaseException) -> None:
+        self._count("on_error")
+
+    # -- the store side -------------------------------------------------------------
+
+    def observe(self, operation: str, seconds: float, failed: bool = False) -> None:
+        with self._lock:
+            stats = self._operations[operation]
+            stats.count += 1
+            stats.total += seconds
+            stats.samples.append(seconds)
+            if failed:
+                stats.errors += 1
+
+    def wrap_store(self, store: Any) -> StoreProxy:
+        """A proxy of ``store`` (sync or async) that times every operation."""
+        is_async = inspect.iscoroutinefunction(store.load)
+        proxy_class = _AsyncTimingProxy if is_async else _TimingProxy
+        proxy: StoreProxy = proxy_class(store, self)
+        return proxy
+
+    # -- reading ----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """``{"uptime_s", "events": {hook: n}, "operations": {op: {"count", "errors",
+        "mean_ms", "p50_ms", "p95_ms", "p99_ms"}}}``; rates come from diffing two."""
+        with self._lock:
+            events = dict(self._events)
+            raw = {
+                op: (s.count, s.errors, s.total, sorted(s.samples))
+                for op, s in self._operations.items()
+            }
+        operations = {
+            op: {
+                "count": count,
+                "errors": errors,
+                "mean_ms": 1000 * total / count if count else 0.0,
+                "p50_ms": 1000 * _percentile(ordered, 0.50),
+                "p95_ms": 1000 * _percentile(ordered, 0.95),
+                "p99_ms": 1000 * _percentile(ordered, 0.99),
+            }
+            for op, (count, errors, total, ordered) in raw.items()
+        }
+        return {
+            "uptime_s": self._clock() - self._started,
+            "events": events,
+            "operations": operations,
+        }
+
+
+class _MetricsProxy(StoreProxy):
+    def __init__(self, store: Any, metrics: Metrics) -> None:
+        self.metrics = metrics
+        super().__init__(store)
+
+
+def _timed(operation: str) -> Callable[..., Any]:
+    def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        failed = True
+        try:
+            result = call(*args)
+            failed = False
+            return result
+        finally:
+            self.metrics.observe(operation, time.perf_counter() - started, failed)
+
+    return timed
+
+
+def _timed_async(operation: str) -> Callable[..., Any]:
+    async def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        failed = True
+        try:
+            result = await call(*args)
+            failed = False
+            return result
+        finally:
+            self.metrics.observe(operation, time.perf_counter() - started, failed)
+
+    return timed
+
+
+# Built with type() so StoreProxy.__init_subclass__ sees every operation as overridden.
+_TimingProxy = type("_TimingProxy", (_MetricsProxy,), {op: _timed(op) for op in TIMED_OPERATIONS})
+_AsyncTimingProxy = type(
+    "_AsyncTimingProxy", (_MetricsProxy,), {op: _timed_async(op) for op in TIMED_OPERATIONS}
+)
