@@ -155,6 +155,17 @@ def test_current_is_reset_when_the_view_raises(
         sw.current()
 
 
+def test_one_interface_can_serve_several_apps(manager: sw.SessionManager) -> None:
+    interface = SessionInterface(manager)
+    for _ in range(3):
+        app = flask.Flask(__name__)
+        app.session_interface = interface
+        app.add_url_rule("/", "index", lambda: repr(sw.current().get("x")))
+        assert app.test_client().get("/").data == b"None"
+        with pytest.raises(LookupError):
+            sw.current()
+
+
 def test_session_new_is_true_only_until_the_session_is_stored(
     app: flask.Flask, client: flask.testing.FlaskClient
 ) -> None:

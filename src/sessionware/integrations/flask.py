@@ -30,14 +30,16 @@ Differences worth knowing:
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from contextvars import Token
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, Request, Response, request_tearing_down
 from flask import request as current_request
 from flask.json.tag import TaggedJSONSerializer
+from flask.sansio.app import App
 from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 
@@ -46,9 +48,6 @@ from ..context import current_session
 from ..core.codecs import Codec, CodecError
 from ..core.session import Session
 from ..stores.registry import open_store
-
-if TYPE_CHECKING:
-    from flask.sansio.app import App
 
 __all__ = [
     "DEFAULT_STORE",
@@ -189,7 +188,7 @@ class SessionInterface(FlaskSessionInterface):
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
-        self._apps: set[int] = set()
+        self._apps: weakref.WeakSet[App] = weakref.WeakSet()
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         self._watch_teardown(app)
@@ -271,9 +270,10 @@ class SessionInterface(FlaskSessionInterface):
     def _watch_teardown(self, app: App) -> None:
         # Flask does not call save_session when an exception propagates, so the
         # request's teardown is where current() is reset and changes forgotten.
-        if id(app) not in self._apps:
+        # A WeakSet, not ids: an id can be reused by a later app.
+        if app not in self._apps:
             request_tearing_down.connect(self._tear_down, app)
-            self._apps.add(id(app))
+            self._apps.add(app)
 
     def _tear_down(self, sender: App, exc: BaseException | None = None, **_: Any) -> None:
         wrapper = current_request.environ.pop(_WRAPPER_KEY, None)
