@@ -112,11 +112,11 @@ class SessionMiddleware:
 
     def _exchange(
         self, manager: AsyncSessionManager, session: Session, had_cookie: bool
-    ) -> _Exchange:
+    ) -> SessionExchange:
         """The object that holds one connection's session (subclasses adapt it)."""
-        return _Exchange(manager, self.cookie, session, had_cookie)
+        return SessionExchange(manager, self.cookie, session, had_cookie)
 
-    async def _open(self, scope: Scope) -> _Exchange:
+    async def _open(self, scope: Scope) -> SessionExchange:
         manager = self.manager or await self._manager()
         cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
         session = await manager.open(cookie_value)
@@ -202,7 +202,7 @@ class SessionMiddleware:
             logger.exception("closing the session manager at shutdown failed")
 
 
-class _Exchange:
+class SessionExchange:
     """One connection's session and the decisions taken on it."""
 
     __slots__ = ("cookie", "downstream", "had_cookie", "manager", "replaced", "session", "settled")
