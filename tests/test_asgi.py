@@ -401,3 +401,18 @@ def test_a_counter_through_a_real_uvicorn_server(store: CountingProxy, clock: Cl
 
 def test_sessionware_asgi_is_reachable_from_the_package() -> None:
     assert sw.asgi.SessionMiddleware is SessionMiddleware
+
+
+def test_the_asgi_middleware_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sessionware.asgi; "
+        "bad = [m for m in ('starlette', 'fastapi', 'uvicorn', 'httpx') if m in sys.modules]; "
+        "print(bad)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -391,6 +391,7 @@ def test_a_websocket_sees_the_session() -> None:
         ({"max_age": 0}, "max_age"),
         ({"secret_key": None}, "secret_key"),
         ({"session_cookie": "bad name"}, "cookie name"),
+        ({"store": "memory://", "manager": object()}, "not both"),
     ],
 )
 def test_bad_configuration_is_refused(options: dict[str, Any], message: str) -> None:

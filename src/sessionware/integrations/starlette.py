@@ -64,7 +64,7 @@ class SessionMiddleware(_ASGISessionMiddleware):
         domain: str | None = None,
         partitioned: bool = False,
         *,
-        store: str | Any = _MEMORY_URL,
+        store: str | Any | None = None,
         manager: AsyncSessionManager | None = None,
         idle_timeout: float | None = None,
     ) -> None:
@@ -72,6 +72,8 @@ class SessionMiddleware(_ASGISessionMiddleware):
             raise ValueError(f"max_age must be positive or None, not {max_age!r}")
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
+        if manager is not None and store is not None:
+            raise TypeError("give store= or manager=, not both (a manager has its store)")
         self._manager_options: dict[str, Any] = {
             # Starlette's secret_key may be a starlette.datastructures.Secret.
             "secret_key": _secret(secret_key),
@@ -82,10 +84,10 @@ class SessionMiddleware(_ASGISessionMiddleware):
                 else BROWSER_SESSION_IDLE_TIMEOUT
             ),
         }
-        self._store = store
-        if manager is None and not isinstance(store, str):
+        self._store = _MEMORY_URL if store is None else store
+        if manager is None and not isinstance(self._store, str):
             manager = AsyncSessionManager(store, **self._manager_options)
-        elif manager is None and store == _MEMORY_URL:
+        elif manager is None and self._store == _MEMORY_URL:
             from ..stores.memory import AsyncMemoryStore
 
             manager = AsyncSessionManager(AsyncMemoryStore(), **self._manager_options)
