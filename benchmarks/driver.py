@@ -78,7 +78,8 @@ def wsgi_request(app: Callable[..., Any], environ: dict[str, Any]) -> Callable[[
 
 def set_cookie_value(headers: list[tuple[str, str]], name: str) -> str | None:
     """The value a response's Set-Cookie header gives cookie ``name``."""
-    for key, value in headers:
+    for key, header in headers:
+        value = header.strip()
         if key.lower() == "set-cookie" and value.startswith(name + "="):
             return value[len(name) + 1 :].split(";", 1)[0]
     return None
