@@ -26,7 +26,7 @@ MODES: dict[str, dict[str, Any]] = {
         "concurrency_seconds": 0.5,
     },
     "quick": {
-        "budget": Budget(rounds=5, round_ms=20, warmup_ms=10),
+        "budget": Budget(rounds=9, round_ms=15, warmup_ms=10),
         "scale_counts": [1_000, 10_000, 100_000],
         "payload_sizes": [100, 1024, 10_240, 102_400],
         "visit_requests": 10_000,

@@ -14,7 +14,9 @@ from typing import Any
 __all__ = ["asgi_batch", "asgi_scope", "wsgi_environ", "wsgi_request"]
 
 
-def wsgi_environ(path: str = "/", cookie: str | None = None, cookie_name: str = "session") -> dict[str, Any]:
+def wsgi_environ(
+    path: str = "/", cookie: str | None = None, cookie_name: str = "session"
+) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",
@@ -85,7 +87,9 @@ def set_cookie_value(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
-def asgi_scope(path: str = "/", cookie: str | None = None, cookie_name: str = "session") -> dict[str, Any]:
+def asgi_scope(
+    path: str = "/", cookie: str | None = None, cookie_name: str = "session"
+) -> dict[str, Any]:
     headers = [(b"host", b"127.0.0.1:8000")]
     if cookie is not None:
         headers.append((b"cookie", f"{cookie_name}={cookie}".encode()))

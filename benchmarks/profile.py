@@ -21,7 +21,7 @@ from .context import Bench, stored_session
 from .driver import wsgi_environ, wsgi_request
 from .report import Report
 from .scenarios.per_request import bare_app, make_write_app, read_app
-from .stores import STORES, RunContext, open_target
+from .stores import RunContext, open_target
 from .timing import Budget, compare
 
 BUDGET = Budget(rounds=9, round_ms=30, warmup_ms=20)

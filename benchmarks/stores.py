@@ -117,7 +117,8 @@ class RawDbm:
     def __init__(self, ctx: RunContext) -> None:
         import dbm
 
-        self.db = dbm.open(os.path.join(ctx.workdir, ctx.unique("raw.dbm")), "c")
+        path = os.path.join(ctx.workdir, ctx.unique("raw.dbm"))
+        self.db = dbm.open(path, "c")  # noqa: SIM115 - kept open for the run, closed in close()
 
     def load(self, key: str) -> bytes | None:
         return self.db.get(key)
@@ -232,8 +233,7 @@ class _RawDBAPI:
         with self.db.cursor() as cursor:
             cursor.execute(self.create_sql())
         self._select = (
-            "SELECT data, created_at, expires_at, version, user_id "
-            f"FROM {self.table} WHERE id = %s"
+            f"SELECT data, created_at, expires_at, version, user_id FROM {self.table} WHERE id = %s"
         )
         self._upsert = (
             f"INSERT INTO {self.table} ({_SQL_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
@@ -361,7 +361,9 @@ class StoreSpec:
             try:
                 importlib.import_module(module)
             except ImportError as exc:
-                raise Unavailable(f"client library missing ({exc.name}); install its extra") from exc
+                raise Unavailable(
+                    f"client library missing ({exc.name}); install its extra"
+                ) from exc
         try:
             importlib.import_module(self.module)
         except ModuleNotFoundError as exc:

@@ -61,7 +61,9 @@ def sessionware(manager: sw.SessionManager) -> Contestant:
     return wsgi_contestant("sessionware (WSGI middleware)", app, "session", "sessionware.wsgi")
 
 
-def _beaker(label: str, options: dict[str, Any], note: str, close: Callable[[], None] = lambda: None) -> Contestant:
+def _beaker(
+    label: str, options: dict[str, Any], note: str, close: Callable[[], None] = lambda: None
+) -> Contestant:
     from beaker.middleware import SessionMiddleware
 
     settings = {

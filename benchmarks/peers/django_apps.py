@@ -191,7 +191,9 @@ def _django(label: str, store_class: Any, note: str, database: str = "default") 
     name = "Middleware_" + "".join(c if c.isalnum() else "_" for c in label)
     setattr(_THIS, name, Middleware)
     app = _handler([f"{__name__}.{name}"])
-    contestant = wsgi_contestant(label, app, "sessionid", note + "; SESSION_SAVE_EVERY_REQUEST=False (default)")
+    contestant = wsgi_contestant(
+        label, app, "sessionid", note + "; SESSION_SAVE_EVERY_REQUEST=False (default)"
+    )
     contestant.read = _routed(contestant.read, database)
     contestant.write = _routed(contestant.write, database)
     return contestant
@@ -209,7 +211,9 @@ def peers(store: str, ctx: RunContext) -> Iterator[Contestant | Skip]:
     from django.contrib.sessions.backends import cache, db, file, signed_cookies
 
     if store == "memory":
-        yield _django("Django cache (LocMemCache)", cache.SessionStore, "SESSION_ENGINE=cache, LocMemCache")
+        yield _django(
+            "Django cache (LocMemCache)", cache.SessionStore, "SESSION_ENGINE=cache, LocMemCache"
+        )
         yield _django(
             "Django signed_cookies (no store; reference)",
             signed_cookies.SessionStore,
@@ -218,10 +222,19 @@ def peers(store: str, ctx: RunContext) -> Iterator[Contestant | Skip]:
     elif store == "files":
         yield _django("Django file", file.SessionStore, "SESSION_ENGINE=file, temp dir")
     elif store == "sqlite":
-        yield _django("Django db (sqlite)", db.SessionStore, "SESSION_ENGINE=db on sqlite3, CONN_MAX_AGE=None (persistent connection)")
+        yield _django(
+            "Django db (sqlite)",
+            db.SessionStore,
+            "SESSION_ENGINE=db on sqlite3, CONN_MAX_AGE=None (persistent connection)",
+        )
     elif store == "postgresql":
         if "pg_schema" in _state:
-            yield _django("Django db (postgresql)", db.SessionStore, "SESSION_ENGINE=db on PostgreSQL (psycopg 3), own schema, CONN_MAX_AGE=None", "pg")
+            yield _django(
+                "Django db (postgresql)",
+                db.SessionStore,
+                "SESSION_ENGINE=db on PostgreSQL (psycopg 3), own schema, CONN_MAX_AGE=None",
+                "pg",
+            )
         else:
             yield Skip("Django db (postgresql)", "PostgreSQL or psycopg unavailable")
     elif store == "redis":
@@ -233,6 +246,10 @@ def peers(store: str, ctx: RunContext) -> Iterator[Contestant | Skip]:
 
                 self._cache = caches["redis"]
 
-        yield _django("Django cache (RedisCache)", RedisCacheStore, "SESSION_ENGINE=cache with django.core.cache.backends.redis.RedisCache")
+        yield _django(
+            "Django cache (RedisCache)",
+            RedisCacheStore,
+            "SESSION_ENGINE=cache with django.core.cache.backends.redis.RedisCache",
+        )
     elif store == "mariadb":
         yield Skip("Django db (mariadb)", "Django's MySQL backend needs mysqlclient, not installed")

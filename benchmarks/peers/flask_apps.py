@@ -87,7 +87,9 @@ def sessionware(manager: sw.SessionManager) -> Contestant:
     )
 
 
-def _flask_session(label: str, config: dict[str, Any], note: str, close: Callable[[], None] = lambda: None) -> Contestant:
+def _flask_session(
+    label: str, config: dict[str, Any], note: str, close: Callable[[], None] = lambda: None
+) -> Contestant:
     import flask
     import flask_session
 
@@ -116,7 +118,10 @@ def peers(store: str, ctx: RunContext) -> Iterator[Contestant | Skip]:
         directory = os.path.join(ctx.workdir, ctx.unique("flask_session"))
         yield _flask_session(
             "Flask-Session cachelib FileSystemCache",
-            {"SESSION_TYPE": "cachelib", "SESSION_CACHELIB": FileSystemCache(directory, threshold=500)},
+            {
+                "SESSION_TYPE": "cachelib",
+                "SESSION_CACHELIB": FileSystemCache(directory, threshold=500),
+            },
             "SESSION_TYPE=cachelib, FileSystemCache(dir, threshold=500) as documented",
         )
     elif store == "redis":

@@ -76,6 +76,19 @@ def run(bench: Bench) -> None:
         finally:
             target.close()
         detail = {"seconds": seconds, "mix": f"1 write per {WRITE_EVERY} requests"}
-        bench.report.add(Row(SCENARIO, spec.name, "requests/s, 1 worker process", one, "req/s", detail=detail))
-        bench.report.add(Row(SCENARIO, spec.name, "requests/s, 4 worker processes", four, "req/s", detail=detail))
-        bench.report.add(Row(SCENARIO, spec.name, "4 workers / 1 worker", four / one, "x", detail={"cpus": multiprocessing.cpu_count()}))
+        bench.report.add(
+            Row(SCENARIO, spec.name, "requests/s, 1 worker process", one, "req/s", detail=detail)
+        )
+        bench.report.add(
+            Row(SCENARIO, spec.name, "requests/s, 4 worker processes", four, "req/s", detail=detail)
+        )
+        bench.report.add(
+            Row(
+                SCENARIO,
+                spec.name,
+                "4 workers / 1 worker",
+                four / one,
+                "x",
+                detail={"cpus": multiprocessing.cpu_count()},
+            )
+        )

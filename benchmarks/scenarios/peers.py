@@ -61,7 +61,9 @@ def run(bench: Bench) -> None:
             module.cleanup()
     if "redis" in bench.stores and importlib.util.find_spec("sessionware.asgi") is None:
         bench.report.skip(
-            SCENARIO, "redis", "starsessions (ASGI) needs sessionware.asgi to compare against; not merged"
+            SCENARIO,
+            "redis",
+            "starsessions (ASGI) needs sessionware.asgi to compare against; not merged",
         )
 
 

@@ -96,7 +96,9 @@ def _simulate(
     requests: int,
 ) -> None:
     app = sw.wsgi.SessionMiddleware(read_app, manager)
-    drivers = [wsgi_request(app, wsgi_environ(cookie=stored_session(manager))) for _ in range(SESSIONS)]
+    drivers = [
+        wsgi_request(app, wsgi_environ(cookie=stored_session(manager))) for _ in range(SESSIONS)
+    ]
     proxy.calls.clear()
     step = SIMULATED_SECONDS / requests
     next_flush = clock.now + FLUSH_INTERVAL
@@ -117,9 +119,7 @@ def _simulate(
 def _report(bench: Bench, name: str, proxy: CountingProxy, requests: int) -> None:
     calls = proxy.calls
     loads = calls["request load"]
-    request_writes = sum(
-        calls[f"request {op}"] for op in ("save", "save_if_version", "touch_many")
-    )
+    request_writes = sum(calls[f"request {op}"] for op in ("save", "save_if_version", "touch_many"))
     per_window: Counter[tuple[str, int]] = Counter()
     for at, keys in proxy.touched:
         for key in keys:
@@ -135,10 +135,45 @@ def _report(bench: Bench, name: str, proxy: CountingProxy, requests: int) -> Non
         "calls": dict(calls),
     }
     rows = [
-        Row(SCENARIO, name, "store round trips per read-only request", (loads + request_writes) / requests, "", "<= 1", (loads + request_writes) / requests <= 1.0, detail),
-        Row(SCENARIO, name, "writes inside read-only requests", request_writes, "", "== 0", request_writes == 0),
-        Row(SCENARIO, name, "most writes of one session in one flush interval", worst, "", "<= 1", worst <= 1),
-        Row(SCENARIO, name, f"expiry writes (sessions touched) per {requests:,} requests", touched_keys, "", detail={"per_session_per_hour": touched_keys / SESSIONS / hours, "touch_many_calls": len(proxy.touched)}),
+        Row(
+            SCENARIO,
+            name,
+            "store round trips per read-only request",
+            (loads + request_writes) / requests,
+            "",
+            "<= 1",
+            (loads + request_writes) / requests <= 1.0,
+            detail,
+        ),
+        Row(
+            SCENARIO,
+            name,
+            "writes inside read-only requests",
+            request_writes,
+            "",
+            "== 0",
+            request_writes == 0,
+        ),
+        Row(
+            SCENARIO,
+            name,
+            "most writes of one session in one flush interval",
+            worst,
+            "",
+            "<= 1",
+            worst <= 1,
+        ),
+        Row(
+            SCENARIO,
+            name,
+            f"expiry writes (sessions touched) per {requests:,} requests",
+            touched_keys,
+            "",
+            detail={
+                "per_session_per_hour": touched_keys / SESSIONS / hours,
+                "touch_many_calls": len(proxy.touched),
+            },
+        ),
     ]
     for row in rows:
         bench.report.add(row)
