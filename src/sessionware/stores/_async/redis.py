@@ -101,6 +101,7 @@ class AsyncRedisStore:
         self._touch = client.register_script(TOUCH_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
         self._index = client.register_script(INDEX_SCRIPT)
+        self._scripts = (self._save, self._touch, self._delete, self._index)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
@@ -117,9 +118,22 @@ class AsyncRedisStore:
 
     async def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run script calls in one pipeline (one round trip per node). A server that
-        lost its script cache (restart, failover) answers NOSCRIPT: those calls are
-        re-run one by one through ``Script``, which loads the script first. Safe,
-        since a call that got NOSCRIPT did nothing."""
+        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
+        loaded and just those calls sent again, in one more pipeline. Safe, since a
+        call that got NOSCRIPT did nothing."""
+        results = await self._pipeline_scripts(calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            await self._load_scripts({calls[i][0] for i in missing})
+            retried = await self._pipeline_scripts([calls[i] for i in missing])
+            for position, result in zip(missing, retried, strict=True):
+                results[position] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    async def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         if not calls:
             return []
         pipe = self.client.pipeline(transaction=False)
@@ -127,14 +141,12 @@ class AsyncRedisStore:
             # execute_command: redis-py's cluster pipeline blocks its evalsha() method
             # (it cannot know the keys); the raw command names them, so it is routed.
             pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        results = list(await pipe.execute(raise_on_error=False))
-        for position, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                script, keys, args = calls[position]
-                results[position] = await script(keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return results
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def _load_scripts(self, scripts: Iterable[AsyncScript]) -> None:
+        """SCRIPT LOAD (on every master in a Cluster)."""
+        for script in scripts:
+            await self.client.script_load(script.script)
 
     def _index_call(self, user_id: str, id: str, expires_at: float) -> ScriptCall:
         now_ms = int(time.time() * 1000)
@@ -154,9 +166,10 @@ class AsyncRedisStore:
     # -- the store interface ----------------------------------------------------
 
     async def setup(self) -> None:
-        """Check the server answers (fail fast at start-up); nothing to create."""
+        """Check the server answers (fail fast at start-up) and load the scripts;
+        nothing to create."""
         with translate_errors(self.url):
-            await self.client.ping()
+            await self._load_scripts(self._scripts)
 
     async def load(self, id: str) -> Record | None:
         with translate_errors(self.url):

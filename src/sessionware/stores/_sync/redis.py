@@ -102,6 +102,7 @@ class RedisStore:
         self._touch = client.register_script(TOUCH_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
         self._index = client.register_script(INDEX_SCRIPT)
+        self._scripts = (self._save, self._touch, self._delete, self._index)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -118,9 +119,22 @@ class RedisStore:
 
     def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run script calls in one pipeline (one round trip per node). A server that
-        lost its script cache (restart, failover) answers NOSCRIPT: those calls are
-        re-run one by one through ``Script``, which loads the script first. Safe,
-        since a call that got NOSCRIPT did nothing."""
+        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
+        loaded and just those calls sent again, in one more pipeline. Safe, since a
+        call that got NOSCRIPT did nothing."""
+        results = self._pipeline_scripts(calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            self._load_scripts({calls[i][0] for i in missing})
+            retried = self._pipeline_scripts([calls[i] for i in missing])
+            for position, result in zip(missing, retried, strict=True):
+                results[position] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         if not calls:
             return []
         pipe = self.client.pipeline(transaction=False)
@@ -128,14 +142,12 @@ class RedisStore:
             # execute_command: redis-py's cluster pipeline blocks its evalsha() method
             # (it cannot know the keys); the raw command names them, so it is routed.
             pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        results = list(pipe.execute(raise_on_error=False))
-        for position, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                script, keys, args = calls[position]
-                results[position] = script(keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return results
+        return list(pipe.execute(raise_on_error=False))
+
+    def _load_scripts(self, scripts: Iterable[Script]) -> None:
+        """SCRIPT LOAD (on every master in a Cluster)."""
+        for script in scripts:
+            self.client.script_load(script.script)
 
     def _index_call(self, user_id: str, id: str, expires_at: float) -> ScriptCall:
         now_ms = int(time.time() * 1000)
@@ -155,9 +167,10 @@ class RedisStore:
     # -- the store interface ----------------------------------------------------
 
     def setup(self) -> None:
-        """Check the server answers (fail fast at start-up); nothing to create."""
+        """Check the server answers (fail fast at start-up) and load the scripts;
+        nothing to create."""
         with translate_errors(self.url):
-            self.client.ping()
+            self._load_scripts(self._scripts)
 
     def load(self, id: str) -> Record | None:
         with translate_errors(self.url):
