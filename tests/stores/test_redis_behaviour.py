@@ -11,9 +11,10 @@ import pytest
 import redis
 from redis.crc import key_slot
 
+import sessionware as sw
 from sessionware.core.record import NEVER
 from sessionware.errors import StoreError, StoreUnavailable
-from sessionware.stores.redis import RedisStore
+from sessionware.stores.redis import AsyncRedisStore, RedisStore
 from sessionware.testing._sync.conformance import make_record, new_key, unique_user
 from tests.servers import RedisCluster, RedisServer, RedisServerFactory
 
@@ -402,3 +403,33 @@ def test_one_users_sessions_live_in_different_cluster_slots(
         assert abs(loaded.expires_at - later) < 0.002
         assert store.delete_many(r.id for r in records) == 12
         assert store.ids_for_user(user) == []
+
+
+@pytest.mark.parametrize("scheme", ["redis", "valkey"])
+def test_open_store_picks_the_redis_store_for_both_spellings(redis_url: str, scheme: str) -> None:
+    url = redis_url.replace("redis://", f"{scheme}://", 1)
+    store = sw.open_store(url, prefix=unique_prefix())
+    try:
+        assert isinstance(store, RedisStore)
+    finally:
+        store.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_async_stores_share_a_client_within_one_event_loop(
+    redis_url: str, anyio_backend: str
+) -> None:
+    prefix = unique_prefix()
+    one = await sw.open_async_store(redis_url, prefix=prefix)
+    two = await sw.open_async_store(redis_url, prefix=prefix)
+    try:
+        assert isinstance(one, AsyncRedisStore)
+        assert one.client is two.client
+        record = make_record()
+        await one.save(record)
+        assert await two.load(record.id) is not None
+    finally:
+        await one.delete_all()
+        await one.close()
+        await two.close()
