@@ -28,6 +28,7 @@ FILES = [
         PACKAGE / "testing" / "_async" / "conformance.py",
         PACKAGE / "testing" / "_sync" / "conformance.py",
     ),
+    (PACKAGE / "stores" / "_async" / "sql.py", PACKAGE / "stores" / "_sync" / "sql.py"),
 ]
 
 SUBSTITUTIONS = [
@@ -48,6 +49,11 @@ SUBSTITUTIONS = [
     (r"\b_async\b", "_sync"),
     (r"\basync_(\w+)", r"\1"),
     (r"\basync\b", "sync"),
+    # SQLAlchemy: the asyncio extension's names and their sync counterparts, which
+    # the top-level package exports; ``conn.run_sync(f, x)`` becomes ``f(conn, x)``.
+    (r"\bfrom sqlalchemy\.ext\.asyncio import\b", "from sqlalchemy import"),
+    (r"\bcreate_async_engine\b", "create_engine"),
+    (r"\b(\w+)\.run_sync\(([\w.]+),\s*", r"\2(\1, "),
 ]
 COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 REMOVE_MARK = "# unasync: remove"
