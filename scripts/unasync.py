@@ -29,6 +29,7 @@ FILES = [
         PACKAGE / "testing" / "_sync" / "conformance.py",
     ),
     (PACKAGE / "stores" / "_async" / "sql.py", PACKAGE / "stores" / "_sync" / "sql.py"),
+    (PACKAGE / "stores" / "_async" / "tiered.py", PACKAGE / "stores" / "_sync" / "tiered.py"),
 ]
 
 SUBSTITUTIONS = [
