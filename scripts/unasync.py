@@ -29,6 +29,8 @@ FILES = [
         PACKAGE / "testing" / "_sync" / "conformance.py",
     ),
     (PACKAGE / "stores" / "_async" / "redis.py", PACKAGE / "stores" / "_sync" / "redis.py"),
+    (PACKAGE / "stores" / "_async" / "sql.py", PACKAGE / "stores" / "_sync" / "sql.py"),
+    (PACKAGE / "stores" / "_async" / "tiered.py", PACKAGE / "stores" / "_sync" / "tiered.py"),
 ]
 
 SUBSTITUTIONS = [
@@ -52,6 +54,11 @@ SUBSTITUTIONS = [
     # redis-py: redis.asyncio(.cluster/.sentinel/.retry) -> redis(.cluster/...)
     (r"\bredis\.asyncio\b", "redis"),
     (r"\baclose\b", "close"),
+    # SQLAlchemy: the asyncio extension's names and their sync counterparts, which
+    # the top-level package exports; ``conn.run_sync(f, x)`` becomes ``f(conn, x)``.
+    (r"\bfrom sqlalchemy\.ext\.asyncio import\b", "from sqlalchemy import"),
+    (r"\bcreate_async_engine\b", "create_engine"),
+    (r"\b(\w+)\.run_sync\(([\w.]+),\s*", r"\2(\1, "),
 ]
 COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 REMOVE_MARK = "# unasync: remove"

@@ -1,0 +1,263 @@
+"""The SQL store on SQLAlchemy 2 Core. This is the source; ``_sync/sql.py`` is generated.
+
+One table, one prebuilt statement per operation, autocommit (every operation is a
+single statement, so there is nothing to group in a transaction), and a pool that
+checks connections on checkout so a restarted server costs no request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import DDLElement, DropTable
+
+from ...core.record import Record
+from ...errors import StoreError
+from .._sql_schema import (
+    DELETE_BATCH,
+    IDS_PAGE,
+    PURGE_BATCH,
+    NoSuchModuleError,
+    SQLOptions,
+    SQLSchema,
+    async_driver_url,  # unasync: remove
+    batches,
+    connection_settings,
+    dialect_family,
+    driver_missing,
+    is_unavailable,
+    record_params,
+    row_to_record,
+    translate_errors,
+    unique_keys,
+)
+
+__all__ = ["AsyncSQLStore"]
+
+
+class AsyncSQLStore:
+    """Sessions in one table of a SQL database (PostgreSQL, MariaDB/MySQL, SQLite...).
+
+    Build it with ``from_url`` (``AsyncSQLStore.from_url("postgresql+psycopg://...")``)
+    or around an engine you already have (``AsyncSQLStore(engine, table=...)``).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        table: str = "sessionware_sessions",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.url: URL = engine.url
+        self._family = dialect_family(engine.url)
+        self._sql = SQLSchema(table, self._family)
+        self._clock = clock
+        settings = connection_settings(self._family)
+        if settings is not None:
+            # Pool events belong to the pool's engine (``sync_engine`` of AsyncEngine).
+            event.listen(getattr(engine, "sync_engine", engine), "connect", settings)
+
+    @classmethod
+    def from_url(cls, url: str | URL, **options: Any) -> AsyncSQLStore:
+        """``options``: ``table``, ``clock``, ``pool_size``, ``max_overflow``,
+        ``pool_recycle``, ``pool_timeout``, ``pool_pre_ping`` (also read from the URL
+        query), and any other ``create_engine`` argument."""
+        clock = options.pop("clock", time.time)
+        parsed = SQLOptions.parse(url, options)
+        parsed.url = async_driver_url(parsed.url)  # unasync: remove
+        try:
+            engine = create_async_engine(parsed.url, **parsed.engine_options)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise driver_missing(parsed.url, exc) from exc
+        return cls(engine, table=parsed.table, clock=clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url.render_as_string()!r}, table={self.table!r})"
+
+    @property
+    def table(self) -> str:
+        return self._sql.table.name
+
+    def _errors(self) -> Any:
+        return translate_errors(self.url, self.url.render_as_string(hide_password=False))
+
+    # -- schema --------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Create the table and its indexes unless they exist; safe from many
+        processes at once."""
+        with self._errors():
+            for element in self._sql.ddl():
+                await self._create(element)
+
+    async def _create(self, element: DDLElement) -> None:
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(element)
+        except DBAPIError as exc:
+            if is_unavailable(exc):
+                raise
+            # Another process may have created it between our check and our CREATE.
+            async with self.engine.connect() as connection:
+                if await connection.run_sync(self._sql.exists, element):
+                    return
+            raise
+
+    async def drop_table(self) -> None:
+        """Remove the table and every session in it (tests, uninstall)."""
+        with self._errors():
+            async with self.engine.begin() as connection:
+                await connection.execute(DropTable(self._sql.table, if_exists=True))
+
+    # -- reading -------------------------------------------------------------------
+
+    async def load(self, id: str) -> Record | None:
+        with self._errors():
+            async with self.engine.connect() as connection:
+                result = await connection.execute(
+                    self._sql.load, {"r_id": id, "now": self._clock()}
+                )
+                row = result.first()
+        return None if row is None else row_to_record(id, row)
+
+    async def ids(self) -> AsyncIterator[str]:
+        # Keyset pages: bounded memory, and no connection held while the caller
+        # works on a page.
+        after = ""
+        while True:
+            with self._errors():
+                async with self.engine.connect() as connection:
+                    result = await connection.execute(
+                        self._sql.ids_page, {"after": after, "now": self._clock()}
+                    )
+                    page = [row[0] for row in result]
+            for key in page:
+                yield key
+            if len(page) < IDS_PAGE:
+                return
+            after = page[-1]
+
+    async def count(self) -> int:
+        with self._errors():
+            async with self.engine.connect() as connection:
+                result = await connection.execute(self._sql.count, {"now": self._clock()})
+                return int(result.scalar_one())
+
+    async def ids_for_user(self, user_id: str) -> list[str]:
+        with self._errors():
+            async with self.engine.connect() as connection:
+                result = await connection.execute(
+                    self._sql.ids_for_user, {"user_id": user_id, "now": self._clock()}
+                )
+                return [row[0] for row in result]
+
+    # -- writing -------------------------------------------------------------------
+
+    async def save(self, record: Record) -> None:
+        params = record_params(record)
+        with self._errors():
+            if self._sql.save is not None:
+                async with self.engine.begin() as connection:
+                    await connection.execute(self._sql.save, params)
+            else:
+                await self._save_without_upsert(params)
+
+    async def _save_without_upsert(self, params: dict[str, Any]) -> None:
+        for _attempt in range(3):
+            try:
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(self._sql.plain_update, params)
+                    if result.rowcount == 0:
+                        await connection.execute(self._sql.plain_insert, params)
+                return
+            except IntegrityError:
+                continue  # a concurrent insert won: update its row on the next try
+        raise StoreError(f"saving {params['r_id']} kept racing concurrent inserts")
+
+    async def save_if_version(self, record: Record, expected_version: int) -> bool:
+        params = record_params(record)
+        params["now"] = self._clock()
+        with self._errors():
+            if expected_version != 0:
+                params["expected"] = expected_version
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(self._sql.update_if_version, params)
+                return bool(result.rowcount == 1)
+            if self._sql.create_if_absent is not None:
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(self._sql.create_if_absent, params)
+                # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
+                return bool(result.rowcount > 0)
+            return await self._create_without_upsert(params)
+
+    async def _create_without_upsert(self, params: dict[str, Any]) -> bool:
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(self._sql.delete_expired_key, params)
+                await connection.execute(self._sql.plain_insert, params)
+        except IntegrityError:
+            return False  # a live record has this key
+        return True
+
+    async def touch_many(self, expiries: Mapping[str, float]) -> None:
+        if not expiries:
+            return
+        with self._errors():
+            async with self.engine.begin() as connection:
+                for statement in self._sql.touch_batches(expiries, self._clock()):
+                    await connection.execute(statement)
+
+    # -- deleting ------------------------------------------------------------------
+
+    async def delete(self, id: str) -> int:
+        with self._errors():
+            async with self.engine.begin() as connection:
+                result = await connection.execute(self._sql.delete_one, {"r_id": id})
+                return int(result.rowcount)
+
+    async def delete_many(self, ids: Iterable[str]) -> int:
+        keys = unique_keys(ids)
+        removed = 0
+        with self._errors():
+            for batch in batches(keys, DELETE_BATCH):
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(self._sql.delete_keys, {"keys": batch})
+                    removed += int(result.rowcount)
+        return removed
+
+    async def delete_all(self) -> int:
+        with self._errors():
+            async with self.engine.begin() as connection:
+                result = await connection.execute(self._sql.delete_all)
+                return int(result.rowcount)
+
+    async def purge_expired(self, now: float | None = None) -> int:
+        cutoff = self._clock() if now is None else now
+        removed = 0
+        with self._errors():
+            while True:
+                # Each batch is short, so requests never wait behind a long delete.
+                async with self.engine.begin() as connection:
+                    page = await self._expired_page(connection, cutoff)
+                    if page:
+                        result = await connection.execute(
+                            self._sql.purge_keys, {"keys": page, "now": cutoff}
+                        )
+                        removed += int(result.rowcount)
+                if len(page) < PURGE_BATCH:
+                    return removed
+
+    async def _expired_page(self, connection: AsyncConnection, cutoff: float) -> list[str]:
+        result = await connection.execute(self._sql.expired_page, {"now": cutoff})
+        return [row[0] for row in result]
+
+    async def close(self) -> None:
+        await self.engine.dispose()

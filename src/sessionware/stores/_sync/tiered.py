@@ -1,0 +1,179 @@
+# Generated from src/sessionware/stores/_async/tiered.py by scripts/unasync.py. Do not edit.
+"""A fast store (memory, Redis) in front of a durable one (SQL). This is the source;
+``_sync/tiered.py`` is generated from it.
+
+The durable store is the authority: every compare-and-set is decided there, and the
+fast tier only ever holds a copy of what the durable store said. Whenever the copy
+cannot be kept right (a failed or out-of-order write to the fast tier), it is
+removed, so the worst a fast-tier fault costs is a cache miss, never stale data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Iterable, Mapping
+from typing import Any
+
+from ...core.record import Record
+
+__all__ = ["TieredStore"]
+
+logger = logging.getLogger("sessionware.stores.tiered")
+
+
+class TieredStore:
+    """Read-through, write-through: ``TieredStore(fast, durable)``.
+
+    * ``load``: the fast tier first; on a miss (or a fast-tier fault) the durable
+      store, whose record is then copied into the fast tier *only if the fast tier
+      still has nothing there* (a create-if-absent, so a slow read can never
+      overwrite the copy a newer write has just put in place).
+    * ``save_if_version``: the durable store decides; after it said yes, the fast
+      copy moves from the old version to the new one by compare-and-set, and is
+      deleted if that fails for any reason (writes racing on the fast tier, a
+      fault). After it said no, the fast copy is deleted too: it was stale, and the
+      caller's reload must see the durable record.
+    * ``delete``: the fast copy, the durable record, then the fast copy again (a
+      read-through that started before the durable delete cannot resurrect it).
+    * ``ids``, ``count``, ``ids_for_user``: the durable store alone.
+
+    What remains: a read-through whose durable read happened before a concurrent
+    write, but whose copy lands after that write's own fast-tier update failed, can
+    leave an old copy until the next write on that session or its expiry. Every
+    write that conflicts with it deletes it, so no update is ever lost.
+    """
+
+    def __init__(self, fast: Any, durable: Any) -> None:
+        self.fast = fast
+        self.durable = durable
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(fast={self.fast!r}, durable={self.durable!r})"
+
+    def setup(self) -> None:
+        self.durable.setup()
+        self.fast.setup()
+
+    # -- the fast tier, where every fault is logged and survived ----------------
+
+    def _evict(self, id: str) -> None:
+        try:
+            self.fast.delete(id)
+        except Exception as exc:  # the fast tier is down: nothing can be served from it
+            logger.warning("tiered store: could not evict %s from the fast tier: %s", id, exc)
+
+    def _evict_many(self, ids: Iterable[str]) -> None:
+        try:
+            self.fast.delete_many(ids)
+        except Exception as exc:
+            logger.warning("tiered store: could not evict from the fast tier: %s", exc)
+
+    def _copy_if_absent(self, record: Record) -> None:
+        try:
+            self.fast.save_if_version(record, 0)
+        except Exception as exc:
+            logger.warning("tiered store: could not fill the fast tier: %s", exc)
+            self._evict(record.id)
+
+    def _move_copy(self, record: Record, expected_version: int) -> None:
+        try:
+            moved = self.fast.save_if_version(record, expected_version)
+        except Exception as exc:
+            logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
+            moved = False
+        if not moved:
+            self._evict(record.id)
+
+    # -- reading -------------------------------------------------------------------
+
+    def load(self, id: str) -> Record | None:
+        try:
+            cached = self.fast.load(id)
+        except Exception as exc:
+            logger.warning("tiered store: fast tier read failed, using the durable one: %s", exc)
+            return self.durable.load(id)  # type: ignore[no-any-return]
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        record: Record | None = self.durable.load(id)
+        if record is not None:
+            self._copy_if_absent(record)
+        return record
+
+    def ids(self) -> Iterator[str]:
+        return self.durable.ids()  # type: ignore[no-any-return]
+
+    def count(self) -> int:
+        return self.durable.count()  # type: ignore[no-any-return]
+
+    def ids_for_user(self, user_id: str) -> list[str]:
+        return self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+
+    # -- writing -------------------------------------------------------------------
+
+    def save(self, record: Record) -> None:
+        self.durable.save(record)
+        try:
+            self.fast.save(record)
+        except Exception as exc:
+            logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
+            self._evict(record.id)
+
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        try:
+            written = self.durable.save_if_version(record, expected_version)
+        except BaseException:
+            # The durable write may or may not have happened: trust no copy of it.
+            self._evict(record.id)
+            raise
+        if written:
+            self._move_copy(record, expected_version)
+        else:
+            self._evict(record.id)
+        return bool(written)
+
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
+        if not expiries:
+            return
+        self.durable.touch_many(expiries)
+        try:
+            self.fast.touch_many(expiries)
+        except Exception as exc:
+            logger.warning("tiered store: fast tier touch failed: %s", exc)
+            self._evict_many(list(expiries))
+
+    # -- deleting ------------------------------------------------------------------
+
+    def delete(self, id: str) -> int:
+        self._evict(id)
+        removed: int = self.durable.delete(id)
+        self._evict(id)
+        return removed
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        keys = list(ids)
+        self._evict_many(keys)
+        removed: int = self.durable.delete_many(keys)
+        self._evict_many(keys)
+        return removed
+
+    def delete_all(self) -> int:
+        removed: int = self.durable.delete_all()
+        try:
+            self.fast.delete_all()
+        except Exception as exc:
+            logger.warning("tiered store: could not empty the fast tier: %s", exc)
+        return removed
+
+    def purge_expired(self, now: float | None = None) -> int:
+        removed: int = self.durable.purge_expired(now)
+        try:
+            self.fast.purge_expired(now)
+        except Exception as exc:
+            logger.warning("tiered store: fast tier purge failed: %s", exc)
+        return removed
+
+    def close(self) -> None:
+        try:
+            self.fast.close()
+        finally:
+            self.durable.close()
