@@ -145,11 +145,11 @@ class _MetricsProxy(StoreProxy):
 
 
 def _timed(operation: str) -> Callable[..., Any]:
-    def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+    def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         failed = True
         try:
-            result = call(*args)
+            result = call(*args, **kwargs)
             failed = False
             return result
         finally:
@@ -159,11 +159,13 @@ def _timed(operation: str) -> Callable[..., Any]:
 
 
 def _timed_async(operation: str) -> Callable[..., Any]:
-    async def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+    async def timed(
+        self: _MetricsProxy, call: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         started = time.perf_counter()
         failed = True
         try:
-            result = await call(*args)
+            result = await call(*args, **kwargs)
             failed = False
             return result
         finally:

@@ -77,9 +77,6 @@ class AsyncSessionManager:
             if self.visit_tracker is not None
             else None
         )
-        self._flush_horizon = (
-            self.visit_tracker.interval if self.visit_tracker is not None else None
-        )
 
     # -- listeners ------------------------------------------------------------
 
@@ -128,7 +125,9 @@ class AsyncSessionManager:
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
-        plan = self.core.plan_save(session, now, self._flush_horizon)
+        flusher = self._flusher
+        horizon = flusher.horizon if flusher is not None else None
+        plan = self.core.plan_save(session, now, horizon)
         for _ in range(self._max_save_attempts):
             action = plan.action
             if action is Action.NOTHING:
@@ -188,6 +187,8 @@ class AsyncSessionManager:
                 logger.warning("touching session %s failed: %s", record.id, exc)
                 self.events.emit("on_error", "touch_many", exc)
                 return
+            # An older touch still queued must not be flushed over this one later.
+            self._discard_touch(record.id)
         self.core.saved(session, plan)
 
     async def forget_changes(self, session: Session) -> None:

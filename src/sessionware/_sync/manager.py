@@ -78,9 +78,6 @@ class SessionManager:
             if self.visit_tracker is not None
             else None
         )
-        self._flush_horizon = (
-            self.visit_tracker.interval if self.visit_tracker is not None else None
-        )
 
     # -- listeners ------------------------------------------------------------
 
@@ -129,7 +126,9 @@ class SessionManager:
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
-        plan = self.core.plan_save(session, now, self._flush_horizon)
+        flusher = self._flusher
+        horizon = flusher.horizon if flusher is not None else None
+        plan = self.core.plan_save(session, now, horizon)
         for _ in range(self._max_save_attempts):
             action = plan.action
             if action is Action.NOTHING:
@@ -189,6 +188,8 @@ class SessionManager:
                 logger.warning("touching session %s failed: %s", record.id, exc)
                 self.events.emit("on_error", "touch_many", exc)
                 return
+            # An older touch still queued must not be flushed over this one later.
+            self._discard_touch(record.id)
         self.core.saved(session, plan)
 
     def forget_changes(self, session: Session) -> None:
