@@ -1,5 +1,5 @@
-"""A periodic background job on the running event loop, and ``pause`` (hand-written;
-the sync counterparts in ``_sync/background.py`` use a thread and ``time.sleep``)."""
+"""A periodic background job on the running event loop (hand-written; its
+sync counterpart in ``_sync/background.py`` uses a thread)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["AsyncBackgroundLoop", "pause"]
+__all__ = ["AsyncBackgroundLoop"]
 
 logger = logging.getLogger("sessionware")
 MAX_BACKOFF = 60.0
-
-
-async def pause(seconds: float) -> None:
-    """Wait without blocking other requests (the manager's back-off between retries)."""
-    await asyncio.sleep(seconds)
 
 
 def next_delay(delay: float, interval: float) -> float:

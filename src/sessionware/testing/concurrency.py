@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import secrets
 import threading
 import time
 import traceback
@@ -29,7 +30,6 @@ from ..stores.registry import open_store
 
 __all__ = ["HammerResult", "hammer_one_session"]
 
-SECRET = "sessionware-concurrency-harness-secret"
 JOIN_TIMEOUT = 300.0
 
 
@@ -40,12 +40,14 @@ class WriterTally:
     saves: int = 0
     conflicts: int = 0
     gave_up: int = 0
+    most_attempts: int = 0  # the most compare-and-set attempts one update needed
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: WriterTally) -> None:
         self.saves += other.saves
         self.conflicts += other.conflicts
         self.gave_up += other.gave_up
+        self.most_attempts = max(self.most_attempts, other.most_attempts)
         self.errors.extend(other.errors)
 
 
@@ -76,21 +78,25 @@ class HammerResult:
             f"{self.writers} {self.mode} x {self.updates} updates in {self.seconds:.2f} s: "
             f"{self.expected - len(self.missing)}/{self.expected} keys present, "
             f"{t.saves} compare-and-set attempts, {t.conflicts} conflicts, "
+            f"at most {t.most_attempts} attempts for one update, "
             f"{t.gave_up} gave up, {len(t.errors)} errors"
             + (f"; first error: {t.errors[0]}" if t.errors else "")
         )
 
 
 class _CasCounter(StoreProxy):
-    """Counts compare-and-set attempts and lost races (thread-safe)."""
+    """Counts compare-and-set attempts and lost races (thread-safe), and the
+    attempts of the current thread's update (``attempts.count``)."""
 
     def __init__(self, store: Any) -> None:
         super().__init__(store)
         self.tally = WriterTally()
+        self.attempts = threading.local()
         self._lock = threading.Lock()
 
     def save_if_version(self, call: Callable[..., bool], record: Any, expected: int) -> bool:
         written = call(record, expected)
+        self.attempts.count = getattr(self.attempts, "count", 0) + 1
         with self._lock:
             self.tally.saves += 1
             self.tally.conflicts += not written
@@ -101,10 +107,13 @@ def key_name(writer: int, update: int) -> str:
     return f"writer-{writer}-update-{update}"
 
 
-def _write_updates(manager: SessionManager, cookie: str, writer: int, updates: int) -> WriterTally:
+def _write_updates(
+    manager: SessionManager, counter: _CasCounter, cookie: str, writer: int, updates: int
+) -> WriterTally:
     tally = WriterTally()
     for update in range(updates):
         session = manager.open(cookie)
+        counter.attempts.count = 0
         try:
             if session.is_new:
                 raise RuntimeError("the session vanished: a writer got a fresh one")
@@ -115,16 +124,21 @@ def _write_updates(manager: SessionManager, cookie: str, writer: int, updates: i
         except Exception:
             tally.errors.append(f"writer {writer}: {traceback.format_exc(limit=3)}")
             break
+        tally.most_attempts = max(tally.most_attempts, counter.attempts.count)
     return tally
 
 
 def _manager(store: Any, options: dict[str, Any]) -> SessionManager:
-    settings: dict[str, Any] = {"secret_key": SECRET, "visit_tracker": False, **options}
+    settings: dict[str, Any] = {"visit_tracker": False, **options}
     return SessionManager(store, **settings)
 
 
+def _open(store: str | Callable[[], Any], setup: bool = True) -> Any:
+    return open_store(store, setup=setup) if isinstance(store, str) else store()
+
+
 def _process_writer(
-    url: str,
+    store: str | Callable[[], Any],
     options: dict[str, Any],
     cookie: str,
     writer: int,
@@ -132,11 +146,11 @@ def _process_writer(
     start: Any,
     results: Any,
 ) -> None:
-    counter = _CasCounter(open_store(url, setup=False))
+    counter = _CasCounter(_open(store, setup=False))
     manager = _manager(counter, options)
     try:
         start.wait()
-        tally = _write_updates(manager, cookie, writer, updates)
+        tally = _write_updates(manager, counter, cookie, writer, updates)
         tally.add(counter.tally)
     except Exception:
         tally = WriterTally(errors=[f"writer {writer}: {traceback.format_exc(limit=3)}"])
@@ -155,7 +169,7 @@ def _run_threads(
 
     def work(writer: int) -> None:
         start.wait()
-        tallies.append(_write_updates(manager, cookie, writer, updates))
+        tallies.append(_write_updates(manager, counter, cookie, writer, updates))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
     for thread in threads:
@@ -172,7 +186,7 @@ def _run_threads(
 
 
 def _run_processes(
-    url: str, options: dict[str, Any], cookie: str, writers: int, updates: int
+    store: str | Callable[[], Any], options: dict[str, Any], cookie: str, writers: int, updates: int
 ) -> WriterTally:
     # spawn, not fork: the parent may have background threads (visit flushers).
     context = multiprocessing.get_context("spawn")
@@ -181,7 +195,7 @@ def _run_processes(
     processes = [
         context.Process(
             target=_process_writer,
-            args=(url, options, cookie, i, updates, start, results),
+            args=(store, options, cookie, i, updates, start, results),
             name=f"sessionware-hammer-{i}",
         )
         for i in range(writers)
@@ -214,22 +228,21 @@ def hammer_one_session(
     """Run ``writers`` concurrent writers of ``updates`` distinct keys each on one
     session, then check that every key is there.
 
-    ``store``: a store URL, or (threads only) a callable returning a ready store.
+    ``store``: a store URL, or a callable returning a ready store (picklable, e.g. a
+    class or ``functools.partial``, for processes: each process opens its own).
+    With threads, one store and one manager serve every writer.
     ``manager_options`` go to every ``SessionManager`` (e.g. ``max_save_attempts``).
-    The session is deleted at the end; the store is closed if it was opened here.
+    The session is deleted at the end, and the stores opened here are closed.
     """
     if mode not in ("threads", "processes"):
         raise ValueError("mode must be 'threads' or 'processes'")
     if writers < 1 or updates < 1:
         raise ValueError("writers and updates must be at least 1")
-    url = store if isinstance(store, str) else None
-    if mode == "processes":
-        if url is None:
-            raise TypeError("mode='processes' needs a store URL: each process opens its own")
-        if url.startswith("memory:"):
-            raise ValueError("memory:// is per process; processes cannot share it")
-    opened = open_store(url) if url is not None else store()  # type: ignore[operator]
-    manager = _manager(opened, manager_options)
+    if mode == "processes" and isinstance(store, str) and store.startswith("memory:"):
+        raise ValueError("memory:// is per process; processes cannot share it")
+    options = {"secret_key": secrets.token_hex(32), **manager_options}
+    opened = _open(store)
+    manager = _manager(opened, options)
     try:
         with manager.scope(None) as session:
             session["hammer"] = True
@@ -237,17 +250,15 @@ def hammer_one_session(
         assert cookie is not None
         started = time.perf_counter()
         if mode == "threads":
-            tally = _run_threads(opened, manager_options, cookie, writers, updates)
+            tally = _run_threads(opened, options, cookie, writers, updates)
         else:
-            assert url is not None
-            tally = _run_processes(url, manager_options, cookie, writers, updates)
+            tally = _run_processes(store, options, cookie, writers, updates)
         seconds = time.perf_counter() - started
         with manager.scope(cookie) as final:
             present = set(final)
             manager.invalidate(final)
     finally:
-        if url is not None:
-            manager.close()
+        manager.close()
     expected = (key_name(i, j) for i in range(writers) for j in range(updates))
     missing = [key for key in expected if key not in present]
     return HammerResult(writers, updates, mode, seconds, missing, tally)
