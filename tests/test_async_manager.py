@@ -103,3 +103,47 @@ async def test_read_only_visits_are_flushed_in_the_background(clock: Clock) -> N
     assert record is not None
     assert record.expires_at == pytest.approx(clock() + 600)
     await manager.close()
+
+
+async def test_same_key_conflicts_go_to_the_last_writer_by_default(
+    amanager: sw.AsyncSessionManager,
+) -> None:
+    cookie = await new_cookie(amanager, n=0)
+    first, second = await amanager.open(cookie), await amanager.open(cookie)
+    first["n"], second["n"] = 1, 2
+    await amanager.save_changes(first)
+    await amanager.save_changes(second)
+    async with amanager.scope(cookie) as session:
+        assert session["n"] == 2
+
+
+async def test_same_key_conflicts_can_be_made_to_raise(clock: Clock) -> None:
+    store = AsyncMemoryStore(MemoryStore(clock=clock))
+    manager = sw.AsyncSessionManager(
+        store, secret_key=SECRET, same_key_conflicts="raise", clock=clock
+    )
+    cookie = await new_cookie(manager, n=0)
+    first, second = await manager.open(cookie), await manager.open(cookie)
+    first["n"], second["n"] = 1, 2
+    await manager.save_changes(first)
+    with pytest.raises(sw.ConcurrentUpdateError, match="'n'"):
+        await manager.save_changes(second)
+    async with manager.scope(cookie) as session:
+        assert session["n"] == 1
+    await manager.close()
+
+
+async def test_concurrent_tasks_lose_no_update(amanager: sw.AsyncSessionManager) -> None:
+    import asyncio
+
+    cookie = await new_cookie(amanager, base=0)
+
+    async def writer(i: int) -> None:
+        for j in range(20):
+            async with amanager.scope(cookie) as session:
+                session[f"writer-{i}-update-{j}"] = j
+                await asyncio.sleep(0)  # let the other tasks load the same version
+
+    await asyncio.gather(*(writer(i) for i in range(8)))
+    async with amanager.scope(cookie) as session:
+        assert len(session) == 1 + 8 * 20

@@ -81,3 +81,63 @@ def test_a_proxied_store_serves_a_manager() -> None:
     with manager.scope(session.cookie_value) as again:
         assert again["a"] == 1
     assert len(proxy.log) == 1
+
+
+def test_every_store_operation_can_be_intercepted() -> None:
+    from sessionware.stores.base import STORE_OPERATIONS
+
+    seen: list[str] = []
+
+    def interceptor(operation: str) -> Any:
+        def intercept(self: Any, call: Any, *args: Any) -> Any:
+            seen.append(operation)
+            return call(*args)
+
+        return intercept
+
+    every_op = type("EveryOp", (sw.StoreProxy,), {op: interceptor(op) for op in STORE_OPERATIONS})
+    proxy = every_op(MemoryStore())
+    record = make_record()
+    proxy.setup()
+    proxy.save(record)
+    assert proxy.save_if_version(record, 1)
+    proxy.touch_many({record.id: record.expires_at})
+    assert proxy.load(record.id) is not None
+    assert list(proxy.ids()) == [record.id]
+    assert proxy.count() == 1
+    assert proxy.ids_for_user("nobody") == []
+    assert proxy.purge_expired() == 0
+    assert proxy.delete(record.id) == 1
+    assert proxy.delete_many([record.id]) == 0
+    assert proxy.delete_all() == 0
+    proxy.close()
+    assert sorted(seen) == sorted(STORE_OPERATIONS)
+
+
+def test_a_subclass_can_extend_an_override_with_super() -> None:
+    class Counted(LoadLog):
+        def load(self, call: Any, id: str) -> Any:
+            self.log.append("counted")
+            return super().load(call, id)
+
+    proxy = Counted(MemoryStore())
+    record = make_record()
+    proxy.save(record)
+    assert proxy.load(record.id) == record
+    assert proxy.log == ["counted", f"load {record.id}"]
+
+
+def test_keyword_arguments_reach_the_store_through_a_proxy() -> None:
+    class Purge(sw.StoreProxy):
+        def purge_expired(self, call: Any, now: float | None = None) -> Any:
+            return call(now=now)
+
+    store = MemoryStore()
+    store.save(make_record(expires_in=10))
+    assert Purge(store).purge_expired(now=10**12) == 1
+
+
+def test_backend_specific_attributes_stay_reachable_through_a_proxy() -> None:
+    store = MemoryStore()
+    store.custom_setting = 42  # type: ignore[attr-defined]
+    assert LoadLog(LoadLog(store)).custom_setting == 42

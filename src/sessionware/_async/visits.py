@@ -27,6 +27,12 @@ class AsyncVisitFlusher:
         self._events = events
         self._loop = AsyncBackgroundLoop(self.flush, tracker.interval, "sessionware-visits")
 
+    @property
+    def horizon(self) -> float:
+        """Seconds within which a touch queued now will be written, at most: the
+        interval, or longer while failed flushes back off."""
+        return self._loop.delay
+
     def queue(self, key: str, expires_at: float) -> None:
         if self.tracker.record(key, expires_at):
             self._loop.wake()
@@ -40,12 +46,15 @@ class AsyncVisitFlusher:
             return 0
         try:
             await self._store.touch_many(batch)
-        except Exception as exc:
+        except BaseException as exc:
+            # Cancelled included: the batch must not vanish with an interrupted flush.
             tracker.restore(batch)
-            tracker.stats.failed_flushes += 1
-            logger.warning("flushing %d visit touches failed: %s", len(batch), exc)
-            self._events.emit("on_error", "touch_many", exc)
+            if isinstance(exc, Exception):
+                tracker.stats.failed_flushes += 1
+                logger.warning("flushing %d visit touches failed: %s", len(batch), exc)
+                self._events.emit("on_error", "touch_many", exc)
             raise
+        tracker.batch_written()
         tracker.stats.flushes += 1
         tracker.stats.flushed += len(batch)
         return len(batch)

@@ -1,11 +1,12 @@
-"""A periodic background job in a daemon thread (hand-written; its async
-counterpart in ``_async/background.py`` uses an asyncio task)."""
+"""A periodic background job in a daemon thread (hand-written; its
+async counterpart in ``_async/background.py`` uses an asyncio task)."""
 
 from __future__ import annotations
 
 import atexit
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 __all__ = ["BackgroundLoop"]
@@ -14,10 +15,15 @@ logger = logging.getLogger("sessionware")
 MAX_BACKOFF = 60.0
 
 
+def next_delay(delay: float, interval: float) -> float:
+    """Back-off after a failure: doubling, capped at a minute (or the interval, if longer)."""
+    return min(max(delay * 2, interval), max(MAX_BACKOFF, interval))
+
+
 class BackgroundLoop:
     """Runs ``work`` every ``interval`` seconds, or sooner when woken; backs off
-    (doubling, up to a minute) while ``work`` raises. ``stop`` runs it a last time,
-    and so does interpreter exit."""
+    (doubling, up to a minute) while ``work`` raises, and a wake does not cut a
+    back-off short. ``stop`` runs it a last time, and so does interpreter exit."""
 
     def __init__(self, work: Callable[[], object], interval: float, name: str) -> None:
         self._work = work
@@ -27,6 +33,12 @@ class BackgroundLoop:
         self._wake = threading.Event()
         self._stopping = False
         self._start_lock = threading.Lock()
+        #: Seconds until the next run at most: the interval, longer while backing off.
+        self.delay = interval
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
 
     def ensure_running(self) -> None:
         if self._thread is not None:
@@ -43,18 +55,27 @@ class BackgroundLoop:
         self._wake.set()
 
     def _run(self) -> None:
-        delay = self._interval
         while not self._stopping:
-            self._wake.wait(delay)
-            self._wake.clear()
+            self._wait(self.delay, wakeable=self.delay == self._interval)
             if self._stopping:
                 return
             try:
                 self._work()
             except Exception:
-                delay = min(max(delay * 2, self._interval), MAX_BACKOFF)
+                self.delay = next_delay(self.delay, self._interval)
             else:
-                delay = self._interval
+                self.delay = self._interval
+
+    def _wait(self, delay: float, wakeable: bool) -> None:
+        deadline = time.monotonic() + delay
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.wait(remaining)
+            self._wake.clear()
+            if self._stopping or wakeable:
+                return
 
     def stop(self) -> None:
         self._stopping = True

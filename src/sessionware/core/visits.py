@@ -45,6 +45,9 @@ class VisitTracker:
         self.max_pending = max_pending
         self.stats = VisitStats()
         self._pending: dict[str, float] = {}
+        # Keys saved or deleted while a batch was being written: a failed batch must
+        # not bring their (older) touches back, or a later flush would shorten them.
+        self._superseded: set[str] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -62,14 +65,16 @@ class VisitTracker:
                 return False
             pending[key] = expires_at
             self.stats.queued += 1
-            overflow = len(pending) - self.max_pending
-            if overflow > 0:
-                # islice, not list(pending): at the bound every call drops one key, and
-                # copying all keys each time made record() O(max_pending).
-                for stale in list(islice(pending, overflow)):
-                    del pending[stale]
-                self.stats.dropped += overflow
+            self._drop_oldest(pending)
             return len(pending) >= self.max_pending
+
+    def _drop_oldest(self, pending: dict[str, float]) -> None:
+        # islice, not list(pending): this runs on every request while a store is down.
+        overflow = len(pending) - self.max_pending
+        if overflow > 0:
+            for stale in list(islice(pending, overflow)):
+                del pending[stale]
+            self.stats.dropped += overflow
 
     def pending_expiry(self, key: str) -> float | None:
         return self._pending.get(key)
@@ -78,22 +83,28 @@ class VisitTracker:
         """Forget a queued touch (the session was saved, regenerated or deleted)."""
         with self._lock:
             self._pending.pop(key, None)
+            if self._superseded is not None:
+                self._superseded.add(key)
 
     def take_batch(self) -> dict[str, float]:
+        """Everything queued, to be written; ``restore`` it if the write fails."""
         with self._lock:
             batch, self._pending = self._pending, {}
+            self._superseded = set()
             return batch
+
+    def batch_written(self) -> None:
+        with self._lock:
+            self._superseded = None
 
     def restore(self, batch: dict[str, float]) -> None:
         """Put back a batch whose flush failed, keeping newer touches queued since."""
         with self._lock:
-            merged = dict(batch)
+            superseded = self._superseded or set()
+            self._superseded = None
+            merged = {key: value for key, value in batch.items() if key not in superseded}
             for key, expires_at in self._pending.items():
                 if expires_at > merged.get(key, 0.0):
                     merged[key] = expires_at
-            overflow = len(merged) - self.max_pending
-            if overflow > 0:
-                for stale in list(islice(merged, overflow)):
-                    del merged[stale]
-                self.stats.dropped += overflow
+            self._drop_oldest(merged)
             self._pending = merged

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from ..core.record import Record
@@ -103,16 +104,6 @@ class AsyncStore(Protocol):
     async def close(self) -> None: ...
 
 
-def _forwarder(operation: str) -> Callable[..., Any]:
-    intercept = f"_intercept_{operation}"
-
-    def forward(self: StoreProxy, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self, intercept)(getattr(self.store, operation), *args, **kwargs)
-
-    forward.__name__ = operation
-    return forward
-
-
 class StoreProxy:
     """Wraps a store; is itself a store. Override an operation to intercept it::
 
@@ -126,7 +117,8 @@ class StoreProxy:
 
     The override receives the wrapped store's bound method first, then the
     operation's arguments. Operations a proxy does not override go straight to the
-    wrapped store with no extra call. Proxies stack: ``Timing(Tracing(store))``.
+    wrapped store with no extra call. Proxies stack: ``Timing(Tracing(store))``, and
+    a subclass may extend an override with ``super().load(call, id)``.
     For an async store write ``async def load(self, call, id): return await call(id)``.
     """
 
@@ -134,22 +126,19 @@ class StoreProxy:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        intercepted = set(cls._intercepted)
-        for operation in STORE_OPERATIONS:
-            override = cls.__dict__.get(operation)
-            if override is not None and not getattr(override, "_is_forwarder", False):
-                setattr(cls, f"_intercept_{operation}", override)
-                forwarder = _forwarder(operation)
-                forwarder._is_forwarder = True  # type: ignore[attr-defined]
-                setattr(cls, operation, forwarder)
-                intercepted.add(operation)
-        cls._intercepted = frozenset(intercepted)
+        cls._intercepted = frozenset(op for op in STORE_OPERATIONS if hasattr(cls, op))
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        # Instance attributes shadow the class's overrides: callers use the store's
+        # signature (``proxy.load(id)``), while the class keeps the overrides intact
+        # for ``super()``. The wrapped method is bound once, here, not per call.
+        cls = type(self)
         for operation in STORE_OPERATIONS:
-            if operation not in self._intercepted:
-                setattr(self, operation, getattr(store, operation))
+            target = getattr(store, operation)
+            if operation in self._intercepted:
+                target = functools.partial(getattr(cls, operation), self, target)
+            setattr(self, operation, target)
 
     def __getattr__(self, name: str) -> Any:
         # Backend-specific extras (e.g. a Redis store's client) stay reachable.
