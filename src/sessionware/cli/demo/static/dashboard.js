@@ -67,9 +67,11 @@
   }
 
   function format(value) {
+    if (value === 0) { return "0"; }
     if (value >= 100) { return value.toFixed(0); }
     if (value >= 10) { return value.toFixed(1); }
-    return value.toFixed(2);
+    if (value >= 0.1) { return value.toFixed(2); }
+    return value.toPrecision(2); // microsecond latencies of in-process stores
   }
 
   // series: list of arrays of numbers, one per line, aligned with history.
