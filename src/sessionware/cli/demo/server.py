@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import make_server, select_address_family
 
 __all__ = ["serve"]
 
@@ -30,7 +31,11 @@ def serve(
     """Serve ``app`` on ``host:port`` (0: any free port); ``on_ready(url)`` once
     the socket listens."""
     logging.getLogger("werkzeug").setLevel(logging.INFO if access_log else logging.WARNING)
-    server = make_server(host, port, app, threaded=True)
+    # Bind here rather than in make_server, which prints and sys.exit()s on failure:
+    # an OSError lets the CLI report one line.
+    family = select_address_family(host, port)
+    with socket.create_server((host, port), family=family) as listening:
+        server = make_server(host, port, app, threaded=True, fd=listening.fileno())
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         shown_host = f"[{host}]" if ":" in host else host
