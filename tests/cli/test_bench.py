@@ -46,12 +46,26 @@ def test_bench_passes_extra_arguments_on(run: Run, tmp_path: Path) -> None:
     ]
 
 
-def test_bench_full_drops_the_quick_flag(run: Run, tmp_path: Path) -> None:
+def test_bench_full_mode_drops_the_quick_flag(run: Run, tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path)
 
-    run("bench", "--checkout", str(checkout), "--full")
+    run("bench", "--checkout", str(checkout), "--mode", "full")
 
     assert json.loads((checkout / "ran.json").read_text())["argv"] == []
+
+
+def test_bench_smoke_mode_runs_the_smoke_flag(run: Run, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path)
+
+    run("bench", "--checkout", str(checkout), "--mode", "smoke")
+
+    assert json.loads((checkout / "ran.json").read_text())["argv"] == ["--smoke"]
+
+
+def test_bench_rejects_an_unknown_mode(run: Run, tmp_path: Path) -> None:
+    result = run("bench", "--checkout", str(make_checkout(tmp_path)), "--mode", "fast")
+
+    assert result.exit_code == 2
 
 
 def test_bench_exits_with_the_suites_status(run: Run, tmp_path: Path, monkeypatch) -> None:

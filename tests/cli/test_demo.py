@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -348,3 +349,12 @@ def test_demo_on_a_port_in_use_fails_with_one_line(run: Run) -> None:
 
     assert result.exit_code == 1
     assert single_error_line(result).startswith(f"Error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_demo_with_a_store_in_a_missing_directory_fails_with_one_line(
+    run: Run, tmp_path: Path
+) -> None:
+    result = run("demo", "--store", f"sqlite:///{tmp_path}/no/such/dir/s.db", "--port", "0")
+
+    assert result.exit_code == 1
+    assert single_error_line(result).startswith("Error: ")

@@ -17,6 +17,9 @@ from ._common import CliError
 
 __all__ = ["bench", "find_checkout"]
 
+#: The suite's own flags for each mode (the full suite is its default).
+MODE_FLAGS = {"quick": ["--quick"], "smoke": ["--smoke"], "full": []}
+
 # src/sessionware/cli/bench.py -> the checkout root, for an editable install.
 _SOURCE_CHECKOUT = Path(__file__).resolve().parents[3]
 
@@ -38,9 +41,15 @@ def find_checkout(explicit: Path | None) -> Path | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="The sessionware checkout holding benchmarks/ (default: here, or the source tree).",
 )
-@click.option("--full", is_flag=True, help="Run the full suite instead of the quick mode.")
+@click.option(
+    "--mode",
+    type=click.Choice(sorted(MODE_FLAGS)),
+    default="quick",
+    show_default=True,
+    help="quick: a few minutes; smoke: seconds, a self-check; full: the whole suite.",
+)
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def bench(checkout: Path | None, full: bool, extra: tuple[str, ...]) -> None:
+def bench(checkout: Path | None, mode: str, extra: tuple[str, ...]) -> None:
     """Run the benchmark suite (quick mode); EXTRA arguments are passed on to it."""
     root = find_checkout(checkout)
     if root is None:
@@ -49,7 +58,7 @@ def bench(checkout: Path | None, full: bool, extra: tuple[str, ...]) -> None:
             f"the benchmark suite (benchmarks/__main__.py) was not found {where}; "
             "run from a sessionware checkout or pass --checkout DIR"
         )
-    command = [sys.executable, "-m", "benchmarks", *([] if full else ["--quick"]), *extra]
+    command = [sys.executable, "-m", "benchmarks", *MODE_FLAGS[mode], *extra]
     try:
         completed = subprocess.run(command, cwd=root, check=False)  # noqa: S603 - our own argv
     except KeyboardInterrupt:
