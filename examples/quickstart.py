@@ -5,6 +5,7 @@ Run it: python examples/quickstart.py   (then open http://127.0.0.1:8000/ and re
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -13,7 +14,9 @@ from wsgiref.simple_server import make_server
 import sessionware as sw
 
 store = sw.open_store("memory://")
-manager = sw.SessionManager(store, secret_key="change me: a long random string")
+# In a real app the secret comes from configuration, never from source code.
+SECRET_KEY = os.environ.get("SESSION_SECRET", "development only: not secret")
+manager = sw.SessionManager(store, secret_key=SECRET_KEY)
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -34,9 +37,15 @@ if __name__ == "__main__":
         for _ in range(2):
             environ: dict[str, Any] = {"HTTP_COOKIE": cookie}
             setup_testing_defaults(environ)
-            headers: list[tuple[str, str]] = []
-            body = b"".join(wrapped(environ, lambda s, h, e=None: headers.extend(h)))
-            cookie = next((v.split(";")[0] for k, v in headers if k == "Set-Cookie"), cookie)
+            sent: list[tuple[str, str]] = []
+
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc: Any = None, sent: Any = sent
+            ) -> Any:
+                sent.extend(headers)
+
+            body = b"".join(wrapped(environ, start_response))
+            cookie = next((v.split(";")[0] for k, v in sent if k == "Set-Cookie"), cookie)
             print(body.decode().strip())
         sys.exit(0)
     with make_server("127.0.0.1", 8000, wrapped) as server:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["CookieSettings", "read_cookie"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.lifecycle import SessionCore
+    from .core.session import Session
+
+__all__ = ["CookieSettings", "cookie_max_age_of", "read_cookie", "varies_on_cookie"]
 
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
@@ -40,6 +46,7 @@ class CookieSettings:
         path: str = "/",
         domain: str | None = None,
         max_age: int | None = None,
+        partitioned: bool = False,
     ) -> None:
         if not name or any(c in name for c in '=;, \t\r\n"'):
             raise ValueError(f"invalid cookie name {name!r}")
@@ -59,6 +66,8 @@ class CookieSettings:
                 raise ValueError("samesite must be 'Lax', 'Strict', 'None' or None") from None
             if samesite.lower() == "none" and not secure:
                 raise ValueError("SameSite=None cookies must also be Secure")
+        if partitioned:
+            parts.append("Partitioned")  # CHIPS: a cookie jar per top-level site
         self.name = name
         self._attributes = "; ".join(parts)
         deletion = [p for p in parts if not p.startswith("Max-Age=")]
@@ -71,3 +80,33 @@ class CookieSettings:
 
     def deletion(self) -> str:
         return f"{self.name}=; {self._deletion}"
+
+    def after_save(
+        self, session: Session, cookie_value: str | None, had_cookie: bool
+    ) -> str | None:
+        """The ``Set-Cookie`` value a response needs once its session was saved
+        (``cookie_value``: what ``save_changes`` returned), or None.
+
+        A new or regenerated session sends its cookie; an invalidated one deletes
+        the cookie the browser sent; anything else sends nothing.
+        """
+        if cookie_value is not None:
+            return self.set_value(cookie_value)
+        if session.invalidated and had_cookie:
+            return self.deletion()
+        return None
+
+
+def varies_on_cookie(session: Session, set_cookie: str | None) -> bool:
+    """Whether the response depends on the cookie: it set one or the app used the session.
+
+    Caches must then not serve it to another visitor (``Vary: Cookie``).
+    """
+    return set_cookie is not None or session.accessed
+
+
+def cookie_max_age_of(core: SessionCore) -> int | None:
+    """The cookie ``Max-Age`` matching a manager's absolute session lifetime
+    (None: no absolute lifetime, so a browser-session cookie)."""
+    max_age = core.policy.max_age
+    return None if max_age is None else int(max_age)

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import CookieSettings, read_cookie
+from .cookies import CookieSettings, cookie_max_age_of, read_cookie, varies_on_cookie
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -50,6 +50,8 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         self.manager = manager
+        if cookie_max_age is None:
+            cookie_max_age = cookie_max_age_of(manager.core)
         self.cookie = CookieSettings(
             cookie_name,
             secure=secure,
@@ -57,7 +59,7 @@ class SessionMiddleware:
             samesite=samesite,
             path=path,
             domain=domain,
-            max_age=cookie_max_age if cookie_max_age is not None else _max_age_of(manager),
+            max_age=cookie_max_age,
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -81,21 +83,16 @@ class SessionMiddleware:
         """Save or forget by ``status``; the headers to add to the response."""
         if status[:1] == "5":
             self.manager.forget_changes(session)
-            return [("Vary", "Cookie")] if session.accessed else []
-        cookie_value = self.manager.save_changes(session)
+            set_cookie = None
+        else:
+            cookie_value = self.manager.save_changes(session)
+            set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
         headers: list[tuple[str, str]] = []
-        if cookie_value is not None:
-            headers.append(("Set-Cookie", self.cookie.set_value(cookie_value)))
-        elif session.invalidated and had_cookie:
-            headers.append(("Set-Cookie", self.cookie.deletion()))
-        if headers or session.accessed:
+        if set_cookie is not None:
+            headers.append(("Set-Cookie", set_cookie))
+        if varies_on_cookie(session, set_cookie):
             headers.append(("Vary", "Cookie"))
         return headers
-
-
-def _max_age_of(manager: SessionManager) -> int | None:
-    max_age = manager.core.policy.max_age
-    return None if max_age is None else int(max_age)
 
 
 class _Response:

@@ -10,6 +10,7 @@ counted, so memory cannot grow without limit while a store is down.
 from __future__ import annotations
 
 import threading
+from itertools import islice
 
 __all__ = ["VisitStats", "VisitTracker"]
 
@@ -63,7 +64,9 @@ class VisitTracker:
             self.stats.queued += 1
             overflow = len(pending) - self.max_pending
             if overflow > 0:
-                for stale in list(pending)[:overflow]:
+                # islice, not list(pending): at the bound every call drops one key, and
+                # copying all keys each time made record() O(max_pending).
+                for stale in list(islice(pending, overflow)):
                     del pending[stale]
                 self.stats.dropped += overflow
             return len(pending) >= self.max_pending
@@ -90,7 +93,7 @@ class VisitTracker:
                     merged[key] = expires_at
             overflow = len(merged) - self.max_pending
             if overflow > 0:
-                for stale in list(merged)[:overflow]:
+                for stale in list(islice(merged, overflow)):
                     del merged[stale]
                 self.stats.dropped += overflow
             self._pending = merged

@@ -1,0 +1,1 @@
+"""sessionware benchmarks: ``python -m benchmarks --help``."""

@@ -1,0 +1,142 @@
+"""Scenario 3: sessionware against the session libraries users pick today.
+
+For each store and framework: the bare app, sessionware under that framework, and
+each peer backend on the same store run side by side; a session's cost is the
+median per-round difference from the bare app. Speed-up = peer cost / sessionware
+cost in the same framework. Target: >= 2x against the fastest peer on each store
+(cookie-only sessions are reported for reference, not as a peer on a store).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from ..context import Bench
+from ..peers import Contestant, Skip
+from ..report import Row
+from ..stores import open_target
+from ..timing import compare
+
+SCENARIO = "3 peers"
+TARGET = 2.0
+FRAMEWORKS = (
+    "benchmarks.peers.beaker_apps",
+    "benchmarks.peers.flask_apps",
+    "benchmarks.peers.django_apps",
+)
+
+
+@dataclass
+class Outcome:
+    peer: str
+    framework: str
+    kind: str
+    peer_us: float
+    sessionware_us: float
+
+    @property
+    def speedup(self) -> float:
+        return self.peer_us / self.sessionware_us if self.sessionware_us > 0 else float("inf")
+
+
+def run(bench: Bench) -> None:
+    modules = [importlib.import_module(name) for name in FRAMEWORKS]
+    try:
+        for spec in bench.specs(SCENARIO):
+            target = open_target(spec, bench.run, with_raw=False)
+            manager = bench.manager(target.store)
+            try:
+                outcomes: list[Outcome] = []
+                for module in modules:
+                    outcomes += _framework(bench, spec.name, module, manager)
+                _summarise(bench, spec.name, outcomes)
+            finally:
+                manager.close()
+                target.close()
+    finally:
+        for module in modules:
+            module.cleanup()
+    if "redis" in bench.stores and importlib.util.find_spec("sessionware.asgi") is None:
+        bench.report.skip(
+            SCENARIO,
+            "redis",
+            "starsessions (ASGI) needs sessionware.asgi to compare against; not merged",
+        )
+
+
+def _framework(bench: Bench, store: str, module: Any, manager: Any) -> list[Outcome]:
+    reason = module.available()
+    if reason:
+        bench.report.skip(SCENARIO, store, f"{module.NAME}: {reason}")
+        return []
+    module.setup(bench.run)
+    contestants: list[Contestant] = []
+    for item in module.peers(store, bench.run):
+        if isinstance(item, Skip):
+            bench.report.skip(SCENARIO, store, f"{item.label}: {item.reason}")
+        else:
+            contestants.append(item)
+    if not contestants:
+        return []
+    try:
+        ours = module.sessionware(manager)
+        contenders = {"bare": module.bare(), "sw read": ours.read, "sw write": ours.write}
+        for contestant in contestants:
+            contenders[f"{contestant.label} read"] = contestant.read
+            contenders[f"{contestant.label} write"] = contestant.write
+            bench.report.config[f"peer {contestant.label} ({store})"] = contestant.config
+        bench.report.config[f"sessionware in {module.NAME}"] = ours.config
+        result = compare(contenders, bench.budget)
+    finally:
+        for contestant in contestants:
+            contestant.close()
+    outcomes = []
+    for contestant in contestants:
+        for kind in ("read", "write"):
+            outcome = Outcome(
+                contestant.label,
+                module.NAME,
+                kind,
+                result.difference_us(f"{contestant.label} {kind}", "bare"),
+                result.difference_us(f"sw {kind}", "bare"),
+            )
+            outcomes.append(outcome)
+            bench.report.add(
+                Row(
+                    SCENARIO,
+                    store,
+                    f"speed-up vs {outcome.peer}, {kind} request",
+                    outcome.speedup,
+                    "x",
+                    detail={
+                        "peer_us": outcome.peer_us,
+                        "sessionware_us": outcome.sessionware_us,
+                        "framework": module.NAME,
+                        "bare_request_us": result.median_us("bare"),
+                    },
+                )
+            )
+    return outcomes
+
+
+def _summarise(bench: Bench, store: str, outcomes: list[Outcome]) -> None:
+    for kind in ("read", "write"):
+        candidates = [o for o in outcomes if o.kind == kind and "reference" not in o.peer]
+        if not candidates:
+            continue
+        fastest = min(candidates, key=lambda o: o.peer_us)
+        bench.report.add(
+            Row(
+                SCENARIO,
+                store,
+                f"speed-up vs fastest peer ({fastest.peer}), {kind} request",
+                fastest.speedup,
+                "x",
+                f">= {TARGET}",
+                fastest.speedup >= TARGET,
+                {"peer_us": fastest.peer_us, "sessionware_us": fastest.sessionware_us},
+            )
+        )

@@ -1,0 +1,492 @@
+"""The stores the benchmarks know, each one entry in ``STORES``.
+
+An entry says how to open sessionware's store for a run (URL and options, in a
+private directory / key prefix / table so concurrent runs and other users of the
+same servers are never touched), how to do the same work with the raw client (the
+limit sessionware is measured against), and why it may be unavailable.
+
+Adding a store is one ``StoreSpec`` in ``STORES``: a ``url`` function and a raw
+client class with ``load``/``save``/``close``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import shutil
+import socket
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sessionware import Record, open_store
+
+__all__ = ["STORES", "RunContext", "StoreSpec", "Unavailable", "open_target"]
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MYSQL_URL = os.environ.get("BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+class Unavailable(Exception):
+    """This store cannot run here (module not merged, extra missing, server down)."""
+
+
+@dataclass
+class RunContext:
+    """Per-run isolation: a temporary directory and a unique tag for names."""
+
+    workdir: str
+    tag: str = field(default_factory=lambda: f"b{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    counter: int = 0
+
+    def unique(self, stem: str) -> str:
+        """A name no other run or target of this run uses."""
+        self.counter += 1
+        return f"{stem}_{self.tag}_{self.counter}"
+
+    @classmethod
+    def create(cls) -> RunContext:
+        return cls(tempfile.mkdtemp(prefix="sessionware-bench-"))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# -- raw clients: the same work without sessionware -----------------------------------
+
+
+class RawMemory:
+    """dict get / set: the floor for an in-process store."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.data: dict[str, tuple[bytes, float, float, int]] = {}
+
+    def load(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def save(self, record: Record) -> None:
+        self.data[record.id] = (record.data, record.created_at, record.expires_at, record.version)
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.save(record)
+
+    def close(self) -> None:
+        pass
+
+
+class RawFiles:
+    """open/read, and write to a temp file + ``os.replace``: an atomic file per key."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.directory = os.path.join(ctx.workdir, ctx.unique("rawfiles"))
+        os.makedirs(self.directory)
+
+    def load(self, key: str) -> bytes | None:
+        try:
+            with open(os.path.join(self.directory, key), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def save(self, record: Record) -> None:
+        path = os.path.join(self.directory, record.id)
+        temporary = f"{path}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(record.data)
+        os.replace(temporary, path)
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.save(record)
+
+    def close(self) -> None:
+        pass
+
+
+class RawDbm:
+    """``dbm.open(path, "c")`` get / set with the default dbm implementation."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        import dbm
+
+        path = os.path.join(ctx.workdir, ctx.unique("raw.dbm"))
+        self.db = dbm.open(path, "c")  # noqa: SIM115 - kept open for the run, closed in close()
+
+    def load(self, key: str) -> bytes | None:
+        return self.db.get(key)
+
+    def save(self, record: Record) -> None:
+        self.db[record.id] = record.data
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.save(record)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+_SQL_COLUMNS = "id, data, created_at, expires_at, version, user_id"
+
+
+def _row(record: Record) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.data,
+        record.created_at,
+        record.expires_at,
+        record.version,
+        record.user_id,
+    )
+
+
+class RawSQLite:
+    """sqlite3 in WAL mode: SELECT, then INSERT ... ON CONFLICT DO UPDATE."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        path = os.path.join(ctx.workdir, ctx.unique("raw") + ".db")
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY, data BLOB NOT NULL, created_at REAL, "
+            "expires_at REAL, version INTEGER, user_id TEXT)"
+        )
+        self._upsert = (
+            f"INSERT INTO sessions ({_SQL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+            "expires_at = excluded.expires_at, version = excluded.version"
+        )
+
+    def load(self, key: str) -> Any:
+        return self.db.execute(
+            "SELECT data, created_at, expires_at, version, user_id FROM sessions WHERE id = ?",
+            (key,),
+        ).fetchone()
+
+    def save(self, record: Record) -> None:
+        self.db.execute(self._upsert, _row(record))
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany(self._upsert, (_row(r) for r in records))
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class RawRedis:
+    """redis-py (hiredis parser): GET, then SET with PX."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(REDIS_URL.replace("redis+", "redis"))
+        self.prefix = ctx.unique("rawbench") + ":"
+
+    def load(self, key: str) -> bytes | None:
+        value: bytes | None = self.client.get(self.prefix + key)
+        return value
+
+    def save(self, record: Record) -> None:
+        ttl_ms = max(1, int((record.expires_at - _now()) * 1000))
+        self.client.set(self.prefix + record.id, record.data, px=ttl_ms)
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for number, record in enumerate(records, 1):
+            ttl_ms = max(1, int((record.expires_at - _now()) * 1000))
+            pipe.set(self.prefix + record.id, record.data, px=ttl_ms)
+            if number % 5000 == 0:
+                pipe.execute()
+        pipe.execute()
+
+    def close(self) -> None:
+        cursor = 0
+        while True:
+            cursor, keys = self.client.scan(cursor, match=self.prefix + "*", count=5000)
+            if keys:
+                self.client.unlink(*keys)
+            if cursor == 0:
+                break
+        self.client.close()
+
+
+class _RawDBAPI:
+    """A DB-API client doing SELECT + upsert on its own table."""
+
+    placeholder = "%s"
+    upsert_tail = ""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.table = ctx.unique("rawbench")
+        self.db = self.connect()
+        with self.db.cursor() as cursor:
+            cursor.execute(self.create_sql())
+        self._select = (
+            f"SELECT data, created_at, expires_at, version, user_id FROM {self.table} WHERE id = %s"
+        )
+        self._upsert = (
+            f"INSERT INTO {self.table} ({_SQL_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+            + self.upsert_tail
+        )
+
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def create_sql(self) -> str:
+        raise NotImplementedError
+
+    def load(self, key: str) -> Any:
+        with self.db.cursor() as cursor:
+            cursor.execute(self._select, (key,))
+            return cursor.fetchone()
+
+    def save(self, record: Record) -> None:
+        with self.db.cursor() as cursor:
+            cursor.execute(self._upsert, _row(record))
+
+    def save_many(self, records: Iterable[Record]) -> None:
+        batch: list[tuple[Any, ...]] = []
+        with self.db.cursor() as cursor:
+            for record in records:
+                batch.append(_row(record))
+                if len(batch) >= 2000:
+                    cursor.executemany(self._upsert, batch)
+                    batch.clear()
+            if batch:
+                cursor.executemany(self._upsert, batch)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception), self.db.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self.db.close()
+
+
+class RawPostgres(_RawDBAPI):
+    """psycopg 3 (autocommit, server-side prepared after a few runs): SELECT + upsert."""
+
+    upsert_tail = (
+        "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, "
+        "expires_at = EXCLUDED.expires_at, version = EXCLUDED.version"
+    )
+
+    def connect(self) -> Any:
+        import psycopg
+
+        url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+        return psycopg.connect(url, autocommit=True)
+
+    def create_sql(self) -> str:
+        return (
+            f"CREATE TABLE {self.table} (id VARCHAR(40) PRIMARY KEY, data BYTEA NOT NULL, "
+            "created_at DOUBLE PRECISION, expires_at DOUBLE PRECISION, version INTEGER, "
+            "user_id VARCHAR(255))"
+        )
+
+
+class RawMariaDB(_RawDBAPI):
+    """PyMySQL (autocommit): SELECT + INSERT ... ON DUPLICATE KEY UPDATE."""
+
+    upsert_tail = (
+        "ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), "
+        "version = VALUES(version)"
+    )
+
+    def connect(self) -> Any:
+        import pymysql
+        from sqlalchemy.engine import make_url
+
+        url = make_url(MYSQL_URL)
+        return pymysql.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password or "",
+            database=url.database or "test",
+            autocommit=True,
+        )
+
+    def create_sql(self) -> str:
+        return (
+            f"CREATE TABLE {self.table} (id VARCHAR(40) PRIMARY KEY, data LONGBLOB NOT NULL, "
+            "created_at DOUBLE, expires_at DOUBLE, version INTEGER, user_id VARCHAR(255)) "
+            "ENGINE=InnoDB"
+        )
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+# -- the registry ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How to benchmark one store.
+
+    ``module``: sessionware's store module (missing = not merged yet).
+    ``url``: the store URL for one target of this run. ``options``: extra keyword
+    arguments for ``open_store`` (prefix/table, so runs never collide).
+    ``raw``: the raw-client class doing the same work. ``server``: host:port that
+    must accept connections. ``requires``: client modules (the store's extra).
+    ``shared``: several processes can use it at once (concurrency scenario).
+    """
+
+    name: str
+    module: str
+    url: Callable[[RunContext], str]
+    raw: Callable[[RunContext], Any]
+    config: str
+    options: Callable[[RunContext], dict[str, Any]] = lambda ctx: {}
+    server: tuple[str, int] | None = None
+    requires: tuple[str, ...] = ()
+    shared: bool = False
+
+    def check(self) -> None:
+        """Raise ``Unavailable`` with the reason this store cannot run here."""
+        for module in self.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise Unavailable(
+                    f"client library missing ({exc.name}); install its extra"
+                ) from exc
+        try:
+            importlib.import_module(self.module)
+        except ModuleNotFoundError as exc:
+            if exc.name == self.module:
+                raise Unavailable(f"{self.module} does not exist yet (not merged)") from exc
+            raise Unavailable(f"{self.module} needs {exc.name}") from exc
+        if self.server is not None and not _reachable(*self.server):
+            raise Unavailable(f"no server at {self.server[0]}:{self.server[1]}")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_url(ctx: RunContext) -> str:
+    return REDIS_URL
+
+
+STORES: dict[str, StoreSpec] = {
+    spec.name: spec
+    for spec in (
+        StoreSpec(
+            "memory",
+            "sessionware.stores.memory",
+            url=lambda ctx: "memory://",
+            raw=RawMemory,
+            config="in-process dict; raw: dict get/set",
+        ),
+        StoreSpec(
+            "files",
+            "sessionware.stores.files",
+            url=lambda ctx: "file://" + os.path.join(ctx.workdir, ctx.unique("files")),
+            raw=RawFiles,
+            config="one file per session in a temp dir; raw: open/read + write/os.replace",
+        ),
+        StoreSpec(
+            "dbm",
+            "sessionware.stores.dbm",
+            url=lambda ctx: "dbm://" + os.path.join(ctx.workdir, ctx.unique("sessions.dbm")),
+            raw=RawDbm,
+            config="dbm file in a temp dir; raw: dbm.open(...)[key] get/set",
+        ),
+        StoreSpec(
+            "sqlite",
+            "sessionware.stores.sqlite",
+            url=lambda ctx: "sqlite:///" + os.path.join(ctx.workdir, ctx.unique("s") + ".db"),
+            raw=RawSQLite,
+            config="file in a temp dir; raw: sqlite3, WAL, synchronous=NORMAL, SELECT + upsert",
+            shared=True,
+        ),
+        StoreSpec(
+            "redis",
+            "sessionware.stores.redis",
+            url=_redis_url,
+            options=lambda ctx: {"prefix": ctx.unique("swbench") + ":"},
+            raw=RawRedis,
+            config="127.0.0.1:6379, hiredis; raw: redis-py GET + SET PX",
+            server=("127.0.0.1", 6379),
+            requires=("redis",),
+            shared=True,
+        ),
+        StoreSpec(
+            "postgresql",
+            "sessionware.stores.sql",
+            url=lambda ctx: POSTGRES_URL,
+            options=lambda ctx: {"table": ctx.unique("swbench")},
+            raw=RawPostgres,
+            config="127.0.0.1:5432 via psycopg 3; raw: psycopg SELECT + INSERT ON CONFLICT",
+            server=("127.0.0.1", 5432),
+            requires=("sqlalchemy", "psycopg"),
+        ),
+        StoreSpec(
+            "mariadb",
+            "sessionware.stores.sql",
+            url=lambda ctx: MYSQL_URL,
+            options=lambda ctx: {"table": ctx.unique("swbench")},
+            raw=RawMariaDB,
+            config="127.0.0.1:3306 via PyMySQL; raw: PyMySQL SELECT + ON DUPLICATE KEY UPDATE",
+            server=("127.0.0.1", 3306),
+            requires=("sqlalchemy", "pymysql"),
+        ),
+    )
+}
+
+
+@dataclass
+class Target:
+    """An opened store of one spec, plus its raw twin; ``close`` removes both."""
+
+    spec: StoreSpec
+    url: str
+    options: dict[str, Any]
+    store: Any
+    raw: Any
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.store.delete_all()
+        with contextlib.suppress(Exception):
+            self.store.close()
+        with contextlib.suppress(Exception):
+            self.raw.close()
+
+
+def open_target(spec: StoreSpec, ctx: RunContext, *, with_raw: bool = True) -> Target:
+    url = spec.url(ctx)
+    options = spec.options(ctx)
+    store = open_store(url, **options)
+    raw = spec.raw(ctx) if with_raw else None
+    return Target(spec, url, options, store, raw)
+
+
+def populate(target: Target, records: Iterable[Record]) -> None:
+    """Fill the store as fast as it allows: its own ``save`` in a tight loop (a
+    ``save_many`` when the store offers one)."""
+    save_many = getattr(target.store, "save_many", None)
+    if save_many is not None:
+        save_many(records)
+        return
+    save = target.store.save
+    for record in records:
+        save(record)

@@ -1,0 +1,288 @@
+"""ASGI middleware: the session cookie in, the session cookie out. No framework needed.
+
+HTTP: the session is opened before the app runs (``scope["session"]`` and
+``sessionware.current()``) and saved when the app sends ``http.response.start``,
+before that message goes out, so ``Set-Cookie`` and ``Vary: Cookie`` can still be
+added. A 5xx response, an exception before the response started, or an app that
+returns without responding forgets the request's changes. A store error while
+saving turns the response into a 500 (the app's own messages are then dropped).
+Changes made after the response started (while a body streams) are not saved.
+
+WebSocket: the session is opened at connect and saved when the app returns
+normally (the connection has closed); an exception forgets the changes. A
+handshake response is long gone by then, so a *new* session created during a
+websocket is saved but its cookie never reaches the browser: create sessions in
+HTTP requests and let websockets use them.
+
+Lifespan: passed through to the app; on shutdown the manager is closed (queued
+visit touches are flushed, the flusher stops, the store is closed) before
+``lifespan.shutdown.complete`` is forwarded. Apps without lifespan support are
+covered too: the middleware then answers the lifespan protocol itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from .context import current_session
+from .cookies import CookieSettings, cookie_max_age_of, read_cookie, varies_on_cookie
+
+if TYPE_CHECKING:
+    from ._async.manager import AsyncSessionManager
+    from .core.session import Session
+
+__all__ = ["SessionMiddleware", "session_of"]
+
+logger = logging.getLogger("sessionware")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_VARY_COOKIE = (b"vary", b"Cookie")
+
+
+def cookie_header(scope: Scope) -> str | None:
+    """The request's ``Cookie`` header; several (as HTTP/2 sends) are joined by ``; ``."""
+    found: str | None = None
+    for name, value in scope.get("headers") or ():
+        if name == b"cookie":
+            text = value.decode("latin-1")
+            found = text if found is None else f"{found}; {text}"
+    return found
+
+
+class SessionMiddleware:
+    """Wraps an ASGI app; ``scope["session"]`` and ``sessionware.current()`` give the
+    connection's session. Cookie attributes as in ``sessionware.wsgi``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        manager: AsyncSessionManager,
+        *,
+        cookie_name: str = "session",
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "Lax",
+        path: str = "/",
+        domain: str | None = None,
+        cookie_max_age: int | None = None,
+    ) -> None:
+        if cookie_max_age is None:
+            cookie_max_age = cookie_max_age_of(manager.core)
+        cookie = CookieSettings(
+            cookie_name,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            path=path,
+            domain=domain,
+            max_age=cookie_max_age,
+        )
+        self._configure(app, manager, cookie)
+
+    def _configure(
+        self, app: ASGIApp, manager: AsyncSessionManager | None, cookie: CookieSettings
+    ) -> None:
+        self.app = app
+        self.manager: AsyncSessionManager | None = manager
+        self.cookie = cookie
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _manager(self) -> AsyncSessionManager:
+        """The manager; subclasses may open it on first use."""
+        manager = self.manager
+        assert manager is not None
+        return manager
+
+    def _exchange(
+        self, manager: AsyncSessionManager, session: Session, had_cookie: bool
+    ) -> SessionExchange:
+        """The object that holds one connection's session (subclasses adapt it)."""
+        return SessionExchange(manager, self.cookie, session, had_cookie)
+
+    async def _open(self, scope: Scope) -> SessionExchange:
+        manager = self.manager or await self._manager()
+        cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
+        session = await manager.open(cookie_value)
+        exchange = self._exchange(manager, session, cookie_value is not None)
+        exchange.expose(scope)
+        return exchange
+
+    # -- http -----------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = await self._open(scope)
+        exchange.downstream = send
+        token = current_session.set(exchange.session)
+        try:
+            await self.app(scope, receive, exchange.send_http)
+        except BaseException:
+            if not exchange.settled:
+                await exchange.forget()
+            raise
+        finally:
+            current_session.reset(token)
+        if not exchange.settled:
+            await exchange.forget()  # no response: nothing the client saw to keep
+
+    # -- websocket ------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = await self._open(scope)
+        token = current_session.set(exchange.session)
+        try:
+            await self.app(scope, receive, send)
+        except BaseException:
+            await exchange.forget()
+            raise
+        finally:
+            current_session.reset(token)
+        try:
+            await exchange.save()
+        except Exception:
+            logger.exception("saving the session of a websocket failed")
+            raise
+
+    # -- lifespan -------------------------------------------------------------
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = False
+
+        async def receive_noting() -> Message:
+            nonlocal received
+            received = True
+            return await receive()
+
+        async def send_closing_first(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self._close()
+            await send(message)
+
+        try:
+            await self.app(scope, receive_noting, send_closing_first)
+        except Exception:
+            if received:
+                raise
+            logger.debug("the app does not speak lifespan; sessionware answers it")
+        if not received:
+            await self._serve_lifespan(receive, send)
+
+    async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _close(self) -> None:
+        if self.manager is None:
+            return
+        try:
+            await self.manager.close()
+        except Exception:
+            logger.exception("closing the session manager at shutdown failed")
+
+
+class SessionExchange:
+    """One connection's session and the decisions taken on it."""
+
+    __slots__ = ("cookie", "downstream", "had_cookie", "manager", "replaced", "session", "settled")
+
+    def __init__(
+        self,
+        manager: AsyncSessionManager,
+        cookie: CookieSettings,
+        session: Session,
+        had_cookie: bool,
+    ) -> None:
+        self.manager = manager
+        self.cookie = cookie
+        self.session = session
+        self.had_cookie = had_cookie
+        self.settled = False  # saved or forgotten
+        self.replaced = False  # a failed save answered 500 instead of the app
+        self.downstream: Send | None = None
+
+    def expose(self, scope: Scope) -> None:
+        scope["session"] = self.session
+
+    async def save(self) -> str | None:
+        self.settled = True
+        return await self.manager.save_changes(self.session)
+
+    async def forget(self) -> None:
+        self.settled = True
+        await self.manager.forget_changes(self.session)
+
+    async def send_http(self, message: Message) -> None:
+        send = self.downstream
+        assert send is not None
+        if message["type"] == "http.response.start":
+            if not await self._add_session_headers(message):
+                self.replaced = True
+                await _answer_500(send)
+                return
+        elif self.replaced:
+            return  # the 500 went out instead of this response
+        await send(message)
+
+    async def _add_session_headers(self, message: Message) -> bool:
+        """Save or forget by status; add the headers. False when the save failed."""
+        session = self.session
+        if message["status"] >= 500:
+            await self.forget()
+            set_cookie = None
+        else:
+            try:
+                cookie_value = await self.save()
+            except Exception:
+                logger.exception("saving the session failed; answering 500")
+                return False
+            set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+        if varies_on_cookie(session, set_cookie):
+            headers = list(message.get("headers") or ())
+            if set_cookie is not None:
+                headers.append((b"set-cookie", set_cookie.encode("latin-1")))
+            headers.append(_VARY_COOKIE)
+            message["headers"] = headers
+        return True
+
+
+async def _answer_500(send: Send) -> None:
+    # Fresh messages each time: outer middleware may edit the headers in place.
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"21"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+
+def session_of(scope: Scope) -> Session:
+    """The connection's session from an ASGI scope."""
+    session: Session = scope["session"]
+    return session
