@@ -84,3 +84,12 @@ def test_bench_without_a_suite_says_where_it_looked(run: Run, tmp_path: Path) ->
     line = single_error_line(result)
     assert "benchmark suite" in line
     assert str(tmp_path) in line
+
+
+def test_bench_runs_the_real_suite_of_this_checkout(run: Run, tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+
+    result = run("bench", "--mode", "smoke", "--", "--stores", "memory", "--output", str(output))
+
+    assert result.exit_code == 0, result.output
+    assert output.stat().st_size > 0
