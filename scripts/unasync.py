@@ -28,6 +28,7 @@ FILES = [
         PACKAGE / "testing" / "_async" / "conformance.py",
         PACKAGE / "testing" / "_sync" / "conformance.py",
     ),
+    (PACKAGE / "stores" / "_async" / "redis.py", PACKAGE / "stores" / "_sync" / "redis.py"),
 ]
 
 SUBSTITUTIONS = [
@@ -48,6 +49,9 @@ SUBSTITUTIONS = [
     (r"\b_async\b", "_sync"),
     (r"\basync_(\w+)", r"\1"),
     (r"\basync\b", "sync"),
+    # redis-py: redis.asyncio(.cluster/.sentinel/.retry) -> redis(.cluster/...)
+    (r"\bredis\.asyncio\b", "redis"),
+    (r"\baclose\b", "close"),
 ]
 COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 REMOVE_MARK = "# unasync: remove"

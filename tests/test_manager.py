@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import sessionware as sw
+from sessionware.core.codecs import JsonCodec
 from sessionware.core.record import Record
 from sessionware.core.signing import CookieSigner, new_session_id
 from sessionware.stores.memory import MemoryStore
@@ -571,3 +572,54 @@ def test_a_failing_listener_does_not_break_the_request(
 def test_an_object_with_no_hooks_is_refused_as_a_listener(manager: sw.SessionManager) -> None:
     with pytest.raises(TypeError, match="none of the listener hooks"):
         manager.add_listener(object())
+
+
+# -- change detection cost ----------------------------------------------------------
+
+
+class CountingJson(JsonCodec):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encodes = 0
+
+    def encode(self, data: dict[str, object]) -> bytes:
+        self.encodes += 1
+        return super().encode(data)
+
+
+def test_reading_only_plain_values_skips_the_change_check(
+    memory_store: MemoryStore, clock: Clock
+) -> None:
+    codec = CountingJson()
+    manager = sw.SessionManager(memory_store, secret_key=SECRET, codec=codec, clock=clock)
+    cookie = cookie_for(manager, name="Zoë", n=1, cart=[1])
+    codec.encodes = 0
+    with manager.scope(cookie) as session:
+        assert session["name"] == "Zoë"
+        assert session.get("n") == 1
+        assert "cart" in session
+    assert codec.encodes == 0
+
+
+def test_reading_a_mutable_value_keeps_the_change_check(
+    memory_store: MemoryStore, clock: Clock
+) -> None:
+    codec = CountingJson()
+    manager = sw.SessionManager(memory_store, secret_key=SECRET, codec=codec, clock=clock)
+    cookie = cookie_for(manager, cart=[1])
+    codec.encodes = 0
+    with manager.scope(cookie) as session:
+        assert session["cart"] == [1]
+    assert codec.encodes == 1
+
+
+def test_a_nested_value_changed_after_a_save_is_saved_again(manager: sw.SessionManager) -> None:
+    cookie = cookie_for(manager, cart=[1])
+    session = manager.open(cookie)
+    cart = session["cart"]
+    cart.append(2)
+    manager.save_changes(session)
+    cart.append(3)
+    manager.save_changes(session)
+    with manager.scope(cookie) as again:
+        assert again["cart"] == [1, 2, 3]

@@ -148,6 +148,14 @@ class SessionCore:
                 return _NOTHING
             payload = encode_checked(self.codec, data)
             return SavePlan(Action.WRITE, self._record(session, payload, expires_at, 1), 0)
+        if not (
+            session._dirty
+            or session._exposed
+            or session._replaces is not None
+            or session._force_save
+            or session._user_changed
+        ):
+            return self._plan_touch(session, now, expires_at, flush_horizon)
         payload = encode_checked(self.codec, data)
         if session._replaces is not None:
             record = self._record(session, payload, expires_at, 1)
@@ -155,6 +163,12 @@ class SessionCore:
         if payload != session._original or session._force_save or session._user_changed:
             record = self._record(session, payload, expires_at, session._version + 1)
             return SavePlan(Action.WRITE, record, session._version)
+        return self._plan_touch(session, now, expires_at, flush_horizon)
+
+    def _plan_touch(
+        self, session: Session, now: float, expires_at: float, flush_horizon: float | None
+    ) -> SavePlan:
+        """An unchanged session: push its expiry forward if the throttle allows."""
         if not self.policy.touch_due(session._stored_expires_at, expires_at):
             return _NOTHING
         urgent = flush_horizon is None or session._stored_expires_at - now <= 2 * flush_horizon
@@ -177,7 +191,8 @@ class SessionCore:
         session._is_new = False
         session._replaces = None
         session._stored_user_id = session._user_id
-        session._force_save = session._user_changed = False
+        # _exposed stays set: the app may still hold a nested value and change it.
+        session._force_save = session._user_changed = session._dirty = False
         if became_visible:
             session.cookie_value = self.signer.sign(session.id, session._created_at)
 
@@ -240,6 +255,7 @@ class SessionCore:
         """Undo this request's changes in memory: back to what was loaded."""
         if session._data is not None:
             session._data = self._decode_or_empty_bytes(session._original)
+            session._dirty = session._exposed = False
         if session._replaces is not None:
             session._id, session._key = session._replaces
             session._replaces = None

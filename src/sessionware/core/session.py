@@ -12,6 +12,10 @@ __all__ = ["Session"]
 
 _MISSING: Any = object()
 
+# Values of these types cannot be changed in place, so handing them out cannot
+# change the session behind its back.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
 
 class Session(MutableMapping[str, Any]):
     """A ``MutableMapping[str, Any]`` with the session's metadata.
@@ -32,7 +36,9 @@ class Session(MutableMapping[str, Any]):
         "_codec",
         "_created_at",
         "_data",
+        "_dirty",
         "_expires_at",
+        "_exposed",
         "_force_save",
         "_id",
         "_is_new",
@@ -71,6 +77,10 @@ class Session(MutableMapping[str, Any]):
         self._expires_at = expires_at
         self._user_id: str | None = None
         self._data = data
+        # _dirty: a key was set or deleted. _exposed: a mutable value was handed out
+        # (it may be changed in place). Neither: the data is as loaded, no encode needed.
+        self._dirty = False
+        self._exposed = False
         self._original: bytes | None = None
         self._version = 0
         self._stored_expires_at = expires_at
@@ -147,6 +157,8 @@ class Session(MutableMapping[str, Any]):
             return False
         if self._is_new:
             return bool(self._data)
+        if not self.may_have_changed:
+            return False
         return self._original is None or self._encoded_differs()
 
     @modified.setter
@@ -177,13 +189,18 @@ class Session(MutableMapping[str, Any]):
         return data
 
     def __getitem__(self, key: str) -> Any:
-        return self._mapping()[key]
+        value = self._mapping()[key]
+        if type(value) not in _IMMUTABLE:
+            self._exposed = True
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._mapping()[key] = value
+        self._dirty = True
 
     def __delitem__(self, key: str) -> None:
         del self._mapping()[key]
+        self._dirty = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._mapping())
@@ -195,19 +212,32 @@ class Session(MutableMapping[str, Any]):
         return key in self._mapping()
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._mapping().get(key, default)
+        value = self._mapping().get(key, default)
+        if type(value) not in _IMMUTABLE:
+            self._exposed = True
+        return value
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
+        data = self._mapping()
+        self._dirty = True
         if default is _MISSING:
-            return self._mapping().pop(key)
-        return self._mapping().pop(key, default)
+            return data.pop(key)
+        return data.pop(key, default)
 
     def clear(self) -> None:
         self._mapping().clear()
+        self._dirty = True
 
     def to_dict(self) -> dict[str, Any]:
         """A shallow copy of the session's data."""
+        self._exposed = True
         return dict(self._mapping())
+
+    @property
+    def may_have_changed(self) -> bool:
+        """False when the data is certainly as loaded: nothing was set or deleted and
+        no mutable value was handed out. Lets a read-only request skip encoding."""
+        return self._dirty or self._exposed
 
     def __repr__(self) -> str:
         if self._data is None:

@@ -1,0 +1,1 @@
+"""Native async stores (source of the generated ``_sync`` twins)."""

@@ -1,0 +1,1 @@
+"""Sync stores generated from ``_async`` by scripts/unasync.py."""

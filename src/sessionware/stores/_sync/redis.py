@@ -1,0 +1,344 @@
+# Generated from src/sessionware/stores/_async/redis.py by scripts/unasync.py. Do not edit.
+"""``redis://`` and friends: sessions in Redis or Valkey (standalone, Sentinel, Cluster).
+
+Async source of truth; ``stores/_sync/redis.py`` is generated from it by
+``scripts/unasync.py``.
+
+Layout: one hash per session (``<prefix>{<key>}``) with a native TTL (PEXPIREAT),
+and one sorted set per user (``<prefix>user:{<user>}``) of session keys scored by
+their expiry. Every write to a session is one server-side Lua script on one key, so
+it is atomic and lands in one Cluster slot; the user index is updated by its own
+single-key command in the same pipeline, never by a cross-slot script. The index
+is written before the session, so it always holds at least the user's live
+sessions; readers drop what it holds beyond them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Iterable, Mapping, Sequence
+from typing import Any
+
+from redis import Redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+from redis.backoff import EqualJitterBackoff
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+from ...core.record import Record
+from ...errors import redact_url
+from .._redis_shared import (
+    BATCH,
+    CLIENTS,
+    DEFAULT_PREFIX,
+    DELETE_SCRIPT,
+    HASH_FIELDS,
+    INDEX_SCRIPT,
+    SAVE_SCRIPT,
+    SCAN_COUNT,
+    TOUCH_SCRIPT,
+    ClientLease,
+    KeyLayout,
+    RedisSettings,
+    decode_user,
+    index_score,
+    parse_url,
+    record_from_fields,
+    save_args,
+    touch_args,
+    translate_errors,
+)
+
+__all__ = ["RedisStore"]
+
+IS_ASYNC = False
+
+# (script, keys, args): one script call, as queued in a pipeline.
+ScriptCall = tuple[Script, list[str], list[Any]]
+
+
+# redis-py annotates these in one flavour and not the other: call them through Any
+# so that both the sync source and its generated twin type-check.
+_new_cluster_node: Any = ClusterNode
+_new_sentinel: Any = Sentinel
+
+
+def make_client(settings: RedisSettings) -> Any:
+    """A redis-py client for ``settings``: Redis, a Sentinel master, or RedisCluster."""
+    options = settings.connection_options()
+    retry = Retry(EqualJitterBackoff(cap=0.5, base=0.02), settings.retry_count)
+    if settings.mode == "cluster":
+        nodes = [_new_cluster_node(host, port) for host, port in settings.hosts]
+        return RedisCluster(startup_nodes=nodes, retry=retry, **options)
+    if settings.mode == "sentinel":
+        sentinel = _new_sentinel(
+            list(settings.hosts), sentinel_kwargs=settings.sentinel_options(), **options
+        )
+        return sentinel.master_for(settings.service, db=settings.db, retry=retry)
+    host, port = settings.hosts[0]
+    return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
+
+
+class RedisStore:
+    """A session store in Redis/Valkey. Open it with ``open_async_store(url)`` or
+    ``RedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
+    redis-py client you made: ``RedisStore(client, prefix="app:")``."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        url: str = "redis://",
+        lease: ClientLease | None = None,
+    ) -> None:
+        self.client = client
+        self.url = url
+        self.keys = KeyLayout(prefix)
+        self._lease = lease
+        self._save = client.register_script(SAVE_SCRIPT)
+        self._touch = client.register_script(TOUCH_SCRIPT)
+        self._delete = client.register_script(DELETE_SCRIPT)
+        self._index = client.register_script(INDEX_SCRIPT)
+        self._scripts = (self._save, self._touch, self._delete, self._index)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
+        """A store on the client shared by every store of this process with the same
+        URL and options (one connection pool)."""
+        settings = parse_url(url, options)
+        lease = CLIENTS.acquire(settings, IS_ASYNC, lambda: make_client(settings))
+        return cls(lease.client, prefix=settings.prefix, url=url, lease=lease)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self.url)!r}, prefix={self.keys.prefix!r})"
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run script calls in one pipeline (one round trip per node). A server that
+        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
+        loaded and just those calls sent again, in one more pipeline. Safe, since a
+        call that got NOSCRIPT did nothing."""
+        results = self._pipeline_scripts(calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            self._load_scripts({calls[i][0] for i in missing})
+            retried = self._pipeline_scripts([calls[i] for i in missing])
+            for position, result in zip(missing, retried, strict=True):
+                results[position] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        if not calls:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            # execute_command: redis-py's cluster pipeline blocks its evalsha() method
+            # (it cannot know the keys); the raw command names them, so it is routed.
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return list(pipe.execute(raise_on_error=False))
+
+    def _load_scripts(self, scripts: Iterable[Script]) -> None:
+        """SCRIPT LOAD (on every master in a Cluster)."""
+        for script in scripts:
+            self.client.script_load(script.script)
+
+    def _index_call(self, user_id: str, id: str, expires_at: float) -> ScriptCall:
+        now_ms = int(time.time() * 1000)
+        keys = [self.keys.user(user_id)]
+        return (self._index, keys, [self.keys.session(id), index_score(expires_at), now_ms])
+
+    def _unindex(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remove (user, session id) pairs from user indexes, pipelined."""
+        pipe = self.client.pipeline(transaction=False)
+        queued = False
+        for user_id, id in pairs:
+            pipe.zrem(self.keys.user(user_id), self.keys.session(id))
+            queued = True
+        if queued:
+            pipe.execute()
+
+    # -- the store interface ----------------------------------------------------
+
+    def setup(self) -> None:
+        """Check the server answers (fail fast at start-up) and load the scripts;
+        nothing to create."""
+        with translate_errors(self.url):
+            self._load_scripts(self._scripts)
+
+    def load(self, id: str) -> Record | None:
+        with translate_errors(self.url):
+            values = self.client.hmget(self.keys.session(id), HASH_FIELDS)
+        return record_from_fields(id, values)
+
+    def save(self, record: Record) -> None:
+        self._write(record, -1)
+
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        return self._write(record, expected_version)
+
+    def _write(self, record: Record, expected_version: int) -> bool:
+        key = self.keys.session(record.id)
+        call: ScriptCall = (self._save, [key], save_args(record, expected_version))
+        with translate_errors(self.url):
+            if record.user_id is None:
+                result = self._save(call[1], call[2])
+            else:
+                # Index first: a crash in between leaves an extra index entry
+                # (dropped by readers), never a session its user cannot find.
+                index = self._index_call(record.user_id, record.id, record.expires_at)
+                result = (self._run_scripts([index, call]))[1]
+            if not result:
+                return False
+            previous_user = decode_user(result[1])
+            if previous_user is not None and previous_user != record.user_id:
+                self._unindex([(previous_user, record.id)])
+        return True
+
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
+        if not expiries:
+            return
+        with translate_errors(self.url):
+            calls: list[ScriptCall] = [
+                (self._touch, [self.keys.session(id)], touch_args(expires_at))
+                for id, expires_at in expiries.items()
+            ]
+            results = self._run_scripts(calls)
+            # Sessions of logged-in users: move their index entries too.
+            index_calls = [
+                self._index_call(user, id, expires_at)
+                for (id, expires_at), result in zip(expiries.items(), results, strict=True)
+                if result and (user := decode_user(result[1])) is not None
+            ]
+            self._run_scripts(index_calls)
+
+    def delete(self, id: str) -> int:
+        return self.delete_many([id])
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        removed = 0
+        batch: list[str] = []
+        for id in ids:
+            batch.append(id)
+            if len(batch) >= BATCH:
+                removed += self._delete_batch(batch)
+                batch = []
+        return removed + self._delete_batch(batch)
+
+    def _delete_batch(self, ids: list[str]) -> int:
+        if not ids:
+            return 0
+        with translate_errors(self.url):
+            if len(ids) == 1:  # the common case: one command, no pipeline
+                results = [self._delete([self.keys.session(ids[0])])]
+            else:
+                calls: list[ScriptCall] = [
+                    (self._delete, [self.keys.session(id)], []) for id in ids
+                ]
+                results = self._run_scripts(calls)
+            self._unindex(
+                (user, id)
+                for id, (_, raw_user) in zip(ids, results, strict=True)
+                if (user := decode_user(raw_user)) is not None
+            )
+        return sum(int(count) for count, _ in results)
+
+    def delete_all(self) -> int:
+        """Remove every session and user index under this store's prefix (only)."""
+        removed = 0
+        with translate_errors(self.url):
+            for pattern, counts in (
+                (self.keys.session_pattern, True),
+                (self.keys.user_pattern, False),
+            ):
+                batch: list[Any] = []
+                for key in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+                    batch.append(key)
+                    if len(batch) >= BATCH:
+                        deleted = self._unlink(batch)
+                        removed += deleted if counts else 0
+                        batch = []
+                deleted = self._unlink(batch)
+                removed += deleted if counts else 0
+        return removed
+
+    def _unlink(self, keys: list[Any]) -> int:
+        if not keys:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:  # one key per command: never cross-slot
+            # (the raw command: redis-py's sync cluster pipeline makes unlink() a coroutine)
+            pipe.execute_command("UNLINK", key)
+        return sum(int(count) for count in pipe.execute())
+
+    def ids(self) -> Iterator[str]:
+        """Keys of live sessions (SCAN, on every master in a Cluster)."""
+        with translate_errors(self.url):
+            for key in self.client.scan_iter(
+                match=self.keys.session_pattern, count=SCAN_COUNT
+            ):
+                yield self.keys.id_of(key)
+
+    def count(self) -> int:
+        total = 0
+        for _ in self.ids():
+            total += 1
+        return total
+
+    def ids_for_user(self, user_id: str) -> list[str]:
+        """Live sessions of ``user_id``, from its index; each is checked against the
+        session itself, and entries bound to another user are dropped."""
+        index_key = self.keys.user(user_id)
+        now_ms = int(time.time() * 1000)
+        with translate_errors(self.url):
+            members = self.client.zrangebyscore(index_key, now_ms, "+inf")
+            if not members:
+                return []
+            pipe = self.client.pipeline(transaction=False)
+            for member in members:
+                pipe.hget(member, "u")
+            owners = pipe.execute()
+            live: list[bytes] = []
+            moved: list[bytes] = []
+            for member, owner in zip(members, owners, strict=True):
+                if owner is None:
+                    continue  # deleted, or not written yet: its score retires it
+                (live if decode_user(owner) == user_id else moved).append(member)
+            if moved:  # bound to another user now: that is final, drop it here
+                self.client.zrem(index_key, *moved)
+        return [self.keys.id_of(member) for member in live]
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Redis expires sessions itself, so this removes none (returns 0); it only
+        trims user-index entries whose sessions have expired, in bounded batches."""
+        cutoff_ms = int((time.time() if now is None else now) * 1000)
+        with translate_errors(self.url):
+            batch: list[Any] = []
+            for key in self.client.scan_iter(match=self.keys.user_pattern, count=SCAN_COUNT):
+                batch.append(key)
+                if len(batch) >= BATCH:
+                    self._trim(batch, cutoff_ms)
+                    batch = []
+            self._trim(batch, cutoff_ms)
+        return 0
+
+    def _trim(self, index_keys: list[Any], cutoff_ms: int) -> None:
+        if not index_keys:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in index_keys:
+            pipe.zremrangebyscore(key, "-inf", f"({cutoff_ms}")
+        pipe.execute()
+
+    def close(self) -> None:
+        """Release this store's share of the client; the last one closes the pool."""
+        lease, self._lease = self._lease, None
+        if lease is not None and CLIENTS.release(lease):
+            with translate_errors(self.url):
+                self.client.close()
