@@ -10,8 +10,10 @@ the previous one left on disk.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,7 @@ STORE_KINDS = [
             not _module_available("sessionware.stores.sqlite"), reason="no sqlite store yet"
         ),
     ),
+    "redis",
     pytest.param(
         "file",
         marks=pytest.mark.skipif(
@@ -90,8 +93,18 @@ STORE_KINDS = [
 ]
 
 
-def make_store(kind: str, name: str, tmp_path: Path, stores: Stores) -> tuple[str, Any]:
-    """A fresh, empty store of ``kind``: its URL and an open instance."""
+def make_store(
+    kind: str, name: str, tmp_path: Path, stores: Stores, request: pytest.FixtureRequest
+) -> tuple[str, Any]:
+    """A fresh, empty store of ``kind``: its URL and an open instance. A Redis store
+    gets a key prefix of its own, so it shares the server with other test runs."""
+    if kind == "redis":
+        base = request.getfixturevalue("redis_url")
+        url = f"{base}?prefix=sessionware-cli-test:{os.getpid()}:{uuid.uuid4().hex}:{name}:"
+        store = sw.open_store(url)
+        request.addfinalizer(store.close)
+        request.addfinalizer(store.delete_all)  # finalizers run last-in, first-out
+        return url, store
     if kind == "memory":
         url = f"memory://{name}"
         store = sw.open_store("memory://")
@@ -103,7 +116,9 @@ def make_store(kind: str, name: str, tmp_path: Path, stores: Stores) -> tuple[st
         url = f"file:///{tmp_path / name}"
     else:
         raise ValueError(kind)
-    return url, sw.open_store(url)
+    store = sw.open_store(url)
+    request.addfinalizer(store.close)
+    return url, store
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -112,11 +127,11 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def filled(store_kind: str, tmp_path: Path, stores: Stores) -> Iterator[tuple[str, Any]]:
+def filled(
+    store_kind: str, tmp_path: Path, stores: Stores, request: pytest.FixtureRequest
+) -> tuple[str, Any]:
     """``(url, store)`` of an empty store the test fills."""
-    url, store = make_store(store_kind, "sessions", tmp_path, stores)
-    yield url, store
-    store.close()
+    return make_store(store_kind, "sessions", tmp_path, stores, request)
 
 
 def key_of(n: int) -> str:

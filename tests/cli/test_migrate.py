@@ -11,13 +11,11 @@ from .conftest import Run, Stores, key_of, make_store, put, single_error_line
 
 
 @pytest.fixture
-def pair(store_kind: str, tmp_path: Path, stores: Stores) -> Any:
+def pair(store_kind: str, tmp_path: Path, stores: Stores, request: pytest.FixtureRequest) -> Any:
     """Two empty stores of the same kind: ``(src_url, src, dst_url, dst)``."""
-    src_url, src = make_store(store_kind, "src", tmp_path, stores)
-    dst_url, dst = make_store(store_kind, "dst", tmp_path, stores)
-    yield src_url, src, dst_url, dst
-    src.close()
-    dst.close()
+    src_url, src = make_store(store_kind, "src", tmp_path, stores, request)
+    dst_url, dst = make_store(store_kind, "dst", tmp_path, stores, request)
+    return src_url, src, dst_url, dst
 
 
 def test_migrate_copies_every_live_session_whole(run: Run, pair: Any) -> None:
