@@ -113,7 +113,7 @@ def make_store(
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / name}.db"
     elif kind == "file":
-        url = f"file:///{tmp_path / name}"
+        url = f"file://{tmp_path / name}"
     else:
         raise ValueError(kind)
     store = sw.open_store(url)

@@ -20,14 +20,29 @@ __all__ = [
     "CliContext",
     "CliError",
     "CliUsageError",
-    "console",
+    "err",
     "explain",
     "opened_store",
+    "out",
     "resolve_key",
 ]
 
-#: Rich output goes to stdout; errors go to stderr through click.
-console = Console(soft_wrap=False, highlight=False)
+#: Output that is not a terminal (a pipe, a file) is not cut to 80 columns.
+PIPE_WIDTH = 160
+
+
+def out() -> Console:
+    """A console on the current stdout (made per use: click's test runner swaps it)."""
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
+
+
+def err() -> Console:
+    """A console on the current stderr, for progress bars and prompts."""
+    return Console(stderr=True, highlight=False)
+
 
 #: The extra that brings each third-party module a store may import.
 EXTRA_FOR_MODULE = {

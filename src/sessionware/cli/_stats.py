@@ -90,29 +90,31 @@ def gather_stats(store: Any, now: float) -> StoreStats:
 
 def store_size(store: Any) -> int | None:
     """Bytes the store occupies, where it can tell: a ``size_bytes()`` method, or
-    the file or directory its ``path`` attribute names. None otherwise."""
+    the file or directory its ``path`` or ``directory`` attribute names. None otherwise."""
     size_bytes = getattr(store, "size_bytes", None)
     if callable(size_bytes):
         value = size_bytes()
         return int(value) if value is not None else None
-    path = getattr(store, "path", None)
-    if not isinstance(path, (str, os.PathLike)):
-        return None
-    return _disk_usage(Path(path))
+    for attribute in ("path", "directory"):
+        location = getattr(store, attribute, None)
+        if isinstance(location, (str, os.PathLike)):
+            return _disk_usage(Path(location))
+    return None
 
 
 def _disk_usage(path: Path) -> int | None:
     try:
-        if path.is_file():
-            # SQLite's WAL and shared-memory files hold part of the data too.
-            siblings = [
-                path,
-                path.with_name(path.name + "-wal"),
-                path.with_name(path.name + "-shm"),
-            ]
-            return sum(p.stat().st_size for p in siblings if p.exists())
         if path.is_dir():
             return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if not path.parent.is_dir():
+            return None
+        # A database file keeps company: SQLite's -wal and -shm, dbm's .db/.dat/.dir.
+        related = [
+            p
+            for p in path.parent.iterdir()
+            if p.is_file()
+            and (p.name == path.name or p.name.startswith((path.name + "-", path.name + ".")))
+        ]
+        return sum(p.stat().st_size for p in related) if related else None
     except OSError:
         return None
-    return None

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ..core.record import Record
-from ._common import CliError, console, opened_store, resolve_key
+from ._common import CliError, err, opened_store, out, resolve_key
 from ._format import decode_data, expires_in, hexdump, human_bytes, local_time
 from ._stats import StoreStats, gather_stats, live_records
 
@@ -28,13 +28,7 @@ def _progress(*, total: bool) -> Progress:
     columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total:
         columns += [BarColumn(), MofNCompleteColumn()]
-    return Progress(*columns, console=_stderr_console(), transient=True)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    return Progress(*columns, console=err(), transient=True)
 
 
 # -- stats ------------------------------------------------------------------------------
@@ -64,7 +58,7 @@ def _print_stats(result: StoreStats, top: int) -> None:
     summary.add_row("session data", human_bytes(result.payload_bytes))
     size = "unknown" if result.store_bytes is None else human_bytes(result.store_bytes)
     summary.add_row("store size", size)
-    console.print(summary)
+    out().print(summary)
 
     if result.users:
         users = Table(title=f"top {top} users", title_justify="left")
@@ -72,7 +66,7 @@ def _print_stats(result: StoreStats, top: int) -> None:
         users.add_column("sessions", justify="right")
         for user, count in result.users.most_common(top):
             users.add_row(user, str(count))
-        console.print(users)
+        out().print(users)
 
     histogram = Table(title="expires in", title_justify="left", box=None)
     histogram.add_column("")
@@ -81,7 +75,7 @@ def _print_stats(result: StoreStats, top: int) -> None:
     peak = max((n for _, n in result.histogram()), default=0) or 1
     for label, count in result.histogram():
         histogram.add_row(label, str(count), "█" * round(30 * count / peak))
-    console.print(histogram)
+    out().print(histogram)
 
 
 # -- list -------------------------------------------------------------------------------
@@ -135,16 +129,17 @@ def _record_summary(record: Record) -> dict[str, Any]:
 def _print_records(records: list[Record], total: int | None, user_id: str | None) -> None:
     if not records:
         who = f" for user {user_id!r}" if user_id is not None else ""
-        console.print(f"no live sessions{who}")
+        out().print(f"no live sessions{who}")
         return
     now = time.time()
     table = Table()
-    table.add_column("key", no_wrap=True)
-    table.add_column("user")
-    table.add_column("created", no_wrap=True)
-    table.add_column("expires", no_wrap=True)
-    table.add_column("version", justify="right")
-    table.add_column("bytes", justify="right")
+    # On a narrow terminal the key folds onto two lines; the other columns keep their width.
+    table.add_column("key", overflow="fold", min_width=20)
+    table.add_column("user", min_width=4)
+    table.add_column("created", no_wrap=True, min_width=19)
+    table.add_column("expires", no_wrap=True, min_width=7)
+    table.add_column("version", justify="right", min_width=7)
+    table.add_column("bytes", justify="right", min_width=5)
     for record in records:
         table.add_row(
             record.id,
@@ -154,9 +149,9 @@ def _print_records(records: list[Record], total: int | None, user_id: str | None
             str(record.version),
             str(len(record.data)),
         )
-    console.print(table)
+    out().print(table)
     if total is not None and total > len(records):
-        console.print(f"{len(records)} of {total} live sessions shown (--limit to see more)")
+        out().print(f"{len(records)} of {total} live sessions shown (--limit to see more)")
 
 
 # -- show -------------------------------------------------------------------------------
@@ -183,15 +178,15 @@ def show(url: str, session: str, raw: bool) -> None:
     )
     meta.add_row("version", str(record.version))
     meta.add_row("size", human_bytes(len(record.data)))
-    console.print(meta)
+    out().print(meta)
     codec, data = ("bytes", None) if raw else decode_data(record.data)
     if data is None:
         reason = "" if raw else " (not JSON or msgpack; shown as bytes)"
-        console.print(f"data{reason}:")
-        console.print(hexdump(record.data), markup=False)
+        out().print(f"data{reason}:")
+        out().print(hexdump(record.data), markup=False)
     else:
-        console.print(f"data ({codec}):")
-        console.print(JSON(json.dumps(data, default=repr)))
+        out().print(f"data ({codec}):")
+        out().print(JSON(json.dumps(data, default=repr)))
 
 
 # -- delete, revoke-user ---------------------------------------------------------------------
@@ -206,7 +201,7 @@ def delete(url: str, sessions: tuple[str, ...]) -> None:
     with opened_store(url) as store:
         missing = [key for key in keys if store.delete(key) == 0]
     deleted = len(keys) - len(missing)
-    console.print(f"deleted {deleted} session{'s' if deleted != 1 else ''}")
+    out().print(f"deleted {deleted} session{'s' if deleted != 1 else ''}")
     if missing:
         raise CliError(f"not found: {', '.join(missing)}")
 
@@ -218,7 +213,7 @@ def revoke_user(url: str, user_id: str) -> None:
     """Delete every session of USER ("log out everywhere")."""
     with opened_store(url) as store:
         removed = store.delete_many(store.ids_for_user(user_id))
-    console.print(f"revoked {removed} session{'s' if removed != 1 else ''} of user {user_id!r}")
+    out().print(f"revoked {removed} session{'s' if removed != 1 else ''} of user {user_id!r}")
 
 
 # -- purge ----------------------------------------------------------------------------------
@@ -236,13 +231,13 @@ def purge(url: str, everything: bool, yes: bool, batch_size: int) -> None:
             with _progress(total=False) as progress:
                 progress.add_task("purging expired sessions", total=None)
                 removed = store.purge_expired(time.time())
-            console.print(f"purged {removed} expired session{'s' if removed != 1 else ''}")
+            out().print(f"purged {removed} expired session{'s' if removed != 1 else ''}")
             return
         total = store.count()
         if not yes:
             click.confirm(f"delete all {total} live sessions?", abort=True, err=True)
         removed = _delete_in_batches(store, total, batch_size)
-    console.print(f"deleted {removed} session{'s' if removed != 1 else ''}")
+    out().print(f"deleted {removed} session{'s' if removed != 1 else ''}")
 
 
 def _delete_in_batches(store: Any, total: int, batch_size: int) -> int:

@@ -27,6 +27,8 @@ class SessionwareGroup(click.Group):
             return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
+        except BrokenPipeError:
+            raise  # the reader went away (| head): click exits quietly
         except Exception as exc:
             context = ctx.find_object(CliContext)
             if context is not None and context.debug:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,7 +23,7 @@ from rich.progress import (
 
 from ..core.record import Record
 from ..errors import redact_url
-from ._common import CliError, CliUsageError, console, opened_store
+from ._common import CliError, CliUsageError, err, opened_store, out
 
 __all__ = ["MigrationReport", "copy_sessions", "migrate"]
 
@@ -87,7 +86,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=err(),
     )
 
 
@@ -103,12 +102,12 @@ def migrate(source_url: str, target_url: str) -> None:
             report = copy_sessions(source, target, progress)
             missing = verify(source, target, report.keys, progress)
         verified = len(report.keys) - len(missing)
-    console.print(
+    out().print(
         f"copied {report.copied}, already present {report.skipped}, "
         f"changed in the target meanwhile {report.conflicts}, "
         f"gone from the source meanwhile {report.vanished}"
     )
-    console.print(
+    out().print(
         f"verified: {verified} of {len(report.keys)} sessions are in {redact_url(target_url)}"
     )
     if missing:
