@@ -1,0 +1,5 @@
+"""``python -m sessionware.cli``: the same as the ``sessionware`` command."""
+
+from . import main
+
+main()
