@@ -165,3 +165,15 @@ def cas_incrementer(url: str, key: str, times: int) -> None:
             if store.save_if_version(updated, current.version):
                 break
     store.close()
+
+
+def open_and_exit_with_verdict(path: str) -> None:
+    """Exit 3 when the dbm store at ``path`` is refused as in use, 0 when it opens."""
+    from sessionware.errors import StoreUnavailable
+    from sessionware.stores.dbm import DbmStore
+
+    try:
+        DbmStore(path).setup()
+    except StoreUnavailable:
+        os._exit(3)
+    os._exit(0)
