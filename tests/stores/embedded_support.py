@@ -177,3 +177,32 @@ def open_and_exit_with_verdict(path: str) -> None:
     except StoreUnavailable:
         os._exit(3)
     os._exit(0)
+
+
+def mixed_requests(url: str, shared_keys: list[str], requests: int, seed: int) -> None:
+    """A gunicorn-worker-like mix of store calls on keys other workers use too.
+    Exits 0 only when no call raised."""
+    rng = random.Random(seed)
+    store = sw.open_store(url)
+    own = [store_key(new_session_id()) for _ in range(20)]
+    keys = shared_keys + own
+    for _ in range(requests):
+        key = rng.choice(keys)
+        roll = rng.random()
+        if roll < 0.45:
+            store.load(key)
+        elif roll < 0.75:
+            current = store.load(key)
+            version = 0 if current is None else current.version
+            store.save_if_version(make_record(key, size=1024, version=version + 1), version)
+        elif roll < 0.85:
+            store.save(make_record(key, size=2048, user_id=f"user-{seed % 3}"))
+        elif roll < 0.93:
+            store.touch_many({k: time.time() + 600 for k in rng.sample(keys, 10)})
+        elif roll < 0.97:
+            store.delete(key)
+        elif roll < 0.99:
+            store.ids_for_user(f"user-{seed % 3}")
+        else:
+            store.purge_expired()
+    store.close()
