@@ -111,12 +111,20 @@ def total_size(header: Header) -> int:
     return HEADER_SIZE + header.body_size
 
 
-def decode(key: str, blob: bytes) -> Record | None:
-    """The record in ``blob``, or None when the bytes are damaged in any way."""
+def decode(key: str, blob: bytes, *, allow_trailing: bool = False) -> Record | None:
+    """The record in ``blob``, or None when the bytes are damaged in any way.
+
+    ``allow_trailing`` accepts bytes after the record: ``dbm.dumb`` can hand back a
+    value with a stale, longer length after a crash, and the CRCs still prove the
+    record itself whole.
+    """
     header = parse_header(blob)
-    if header is None or len(blob) != total_size(header):
+    if header is None:
         return None
-    body = memoryview(blob)[HEADER_SIZE:]
+    size = total_size(header)
+    if len(blob) != size and not (allow_trailing and len(blob) > size):
+        return None
+    body = memoryview(blob)[HEADER_SIZE:size]
     if crc32(body) != header.body_crc:
         return None
     if header.user_len == NO_USER:

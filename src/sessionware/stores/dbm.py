@@ -13,10 +13,14 @@ process gets ``StoreUnavailable``; use ``sqlite://`` or ``file://`` for several
 workers. Threads of the process share one handle behind a lock.
 
 Crashes: a damaged value fails its CRC and reads as a missing session (and is
-removed), never as wrong data. ``dbm.dumb`` keeps its index in memory between
-``sync()`` calls, so after a SIGKILL a session saved since the last ``close()``,
-``purge_expired()`` or delete may read as an older saved version, or as missing;
-the store repairs a torn index file when it opens. See the README for details.
+removed), never as wrong data, and a torn ``dbm.dumb`` index is repaired on open.
+``dbm.dumb`` keeps some index changes in memory until ``sync()`` (run by
+``close()``, ``purge_expired()`` and every delete), so after a SIGKILL: a new
+session is there or missing; a rewrite that fits the value's old space (the store
+pads shorter values to the old length so that it always does unless the session
+grew) is the new value, or the old one, or missing if the kill tore the write; a
+session that grew past its old space comes back as its last version from before
+the last sync. gdbm and ndbm give their own (format-specific) guarantees.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class DbmStore:
         self.flavour = flavour
         self._lock = threading.Lock()
         self._db: Any = None
+        self._keep_length = False
         self._lock_fd: int | None = None
         self._pid = os.getpid()
 
@@ -97,6 +102,7 @@ class DbmStore:
                 _repair_dumb_files(self.path)
             opener = dbm.open if module is None else module.open
             self._db = opener(self.path, "c", 0o600)
+            self._keep_length = type(self._db).__module__ == "dbm.dumb"
         except BaseException as exc:
             self._release_process_lock()
             if isinstance(exc, _ERRORS):
@@ -168,9 +174,18 @@ class DbmStore:
         after = record.user_id
         if after is not None and after != before:
             self._index_add(db, after, key)  # before the record: the index never misses it
-        self._set(db, key, b"".join(framing.encode_parts(record)))
+        self._set(db, key, self._stored_form(record, previous))
         if before is not None and before != after:
             self._index_remove(db, before, key)
+
+    def _stored_form(self, record: Record, previous: bytes | None) -> bytes:
+        value = b"".join(framing.encode_parts(record))
+        if self._keep_length and previous is not None and len(previous) > len(value):
+            # dbm.dumb writes a value that fits in place, but keeps a changed length
+            # in memory until sync: padded to the old length, the on-disk index stays
+            # right, so the new value is what a crash leaves (decode skips padding).
+            value += bytes(len(previous) - len(value))
+        return value
 
     def _remove(self, db: Any, key: bytes) -> int:
         previous = self._get(db, key)
@@ -230,7 +245,7 @@ class DbmStore:
             blob = self._get(db, key)
             if blob is None:
                 return None
-            record = framing.decode(id, blob)
+            record = framing.decode(id, blob, allow_trailing=True)
             if record is None:  # damaged: a missing session, and removed
                 self._remove(db, key)
                 return None
@@ -312,7 +327,11 @@ class DbmStore:
             found, keep = [], []
             for key in keys:
                 blob = self._get(db, key)
-                record = None if blob is None else framing.decode(key.decode(), blob)
+                record = (
+                    None
+                    if blob is None
+                    else framing.decode(key.decode(), blob, allow_trailing=True)
+                )
                 if record is None or record.user_id != user_id:
                     continue  # stale entry: dropped below
                 keep.append(key)
