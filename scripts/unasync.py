@@ -59,6 +59,8 @@ SUBSTITUTIONS = [
     (r"\bfrom sqlalchemy\.ext\.asyncio import\b", "from sqlalchemy import"),
     (r"\bcreate_async_engine\b", "create_engine"),
     (r"\b(\w+)\.run_sync\(([\w.]+),\s*", r"\2(\1, "),
+    # SQLAlchemy's greenlet bridge: ``await greenlet_spawn(f, x)`` becomes ``f(x)``.
+    (r"\bgreenlet_spawn\(([\w.]+),\s*", r"\1("),
 ]
 COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in SUBSTITUTIONS]
 REMOVE_MARK = "# unasync: remove"

@@ -422,6 +422,15 @@ class SQLSchema:
             c.id.in_(bindparam("keys", expanding=True)), c.expires_at <= now
         )
 
+    def hot_statements(self) -> dict[str, Any]:
+        """The statements of the hot path (``_sql_fast``), by name."""
+        statements = {"load": self.load, "update_if_version": self.update_if_version}
+        if self.save is not None:
+            statements["save"] = self.save
+        if self.create_if_absent is not None:
+            statements["create_if_absent"] = self.create_if_absent
+        return statements
+
     def _upserts(self, new: dict[str, BindParameter[Any]]) -> tuple[Any, Any]:
         """(save, create_if_absent) for dialects with an upsert; (None, None) else."""
         t = self.table

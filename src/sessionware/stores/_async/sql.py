@@ -1,24 +1,28 @@
 """The SQL store on SQLAlchemy 2 Core. This is the source; ``_sync/sql.py`` is generated.
 
 One table, one prebuilt statement per operation, autocommit (every operation is a
-single statement, so there is nothing to group in a transaction), and a pool that
-checks connections on checkout so a restarted server costs no request.
+single statement, so there is nothing to group in a transaction). ``load``, ``save``
+and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
+on a pooled DBAPI connection; pings only for idle connections, one more try after a
+disconnection); everything else through SQLAlchemy Core.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import DDLElement, DropTable
+from sqlalchemy.util import greenlet_spawn  # unasync: remove
 
 from ...core.record import Record
 from ...errors import StoreError
+from .._sql_fast import FastPath
 from .._sql_schema import (
     DELETE_BATCH,
     IDS_PAGE,
@@ -60,10 +64,12 @@ class AsyncSQLStore:
         self._family = dialect_family(engine.url)
         self._sql = SQLSchema(table, self._family)
         self._clock = clock
+        # Pool events belong to the pool's engine (``sync_engine`` of AsyncEngine).
+        pool_engine = cast("Engine", getattr(engine, "sync_engine", engine))
         settings = connection_settings(self._family)
         if settings is not None:
-            # Pool events belong to the pool's engine (``sync_engine`` of AsyncEngine).
-            event.listen(getattr(engine, "sync_engine", engine), "connect", settings)
+            event.listen(pool_engine, "connect", settings)
+        self._fast = FastPath(pool_engine, self._sql.hot_statements())
 
     @classmethod
     def from_url(cls, url: str | URL, **options: Any) -> AsyncSQLStore:
@@ -120,12 +126,9 @@ class AsyncSQLStore:
     # -- reading -------------------------------------------------------------------
 
     async def load(self, id: str) -> Record | None:
+        values = {"r_id": id, "now": self._clock()}
         with self._errors():
-            async with self.engine.connect() as connection:
-                result = await connection.execute(
-                    self._sql.load, {"r_id": id, "now": self._clock()}
-                )
-                row = result.first()
+            row = await greenlet_spawn(self._fast.load, values)
         return None if row is None else row_to_record(id, row)
 
     async def ids(self) -> AsyncIterator[str]:
@@ -165,8 +168,7 @@ class AsyncSQLStore:
         params = record_params(record)
         with self._errors():
             if self._sql.save is not None:
-                async with self.engine.begin() as connection:
-                    await connection.execute(self._sql.save, params)
+                await greenlet_spawn(self._fast.save, params)
             else:
                 await self._save_without_upsert(params)
 
@@ -188,14 +190,12 @@ class AsyncSQLStore:
         with self._errors():
             if expected_version != 0:
                 params["expected"] = expected_version
-                async with self.engine.begin() as connection:
-                    result = await connection.execute(self._sql.update_if_version, params)
-                return bool(result.rowcount == 1)
+                count = await greenlet_spawn(self._fast.update_if_version, params)
+                return count == 1
             if self._sql.create_if_absent is not None:
-                async with self.engine.begin() as connection:
-                    result = await connection.execute(self._sql.create_if_absent, params)
+                count = await greenlet_spawn(self._fast.create_if_absent, params)
                 # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
-                return bool(result.rowcount > 0)
+                return count > 0
             return await self._create_without_upsert(params)
 
     async def _create_without_upsert(self, params: dict[str, Any]) -> bool:

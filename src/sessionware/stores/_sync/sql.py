@@ -2,24 +2,27 @@
 """The SQL store on SQLAlchemy 2 Core. This is the source; ``_sync/sql.py`` is generated.
 
 One table, one prebuilt statement per operation, autocommit (every operation is a
-single statement, so there is nothing to group in a transaction), and a pool that
-checks connections on checkout so a restarted server costs no request.
+single statement, so there is nothing to group in a transaction). ``load``, ``save``
+and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
+on a pooled DBAPI connection; pings only for idle connections, one more try after a
+disconnection); everything else through SQLAlchemy Core.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.schema import DDLElement, DropTable
 
 from ...core.record import Record
 from ...errors import StoreError
+from .._sql_fast import FastPath
 from .._sql_schema import (
     DELETE_BATCH,
     IDS_PAGE,
@@ -60,10 +63,12 @@ class SQLStore:
         self._family = dialect_family(engine.url)
         self._sql = SQLSchema(table, self._family)
         self._clock = clock
+        # Pool events belong to the pool's engine (``sync_engine`` of Engine).
+        pool_engine = cast("Engine", getattr(engine, "sync_engine", engine))
         settings = connection_settings(self._family)
         if settings is not None:
-            # Pool events belong to the pool's engine (``sync_engine`` of Engine).
-            event.listen(getattr(engine, "sync_engine", engine), "connect", settings)
+            event.listen(pool_engine, "connect", settings)
+        self._fast = FastPath(pool_engine, self._sql.hot_statements())
 
     @classmethod
     def from_url(cls, url: str | URL, **options: Any) -> SQLStore:
@@ -119,12 +124,9 @@ class SQLStore:
     # -- reading -------------------------------------------------------------------
 
     def load(self, id: str) -> Record | None:
+        values = {"r_id": id, "now": self._clock()}
         with self._errors():
-            with self.engine.connect() as connection:
-                result = connection.execute(
-                    self._sql.load, {"r_id": id, "now": self._clock()}
-                )
-                row = result.first()
+            row = self._fast.load(values)
         return None if row is None else row_to_record(id, row)
 
     def ids(self) -> Iterator[str]:
@@ -164,8 +166,7 @@ class SQLStore:
         params = record_params(record)
         with self._errors():
             if self._sql.save is not None:
-                with self.engine.begin() as connection:
-                    connection.execute(self._sql.save, params)
+                self._fast.save(params)
             else:
                 self._save_without_upsert(params)
 
@@ -187,14 +188,12 @@ class SQLStore:
         with self._errors():
             if expected_version != 0:
                 params["expected"] = expected_version
-                with self.engine.begin() as connection:
-                    result = connection.execute(self._sql.update_if_version, params)
-                return bool(result.rowcount == 1)
+                count = self._fast.update_if_version(params)
+                return count == 1
             if self._sql.create_if_absent is not None:
-                with self.engine.begin() as connection:
-                    result = connection.execute(self._sql.create_if_absent, params)
+                count = self._fast.create_if_absent(params)
                 # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
-                return bool(result.rowcount > 0)
+                return count > 0
             return self._create_without_upsert(params)
 
     def _create_without_upsert(self, params: dict[str, Any]) -> bool:
