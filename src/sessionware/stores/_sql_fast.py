@@ -14,10 +14,10 @@ adapted async-driver connections (psycopg async, aiomysql, aiosqlite) with the
 same PEP 249 interface.
 
 Liveness (instead of ``pool_pre_ping``, which costs a round trip on EVERY checkout):
-``Liveness`` pings a pooled connection on checkout only when it has been idle for
-``idle_ping`` seconds or was last used before a disconnection was seen; an operation
-that meets a dead connection anyway discards it, and ``load`` / ``save`` (safe to
-repeat) try once more on another connection.
+``Liveness`` pings a pooled connection on checkout only when it has been unused for
+``ping_idle`` seconds (store option ``pool_ping_idle``) or was last used before a
+disconnection was seen; an operation that meets a dead connection anyway discards
+it, and ``load`` / ``save`` (safe to repeat) try once more on another connection.
 """
 
 from __future__ import annotations
@@ -34,12 +34,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["IDLE_PING_SECONDS", "FastPath", "Liveness", "Prepared"]
-
-#: A pooled connection unused for longer than this is pinged before it is handed out.
-#: Short enough that a database restart is noticed before most requests meet it,
-#: long enough that a busy pool never pings.
-IDLE_PING_SECONDS = 5.0
+__all__ = ["FastPath", "Liveness", "Prepared"]
 
 Processor = Callable[[Any], Any]
 
@@ -81,9 +76,9 @@ class Prepared:
 class Liveness:
     """Pool ``checkout`` listener: ping only connections that may have died."""
 
-    def __init__(self, dialect: Dialect, idle_ping: float = IDLE_PING_SECONDS) -> None:
+    def __init__(self, dialect: Dialect, ping_idle: float) -> None:
         self.dialect = dialect
-        self.idle_ping = idle_ping
+        self.ping_idle = ping_idle
         # monotonic time of the last disconnection an operation met
         self.disconnected_at = float("-inf")
         self._key = f"sessionware.last_checkout.{id(self)}"
@@ -103,7 +98,7 @@ class Liveness:
         now = time.monotonic()
         last = info.get(self._key)
         info[self._key] = now
-        if last is None or (now - last < self.idle_ping and last > self.disconnected_at):
+        if last is None or (now - last < self.ping_idle and last > self.disconnected_at):
             return
         try:
             alive = self.dialect.do_ping(dbapi_connection)
@@ -117,12 +112,14 @@ class Liveness:
 class FastPath:
     """The prepared statements of one store and the code that runs them."""
 
-    def __init__(self, engine: Engine, statements: dict[str, ClauseElement]) -> None:
+    def __init__(
+        self, engine: Engine, statements: dict[str, ClauseElement], *, ping_idle: float
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect
         self.dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self.prepared = {name: Prepared(stmt, self.dialect) for name, stmt in statements.items()}
-        self.liveness = Liveness(self.dialect)
+        self.liveness = Liveness(self.dialect, ping_idle)
         self.liveness.install(engine)
         self._autocommit_key = f"sessionware.autocommit.{id(self)}"
 

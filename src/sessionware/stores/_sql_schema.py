@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +55,11 @@ from ..core.record import Record
 from ..errors import StoreError, StoreUnavailable
 
 __all__ = [
+    "DEFAULT_PING_IDLE",
     "DELETE_BATCH",
     "IDS_PAGE",
     "PURGE_BATCH",
+    "ErrorTranslator",
     "NoSuchModuleError",
     "SQLOptions",
     "SQLSchema",
@@ -70,7 +71,6 @@ __all__ = [
     "is_unavailable",
     "record_params",
     "row_to_record",
-    "translate_errors",
     "unique_keys",
 ]
 
@@ -95,7 +95,19 @@ CLIENT_FOUND_ROWS = 2
 
 #: Options read from the URL query (or given as keyword arguments); every other
 #: query parameter goes to the database driver.
-STORE_QUERY_OPTIONS = ("table", "pool_size", "max_overflow", "pool_recycle", "pool_timeout")
+STORE_QUERY_OPTIONS = (
+    "table",
+    "pool_size",
+    "max_overflow",
+    "pool_recycle",
+    "pool_timeout",
+    "pool_ping_idle",
+)
+FLOAT_QUERY_OPTIONS = ("pool_timeout", "pool_ping_idle")
+#: Seconds a pooled connection may sit unused before it is pinged on checkout.
+#: Short enough that a database restart is noticed before most requests meet it,
+#: long enough that a busy pool never pings.
+DEFAULT_PING_IDLE = 5.0
 BOOLEAN_QUERY_OPTIONS = ("pool_pre_ping",)
 
 
@@ -106,6 +118,7 @@ class SQLOptions:
     url: URL
     table: str = DEFAULT_TABLE
     engine_options: dict[str, Any] = field(default_factory=dict)
+    ping_idle: float = DEFAULT_PING_IDLE
 
     @classmethod
     def parse(cls, url: str | URL, options: Mapping[str, Any]) -> SQLOptions:
@@ -126,7 +139,10 @@ class SQLOptions:
                 f"table name {table!r} must be a plain identifier of at most 48 characters "
                 "(letters, digits, underscores; not starting with a digit)"
             )
-        return cls(parsed, table, engine_options(parsed, given))
+        ping_idle = float(given.pop("pool_ping_idle", DEFAULT_PING_IDLE))
+        if ping_idle < 0:
+            raise ValueError(f"pool_ping_idle must be 0 or more seconds, got {ping_idle}")
+        return cls(parsed, table, engine_options(parsed, given), ping_idle)
 
 
 def _query_value(name: str, raw: str | tuple[str, ...]) -> Any:
@@ -139,7 +155,7 @@ def _query_value(name: str, raw: str | tuple[str, ...]) -> Any:
             raise ValueError(f"{name} must be true or false, got {text!r}")
         return lowered in {"true", "1", "yes"}
     try:
-        return float(text) if name == "pool_timeout" else int(text)
+        return float(text) if name in FLOAT_QUERY_OPTIONS else int(text)
     except ValueError:
         raise ValueError(f"{name} must be a number, got {text!r}") from None
 
@@ -162,8 +178,9 @@ def engine_options(url: URL, given: dict[str, Any]) -> dict[str, Any]:
     firewalls), and one statement per operation (so autocommit is enough)."""
     family = dialect_family(url)
     options: dict[str, Any] = {
-        # Test each pooled connection on checkout: a server restart costs no request.
-        "pool_pre_ping": True,
+        # No ping on every checkout (a round trip per operation): the store pings
+        # only idle connections and retries after a disconnection (``_sql_fast``).
+        "pool_pre_ping": False,
         # Recycle before typical server/proxy idle timeouts (MariaDB wait_timeout...).
         "pool_recycle": 1800,
     }
@@ -184,6 +201,9 @@ def engine_options(url: URL, given: dict[str, Any]) -> dict[str, Any]:
         if "connect_timeout" not in url.query:
             connect_args["connect_timeout"] = 10
     options.update(given)
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        # Nothing to roll back when a connection returns to the pool.
+        options.setdefault("pool_reset_on_return", None)
     if connect_args:
         options["connect_args"] = {**connect_args, **options.get("connect_args", {})}
     return options
@@ -267,17 +287,31 @@ def _reason(exc: BaseException, password: str | None) -> str:
     return text
 
 
-@contextmanager
-def translate_errors(url: URL, rendered_url: str) -> Iterator[None]:
-    """Database errors become ``StoreUnavailable`` (cannot reach the server) or
-    ``StoreError`` (anything else), with the password kept out of the message."""
-    try:
-        yield
-    except (SQLAlchemyError, OSError) as exc:
-        reason = _reason(exc, url.password if isinstance(url.password, str) else None)
+class ErrorTranslator:
+    """``with translator:`` turns database errors into ``StoreUnavailable`` (cannot
+    reach the server) or ``StoreError`` (anything else), with the password kept out
+    of the message. One instance per store, reused by every operation (it keeps no
+    state per use), so the hot path does not build a context manager each time."""
+
+    __slots__ = ("_password", "_rendered_url", "url")
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self._rendered_url = url.render_as_string(hide_password=False)
+        self._password = url.password if isinstance(url.password, str) else None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
+        if exc is None or not isinstance(exc, (SQLAlchemyError, OSError)):
+            return
+        reason = _reason(exc, self._password)
         if isinstance(exc, OSError) or is_unavailable(exc):
-            raise StoreUnavailable(rendered_url, reason) from exc
-        raise StoreError(f"session store {url.render_as_string()}: {reason}") from exc
+            raise StoreUnavailable(self._rendered_url, reason) from exc
+        raise StoreError(f"session store {self.url.render_as_string()}: {reason}") from exc
 
 
 def driver_missing(url: URL, exc: BaseException) -> StoreError:

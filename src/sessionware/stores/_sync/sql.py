@@ -24,9 +24,11 @@ from ...core.record import Record
 from ...errors import StoreError
 from .._sql_fast import FastPath
 from .._sql_schema import (
+    DEFAULT_PING_IDLE,
     DELETE_BATCH,
     IDS_PAGE,
     PURGE_BATCH,
+    ErrorTranslator,
     NoSuchModuleError,
     SQLOptions,
     SQLSchema,
@@ -37,7 +39,6 @@ from .._sql_schema import (
     is_unavailable,
     record_params,
     row_to_record,
-    translate_errors,
     unique_keys,
 )
 
@@ -57,31 +58,35 @@ class SQLStore:
         *,
         table: str = "sessionware_sessions",
         clock: Callable[[], float] = time.time,
+        pool_ping_idle: float = DEFAULT_PING_IDLE,
     ) -> None:
         self.engine = engine
         self.url: URL = engine.url
         self._family = dialect_family(engine.url)
         self._sql = SQLSchema(table, self._family)
         self._clock = clock
+        self._errors = ErrorTranslator(engine.url)
         # Pool events belong to the pool's engine (``sync_engine`` of Engine).
         pool_engine = cast("Engine", getattr(engine, "sync_engine", engine))
         settings = connection_settings(self._family)
         if settings is not None:
             event.listen(pool_engine, "connect", settings)
-        self._fast = FastPath(pool_engine, self._sql.hot_statements())
+        self._fast = FastPath(pool_engine, self._sql.hot_statements(), ping_idle=pool_ping_idle)
 
     @classmethod
     def from_url(cls, url: str | URL, **options: Any) -> SQLStore:
         """``options``: ``table``, ``clock``, ``pool_size``, ``max_overflow``,
-        ``pool_recycle``, ``pool_timeout``, ``pool_pre_ping`` (also read from the URL
-        query), and any other ``create_engine`` argument."""
+        ``pool_recycle``, ``pool_timeout``, ``pool_ping_idle`` (seconds a pooled
+        connection may be unused before it is pinged on checkout, default 5),
+        ``pool_pre_ping`` (ping on every checkout; off by default), all also read
+        from the URL query, and any other ``create_engine`` argument."""
         clock = options.pop("clock", time.time)
         parsed = SQLOptions.parse(url, options)
         try:
             engine = create_engine(parsed.url, **parsed.engine_options)
         except (NoSuchModuleError, ImportError) as exc:
             raise driver_missing(parsed.url, exc) from exc
-        return cls(engine, table=parsed.table, clock=clock)
+        return cls(engine, table=parsed.table, clock=clock, pool_ping_idle=parsed.ping_idle)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url.render_as_string()!r}, table={self.table!r})"
@@ -90,15 +95,12 @@ class SQLStore:
     def table(self) -> str:
         return self._sql.table.name
 
-    def _errors(self) -> Any:
-        return translate_errors(self.url, self.url.render_as_string(hide_password=False))
-
     # -- schema --------------------------------------------------------------------
 
     def setup(self) -> None:
         """Create the table and its indexes unless they exist; safe from many
         processes at once."""
-        with self._errors():
+        with self._errors:
             for element in self._sql.ddl():
                 self._create(element)
 
@@ -117,7 +119,7 @@ class SQLStore:
 
     def drop_table(self) -> None:
         """Remove the table and every session in it (tests, uninstall)."""
-        with self._errors():
+        with self._errors:
             with self.engine.begin() as connection:
                 connection.execute(DropTable(self._sql.table, if_exists=True))
 
@@ -125,7 +127,7 @@ class SQLStore:
 
     def load(self, id: str) -> Record | None:
         values = {"r_id": id, "now": self._clock()}
-        with self._errors():
+        with self._errors:
             row = self._fast.load(values)
         return None if row is None else row_to_record(id, row)
 
@@ -134,7 +136,7 @@ class SQLStore:
         # works on a page.
         after = ""
         while True:
-            with self._errors():
+            with self._errors:
                 with self.engine.connect() as connection:
                     result = connection.execute(
                         self._sql.ids_page, {"after": after, "now": self._clock()}
@@ -147,13 +149,13 @@ class SQLStore:
             after = page[-1]
 
     def count(self) -> int:
-        with self._errors():
+        with self._errors:
             with self.engine.connect() as connection:
                 result = connection.execute(self._sql.count, {"now": self._clock()})
                 return int(result.scalar_one())
 
     def ids_for_user(self, user_id: str) -> list[str]:
-        with self._errors():
+        with self._errors:
             with self.engine.connect() as connection:
                 result = connection.execute(
                     self._sql.ids_for_user, {"user_id": user_id, "now": self._clock()}
@@ -164,7 +166,7 @@ class SQLStore:
 
     def save(self, record: Record) -> None:
         params = record_params(record)
-        with self._errors():
+        with self._errors:
             if self._sql.save is not None:
                 self._fast.save(params)
             else:
@@ -185,7 +187,7 @@ class SQLStore:
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         params = record_params(record)
         params["now"] = self._clock()
-        with self._errors():
+        with self._errors:
             if expected_version != 0:
                 params["expected"] = expected_version
                 count = self._fast.update_if_version(params)
@@ -208,7 +210,7 @@ class SQLStore:
     def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
-        with self._errors():
+        with self._errors:
             with self.engine.begin() as connection:
                 for statement in self._sql.touch_batches(expiries, self._clock()):
                     connection.execute(statement)
@@ -216,7 +218,7 @@ class SQLStore:
     # -- deleting ------------------------------------------------------------------
 
     def delete(self, id: str) -> int:
-        with self._errors():
+        with self._errors:
             with self.engine.begin() as connection:
                 result = connection.execute(self._sql.delete_one, {"r_id": id})
                 return int(result.rowcount)
@@ -224,7 +226,7 @@ class SQLStore:
     def delete_many(self, ids: Iterable[str]) -> int:
         keys = unique_keys(ids)
         removed = 0
-        with self._errors():
+        with self._errors:
             for batch in batches(keys, DELETE_BATCH):
                 with self.engine.begin() as connection:
                     result = connection.execute(self._sql.delete_keys, {"keys": batch})
@@ -232,7 +234,7 @@ class SQLStore:
         return removed
 
     def delete_all(self) -> int:
-        with self._errors():
+        with self._errors:
             with self.engine.begin() as connection:
                 result = connection.execute(self._sql.delete_all)
                 return int(result.rowcount)
@@ -240,7 +242,7 @@ class SQLStore:
     def purge_expired(self, now: float | None = None) -> int:
         cutoff = self._clock() if now is None else now
         removed = 0
-        with self._errors():
+        with self._errors:
             while True:
                 # Each batch is short, so requests never wait behind a long delete.
                 with self.engine.begin() as connection:

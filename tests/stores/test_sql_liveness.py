@@ -1,0 +1,276 @@
+"""The SQL store's hot path and its liveness policy against real servers.
+
+Pooled connections are not pinged on every checkout; instead a connection unused
+for ``pool_ping_idle`` seconds (or last used before a disconnection was seen) is
+pinged, and ``load`` / ``save`` meeting a dead connection try once more. These tests
+kill the store's own pooled connections on the server (never anyone else's) and
+check what the next operations do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.util import greenlet_spawn
+
+from sessionware.errors import StoreUnavailable
+from sessionware.stores.sql import AsyncSQLStore, SQLStore
+from sessionware.testing._sync.conformance import make_record
+
+from .sql_support import dropped_afterwards, server_sql_url, unique_table
+
+__all__ = ["server_sql_url"]  # fixture
+
+ONE_CONNECTION = {"pool_size": 1, "max_overflow": 0}
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def backend_id_sql(url: str) -> str:
+    return "SELECT pg_backend_pid()" if url.startswith("postgresql") else "SELECT CONNECTION_ID()"
+
+
+def pooled_backend_ids(engine: Engine, url: str, count: int) -> list[int]:
+    """Check out ``count`` connections at once, return them to the pool, and give
+    their server-side ids."""
+    held = [engine.raw_connection() for _ in range(count)]
+    ids = []
+    for connection in held:
+        cursor = connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(backend_id_sql(url))
+        ids.append(int(cursor.fetchone()[0]))
+        cursor.close()
+    for connection in held:
+        connection.close()
+    return ids
+
+
+@pytest.fixture
+def kill(server_sql_url: str) -> Iterator[Callable[[list[int]], None]]:
+    """Ends server connections by id (only ones this test opened) and waits until
+    the server no longer lists them."""
+    admin = create_engine(server_sql_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    if server_sql_url.startswith("postgresql"):
+        end, listed = "SELECT pg_terminate_backend(:id)", "FROM pg_stat_activity WHERE pid = :id"
+    else:
+        end, listed = "KILL :id", "FROM information_schema.processlist WHERE id = :id"
+
+    def kill_ids(ids: list[int]) -> None:
+        with admin.connect() as connection:
+            for backend in ids:
+                connection.execute(text(end), {"id": backend})
+            deadline = time.monotonic() + 10
+            for backend in ids:
+                while connection.execute(
+                    text(f"SELECT count(*) {listed}"), {"id": backend}
+                ).scalar():
+                    assert time.monotonic() < deadline, "the server did not end the connection"
+                    time.sleep(0.05)
+
+    yield kill_ids
+    admin.dispose()
+
+
+@pytest.fixture
+def make_store(server_sql_url: str) -> Iterator[Callable[..., SQLStore]]:
+    stores: list[SQLStore] = []
+
+    def make(**options: Any) -> SQLStore:
+        store = SQLStore.from_url(server_sql_url, table=unique_table("live"), **options)
+        store.setup()
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        with dropped_afterwards(store):
+            pass
+
+
+def count_pings(store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the liveness pings the store's dialect sends (the real pings still run)."""
+    dialect = store.engine.dialect
+    original = dialect.do_ping
+    pings: list[int] = []
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return original(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pings
+
+
+# ------------------------------------------------------------ pinging policy
+
+
+def test_a_busy_connection_is_not_pinged(
+    make_store: Callable[..., SQLStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(**ONE_CONNECTION)
+    record = make_record()
+    store.save(record)
+    pings = count_pings(store, monkeypatch)
+    for _ in range(20):
+        assert store.load(record.id) == record
+    assert pings == []
+
+
+def test_a_connection_unused_longer_than_pool_ping_idle_is_pinged(
+    make_store: Callable[..., SQLStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(pool_ping_idle=0.05, **ONE_CONNECTION)
+    record = make_record()
+    store.save(record)
+    pings = count_pings(store, monkeypatch)
+    time.sleep(0.1)
+    assert store.load(record.id) == record
+    assert store.load(record.id) == record  # used just now: no second ping
+    assert pings == [1]
+
+
+def test_a_dead_idle_connection_is_replaced_before_a_compare_and_set_runs(
+    make_store: Callable[..., SQLStore], kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    store = make_store(pool_ping_idle=0, **ONE_CONNECTION)
+    record = make_record(version=1)
+    store.save(record)
+    kill(pooled_backend_ids(store.engine, server_sql_url, 1))
+    assert store.save_if_version(make_record(key=record.id, version=2), 1) is True
+
+
+# ----------------------------------------------------- meeting a dead connection
+
+
+def test_a_load_that_meets_a_dead_connection_is_tried_again(
+    make_store: Callable[..., SQLStore], kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    store = make_store(**ONE_CONNECTION)
+    record = make_record()
+    store.save(record)
+    kill(pooled_backend_ids(store.engine, server_sql_url, 1))
+    assert store.load(record.id) == record
+
+
+def test_a_save_that_meets_a_dead_connection_is_tried_again(
+    make_store: Callable[..., SQLStore], kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    store = make_store(**ONE_CONNECTION)
+    record = make_record()
+    store.save(record)
+    kill(pooled_backend_ids(store.engine, server_sql_url, 1))
+    changed = make_record(key=record.id, data=b"changed", version=2)
+    store.save(changed)
+    assert store.load(record.id) == changed
+
+
+def test_a_compare_and_set_that_meets_a_dead_connection_is_not_repeated(
+    make_store: Callable[..., SQLStore], kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    # Run twice, a compare-and-set that did apply would report a conflict; so the
+    # caller hears that the store was unavailable, and the next call works.
+    store = make_store(**ONE_CONNECTION)
+    record = make_record(version=1)
+    store.save(record)
+    kill(pooled_backend_ids(store.engine, server_sql_url, 1))
+    with pytest.raises(StoreUnavailable):
+        store.save_if_version(make_record(key=record.id, version=2), 1)
+    assert store.save_if_version(make_record(key=record.id, version=2), 1) is True
+
+
+def test_after_one_dead_connection_every_older_pooled_connection_is_checked(
+    make_store: Callable[..., SQLStore], kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    # A restarted server leaves the whole pool dead: the retry of the first load
+    # must not land on another dead connection, nor must the compare-and-set after it.
+    store = make_store(pool_size=3, max_overflow=0)
+    record = make_record(version=1)
+    store.save(record)
+    kill(pooled_backend_ids(store.engine, server_sql_url, 3))
+    assert store.load(record.id) == record
+    for version in (2, 3, 4):
+        assert store.save_if_version(make_record(key=record.id, version=version), version - 1)
+
+
+# ---------------------------------------------------------------------- async
+
+
+@pytest.fixture
+async def async_store(server_sql_url: str) -> AsyncIterator[AsyncSQLStore]:
+    store = AsyncSQLStore.from_url(server_sql_url, table=unique_table("alive"), **ONE_CONNECTION)
+    await store.setup()
+    try:
+        yield store
+    finally:
+        await store.drop_table()
+        await store.close()
+
+
+async def async_backend_ids(store: AsyncSQLStore, url: str) -> list[int]:
+    # The async driver's adapted DBAPI connection runs inside SQLAlchemy's greenlet.
+    return await greenlet_spawn(pooled_backend_ids, store.engine.sync_engine, url, 1)
+
+
+@pytest.mark.anyio
+async def test_an_async_load_that_meets_a_dead_connection_is_tried_again(
+    async_store: AsyncSQLStore, kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    record = make_record()
+    await async_store.save(record)
+    kill(await async_backend_ids(async_store, server_sql_url))
+    assert await async_store.load(record.id) == record
+
+
+@pytest.mark.anyio
+async def test_an_async_compare_and_set_that_meets_a_dead_connection_is_not_repeated(
+    async_store: AsyncSQLStore, kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    record = make_record(version=1)
+    await async_store.save(record)
+    kill(await async_backend_ids(async_store, server_sql_url))
+    with pytest.raises(StoreUnavailable):
+        await async_store.save_if_version(make_record(key=record.id, version=2), 1)
+    assert await async_store.save_if_version(make_record(key=record.id, version=2), 1) is True
+
+
+# ------------------------------------------------------------------ options
+
+
+def test_pool_ping_idle_is_read_from_the_url_query(server_sql_url: str) -> None:
+    store = SQLStore.from_url(f"{server_sql_url}?pool_ping_idle=2.5")
+    try:
+        assert store._fast.liveness.ping_idle == 2.5
+        assert "pool_ping_idle" not in store.engine.url.query
+    finally:
+        store.close()
+
+
+def test_a_negative_pool_ping_idle_is_refused() -> None:
+    with pytest.raises(ValueError, match="pool_ping_idle"):
+        SQLStore.from_url("postgresql+psycopg://u@127.0.0.1/db?pool_ping_idle=-1")
+
+
+def test_an_engine_not_in_autocommit_still_commits_every_write(server_sql_url: str) -> None:
+    # An engine built by the caller may use transactions; the hot path commits
+    # each write itself then, so another connection sees it at once.
+    table = unique_table("tx")
+    engine = create_engine(server_sql_url, pool_size=1, max_overflow=0)
+    with dropped_afterwards(SQLStore(engine, table=table)) as store:
+        store.setup()
+        other = SQLStore.from_url(server_sql_url, table=table)
+        try:
+            record = make_record(version=1)
+            assert store.save_if_version(record, 0) is True
+            assert other.load(record.id) == record
+            updated = make_record(key=record.id, version=2)
+            assert store.save_if_version(updated, 1) is True
+            assert other.load(record.id) == updated
+        finally:
+            other.close()
