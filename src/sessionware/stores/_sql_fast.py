@@ -4,7 +4,8 @@ Every request runs these, so they skip SQLAlchemy's per-statement machinery
 (``Connection``, execution context, ``Result``: about 170 µs per operation on a
 small machine, more than the database round trip itself). Each statement is
 compiled ONCE per store to the dialect's SQL text and parameter order, and runs on a
-pooled DBAPI connection (``engine.raw_connection()``) with a plain cursor.
+pooled DBAPI connection (``engine.raw_connection()``) with a cursor kept for reuse
+(with an async driver, making and closing one costs two event-loop round trips).
 SQLAlchemy still provides the pool, the dialect (SQL text, type processors,
 disconnect detection, exception classes), setup/DDL and every other operation.
 
@@ -121,7 +122,9 @@ class FastPath:
         self.prepared = {name: Prepared(stmt, self.dialect) for name, stmt in statements.items()}
         self.liveness = Liveness(self.dialect, ping_idle)
         self.liveness.install(engine)
-        self._autocommit_key = f"sessionware.autocommit.{id(self)}"
+        # Per pooled connection (its ``info``, which the pool clears when it
+        # replaces the connection): a cursor kept for reuse and the commit mode.
+        self._kept_key = f"sessionware.hot_path.{id(self)}"
 
     # -- the operations ----------------------------------------------------------
     # Reads and upserts are tried once more after a disconnection: running them
@@ -191,32 +194,36 @@ class FastPath:
     def _execute(
         self, connection: PoolProxiedConnection, prepared: Prepared, parameters: Any, fetch: bool
     ) -> Any:
-        dbapi_connection = connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
+        info = connection.info
+        kept: _Kept | None = info.get(self._kept_key)
+        if kept is None:
+            kept = info[self._kept_key] = self._keep(connection)
         try:
+            cursor = kept.cursor
             cursor.execute(prepared.sql, parameters)
             if fetch:
-                return cursor.fetchone()
+                # fetchall, not fetchone: it finishes the statement, so SQLite does
+                # not hold a read snapshot open in a cursor that stays around.
+                rows = cursor.fetchall()
+                return rows[0] if rows else None
             count = cursor.rowcount
-            if not self._autocommit(connection, dbapi_connection):
-                dbapi_connection.commit()
+            if not kept.autocommit:
+                kept.dbapi_connection.commit()
             return count
-        finally:
-            cursor.close()
+        except BaseException:
+            del info[self._kept_key]  # the next use starts from a new cursor
+            raise
 
-    def _autocommit(self, connection: PoolProxiedConnection, dbapi_connection: Any) -> bool:
+    def _keep(self, connection: PoolProxiedConnection) -> _Kept:
+        dbapi_connection = connection.dbapi_connection
+        assert dbapi_connection is not None
         # Stores made by ``from_url`` run in autocommit; an engine given by the
         # caller may not, and then each write commits itself.
-        info = connection.info
-        known: bool | None = info.get(self._autocommit_key)
-        if known is None:
-            try:
-                known = bool(self.dialect.detect_autocommit_setting(dbapi_connection))
-            except NotImplementedError:
-                known = False
-            info[self._autocommit_key] = known
-        return known
+        try:
+            autocommit = bool(self.dialect.detect_autocommit_setting(dbapi_connection))
+        except NotImplementedError:
+            autocommit = False
+        return _Kept(dbapi_connection, dbapi_connection.cursor(), autocommit)
 
     def _is_disconnect(self, exc: Exception, connection: PoolProxiedConnection | None) -> bool:
         dbapi_connection = None if connection is None else connection.dbapi_connection
@@ -237,6 +244,17 @@ class FastPath:
         )
         assert isinstance(wrapped, DBAPIError)
         return wrapped
+
+
+class _Kept:
+    """What the hot path keeps with one pooled connection between operations."""
+
+    __slots__ = ("autocommit", "cursor", "dbapi_connection")
+
+    def __init__(self, dbapi_connection: Any, cursor: Any, autocommit: bool) -> None:
+        self.dbapi_connection = dbapi_connection
+        self.cursor = cursor
+        self.autocommit = autocommit
 
 
 def _discard(connection: PoolProxiedConnection, exc: BaseException) -> None:
