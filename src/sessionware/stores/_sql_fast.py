@@ -59,7 +59,7 @@ class Prepared:
         # coercion on SQLite), looked up once instead of per execution.
         processors: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
-            processor = bind.type.bind_processor(dialect)
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
         self.processors = processors
