@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -274,3 +275,32 @@ def test_an_engine_not_in_autocommit_still_commits_every_write(server_sql_url: s
             assert other.load(record.id) == updated
         finally:
             other.close()
+
+
+@pytest.mark.anyio
+async def test_an_async_write_cancelled_mid_statement_does_not_return_its_connection_dirty(
+    async_store: AsyncSQLStore, server_sql_url: str
+) -> None:
+    # Another transaction holds the row lock, so the compare-and-set waits inside
+    # the server when its task is cancelled; the pool (one connection) must not get
+    # that connection back with a statement still running on it.
+    record = make_record(version=1)
+    await async_store.save(record)
+    locker = create_engine(server_sql_url, poolclass=NullPool)
+    try:
+        with locker.connect() as connection:
+            connection.execute(
+                text(f"SELECT id FROM {async_store.table} WHERE id = :id FOR UPDATE"),
+                {"id": record.id},
+            )
+            with anyio.move_on_after(0.3) as scope:
+                await async_store.save_if_version(make_record(key=record.id, version=2), 1)
+            assert scope.cancelled_caught
+            connection.rollback()
+    finally:
+        locker.dispose()
+    loaded = await async_store.load(record.id)
+    assert loaded is not None
+    assert await async_store.save_if_version(
+        make_record(key=record.id, version=loaded.version + 1), loaded.version
+    )
