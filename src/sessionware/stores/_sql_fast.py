@@ -202,8 +202,8 @@ class FastPath:
             cursor = kept.cursor
             cursor.execute(prepared.sql, parameters)
             if fetch:
-                # fetchall, not fetchone: it finishes the statement, so SQLite does
-                # not hold a read snapshot open in a cursor that stays around.
+                # fetchall (at most one row): the kept cursor is left with nothing
+                # pending, whatever the driver reads ahead.
                 rows = cursor.fetchall()
                 return rows[0] if rows else None
             count = cursor.rowcount
