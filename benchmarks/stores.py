@@ -582,6 +582,7 @@ class StoreSpec:
     server: tuple[str, int] | None = None
     requires: tuple[str, ...] = ()
     shared: bool = False
+    slow_fill: bool = False
 
     def check(self) -> None:
         """Raise ``Unavailable`` with the reason this store cannot run here."""
@@ -642,6 +643,7 @@ STORES: dict[str, StoreSpec] = {
             raw=RawFiles,
             raw_async=_threaded(RawFiles),
             config="one file per session in a temp dir; raw: open/read + write/os.replace",
+            slow_fill=True,
         ),
         StoreSpec(
             "dbm",
@@ -650,6 +652,7 @@ STORES: dict[str, StoreSpec] = {
             raw=RawDbm,
             raw_async=_threaded(RawDbm),
             config="dbm file in a temp dir (dbm.dumb here); raw: dbm.open(...)[key] get/set",
+            slow_fill=True,
         ),
         StoreSpec(
             "sqlite",
@@ -697,6 +700,7 @@ STORES: dict[str, StoreSpec] = {
             discard=_discard_sql,
             server=("127.0.0.1", 3306),
             requires=("sqlalchemy", "pymysql"),
+            slow_fill=True,
         ),
     )
 }
