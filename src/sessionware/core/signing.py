@@ -8,6 +8,7 @@ here never reaches a store.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -134,10 +135,8 @@ class CookieSigner:
         verified = self._verified
         if len(verified) >= VERIFIED_CACHE_SIZE:
             # Threads may evict at once: losing a race only drops another entry.
-            try:
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
                 del verified[next(iter(verified))]
-            except (KeyError, RuntimeError, StopIteration):
-                pass
         verified[cookie_value] = signed
 
     @staticmethod
