@@ -59,29 +59,6 @@ def _derive(secret: str | bytes) -> bytes:
     return hmac.new(raw, b"sessionware cookie signature", hashlib.sha256).digest()
 
 
-class _Hmac:
-    """HMAC-SHA256 (RFC 2104) with the padded-key hash states computed once.
-
-    ``hmac.digest`` re-derives them on every call; copying two prepared SHA-256
-    states halves the cost of signing and verifying a cookie (~3 us -> ~1.4 us
-    here), the largest single step of a request that carries a session.
-    """
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        padded = key.ljust(64, b"\0")  # derived keys are 32 bytes: below SHA-256's block
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-
-    def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
-
 class CookieSigner:
     """Signs ids with the first key and verifies with every key (key rotation).
 
@@ -96,7 +73,9 @@ class CookieSigner:
         keys = [secret_keys] if isinstance(secret_keys, (str, bytes)) else list(secret_keys)
         if not keys:
             raise ValueError("secret_key must name at least one key")
-        self._keys = [_Hmac(_derive(key)) for key in keys]
+        # Keyed HMAC states prepared once; each signature copies one (cheaper than
+        # hmac.digest, which re-derives the padded keys every time).
+        self._keys = [hmac.new(_derive(key), digestmod=hashlib.sha256) for key in keys]
         self._verified: dict[str, SignedId] = {}
 
     def sign(self, session_id: str, created_at: float) -> str:
@@ -140,6 +119,8 @@ class CookieSigner:
         verified[cookie_value] = signed
 
     @staticmethod
-    def _signature(key: _Hmac, message: str) -> str:
-        digest = key.digest(message.encode())
+    def _signature(key: hmac.HMAC, message: str) -> str:
+        mac = key.copy()
+        mac.update(message.encode())
+        digest = mac.digest()
         return base64.urlsafe_b64encode(digest)[:SIGNATURE_LENGTH].decode()
