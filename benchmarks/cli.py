@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import time
 import traceback
@@ -57,8 +58,16 @@ def _names(parser: argparse.ArgumentParser, text: str, known: object, kind: str)
     return names
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so every scenario's cleanup (Redis prefixes, SQL
+    # tables on shared servers) still runs.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     report = Report(mode)

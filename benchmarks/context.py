@@ -20,6 +20,7 @@ MODES: dict[str, dict[str, Any]] = {
     "smoke": {
         "budget": Budget(rounds=2, round_ms=1, warmup_ms=1, max_inner=20),
         "scale_counts": [100, 1_000],
+        "slow_fill_limit": 1_000,
         "payload_sizes": [100, 1024],
         "visit_requests": 500,
         "memory_sessions": 2_000,
@@ -28,6 +29,7 @@ MODES: dict[str, dict[str, Any]] = {
     "quick": {
         "budget": Budget(rounds=9, round_ms=15, warmup_ms=10),
         "scale_counts": [1_000, 10_000, 100_000],
+        "slow_fill_limit": 10_000,
         "payload_sizes": [100, 1024, 10_240, 102_400],
         "visit_requests": 10_000,
         "memory_sessions": 100_000,
@@ -36,6 +38,7 @@ MODES: dict[str, dict[str, Any]] = {
     "full": {
         "budget": Budget(rounds=15, round_ms=50, warmup_ms=50),
         "scale_counts": [1_000, 10_000, 100_000, 1_000_000],
+        "slow_fill_limit": 100_000,
         "payload_sizes": [100, 1024, 10_240, 102_400],
         "visit_requests": 10_000,
         "memory_sessions": 100_000,

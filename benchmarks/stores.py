@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import shutil
 import socket
@@ -25,7 +26,7 @@ from typing import Any
 
 from sessionware import Record, open_store
 
-__all__ = ["STORES", "RunContext", "StoreSpec", "Unavailable", "open_target"]
+__all__ = ["STORES", "RunContext", "StoreSpec", "Target", "Unavailable", "discard", "open_target"]
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
@@ -63,16 +64,16 @@ class RunContext:
 
 
 class RawMemory:
-    """dict get / set: the floor for an in-process store."""
+    """dict get / set of the encoded bytes: the floor for an in-process store."""
 
     def __init__(self, ctx: RunContext) -> None:
-        self.data: dict[str, tuple[bytes, float, float, int]] = {}
+        self.data: dict[str, bytes] = {}
 
     def load(self, key: str) -> Any:
         return self.data.get(key)
 
     def save(self, record: Record) -> None:
-        self.data[record.id] = (record.data, record.created_at, record.expires_at, record.version)
+        self.data[record.id] = record.data
 
     def save_many(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -190,7 +191,7 @@ class RawRedis:
     def __init__(self, ctx: RunContext) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(REDIS_URL.replace("redis+", "redis"))
+        self.client = redis.Redis.from_url(_plain_redis_url())
         self.prefix = ctx.unique("rawbench") + ":"
 
     def load(self, key: str) -> bytes | None:
@@ -330,6 +331,228 @@ def _now() -> float:
     return time.time()
 
 
+# -- raw async twins: what an async app pays to use the same client ------------------
+
+
+class RawAsyncMemory:
+    """The dict behind coroutines: what ``await`` on an in-process store costs."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.data: dict[str, bytes] = {}
+
+    async def load(self, key: str) -> Any:
+        return self.data.get(key)
+
+    async def save(self, record: Record) -> None:
+        self.data[record.id] = record.data
+
+    async def close(self) -> None:
+        pass
+
+
+class RawInThreads:
+    """The sync raw client run in a thread pool (``run_in_executor``), as an async
+    app must run a blocking client; the same pool size as ``ThreadedStore``."""
+
+    def __init__(self, raw: Any) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.raw = raw
+        self.pool = ThreadPoolExecutor(4)
+
+    async def load(self, key: str) -> Any:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self.raw.load, key)
+
+    async def save(self, record: Record) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(self.pool, self.raw.save, record)
+
+    async def close(self) -> None:
+        self.pool.shutdown()
+        self.raw.close()
+
+
+class RawAsyncRedis:
+    """redis.asyncio (hiredis parser): GET, then SET with PX."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        import redis.asyncio
+
+        self.client = redis.asyncio.Redis.from_url(_plain_redis_url())
+        self.prefix = ctx.unique("rawbench") + ":"
+
+    async def load(self, key: str) -> Any:
+        return await self.client.get(self.prefix + key)
+
+    async def save(self, record: Record) -> None:
+        ttl_ms = max(1, int((record.expires_at - _now()) * 1000))
+        await self.client.set(self.prefix + record.id, record.data, px=ttl_ms)
+
+    async def close(self) -> None:
+        async for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
+            await self.client.unlink(key)
+        await self.client.aclose()
+
+
+class _RawAsyncDBAPI:
+    """An async DB-API client doing SELECT + upsert on its own table."""
+
+    sync: type[_RawDBAPI]
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.db: Any = None
+        self.helper = self.sync(ctx)  # creates the table (and drops it at close)
+
+    async def connect(self) -> Any:
+        raise NotImplementedError
+
+    async def load(self, key: str) -> Any:
+        if self.db is None:
+            self.db = await self.connect()
+        async with self.db.cursor() as cursor:
+            await cursor.execute(self.helper._select, (key,))
+            return await cursor.fetchone()
+
+    async def save(self, record: Record) -> None:
+        if self.db is None:
+            self.db = await self.connect()
+        async with self.db.cursor() as cursor:
+            await cursor.execute(self.helper._upsert, _row(record))
+
+    async def close(self) -> None:
+        if self.db is not None:
+            result = self.db.close()
+            if hasattr(result, "__await__"):
+                await result
+        self.helper.close()
+
+
+class RawAsyncPostgres(_RawAsyncDBAPI):
+    """psycopg 3 AsyncConnection (autocommit): SELECT + upsert."""
+
+    sync = RawPostgres
+
+    async def connect(self) -> Any:
+        import psycopg
+
+        url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+        return await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+
+class RawAsyncMariaDB(_RawAsyncDBAPI):
+    """aiomysql (autocommit): SELECT + INSERT ... ON DUPLICATE KEY UPDATE."""
+
+    sync = RawMariaDB
+
+    async def connect(self) -> Any:
+        import aiomysql
+        from sqlalchemy.engine import make_url
+
+        url = make_url(MYSQL_URL)
+        return await aiomysql.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password or "",
+            db=url.database or "test",
+            autocommit=True,
+        )
+
+
+def _threaded(raw: Callable[[RunContext], Any]) -> Callable[[RunContext], Any]:
+    return lambda ctx: RawInThreads(raw(ctx))
+
+
+def _plain_redis_url() -> str:
+    return REDIS_URL.partition("?")[0]
+
+
+# -- filling a store fast, exactly as its own writes would ------------------------------
+
+
+def _fill_by_saving(store: Any, records: Iterable[Record]) -> None:
+    """The store's own ``save`` in a tight loop (in-process and file stores)."""
+    save = store.save
+    for record in records:
+        save(record)
+
+
+def _fill_sqlite(store: Any, records: Iterable[Record]) -> None:
+    """One sqlite3 transaction with ``executemany`` of the store's own upsert columns:
+    the rows are exactly what ``SQLiteStore.save`` writes."""
+    db = sqlite3.connect(store.path, isolation_level=None, timeout=30)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            f"INSERT OR REPLACE INTO {store.table} ({_SQL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (_row(record) for record in records),
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def _fill_redis(store: Any, records: Iterable[Record]) -> None:
+    """The store's own save script (EVALSHA), pipelined 2,000 calls per round trip."""
+    from sessionware.stores._redis_shared import SAVE_SCRIPT, save_args
+
+    sha = store.client.script_load(SAVE_SCRIPT)
+    pipe = store.client.pipeline(transaction=False)
+    for number, record in enumerate(records, 1):
+        pipe.evalsha(sha, 1, store.keys.session(record.id), *save_args(record, -1))
+        if number % 2000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+def _fill_sql(store: Any, records: Iterable[Record]) -> None:
+    """SQLAlchemy executemany INSERT into the store's table, 5,000 rows a batch."""
+    from sqlalchemy import MetaData, Table, insert
+
+    table = Table(store.table, MetaData(), autoload_with=store.engine)
+    statement = insert(table)
+    batch: list[dict[str, Any]] = []
+    with store.engine.begin() as connection:
+        for record in records:
+            batch.append(dict(zip(_SQL_COLUMNS.split(", "), _row(record), strict=True)))
+            if len(batch) >= 5000:
+                connection.execute(statement, batch)
+                batch = []
+        if batch:
+            connection.execute(statement, batch)
+
+
+# -- removing what a target left behind ---------------------------------------------
+
+
+def _discard_local(url: str) -> None:
+    """Local stores live in a directory of their own under the run's workdir."""
+    from sessionware.stores._local import split_url
+
+    path, _ = split_url(url)
+    shutil.rmtree(os.path.dirname(path) if not url.startswith("file:") else path, True)
+
+
+def _discard_redis(url: str) -> None:
+    store = open_store(url, setup=False)
+    try:
+        store.delete_all()
+    finally:
+        store.close()
+
+
+def _discard_sql(url: str) -> None:
+    store = open_store(url, setup=False)
+    try:
+        store.drop_table()
+    finally:
+        store.close()
+
+
 # -- the registry ----------------------------------------------------------------
 
 
@@ -338,22 +561,28 @@ class StoreSpec:
     """How to benchmark one store.
 
     ``module``: sessionware's store module (missing = not merged yet).
-    ``url``: the store URL for one target of this run. ``options``: extra keyword
-    arguments for ``open_store`` (prefix/table, so runs never collide).
-    ``raw``: the raw-client class doing the same work. ``server``: host:port that
-    must accept connections. ``requires``: client modules (the store's extra).
-    ``shared``: several processes can use it at once (concurrency scenario).
+    ``url``: a fresh store URL for one target of this run, with every option in it
+    (a private directory, ``?prefix=`` or ``?table=``), so runs never collide and any
+    process or integration can open the same store from the URL alone.
+    ``raw`` / ``raw_async``: the raw clients doing the same work (sync, async).
+    ``fill``: bulk-writes records as the store's own save would (scale runs).
+    ``discard``: removes what a target's URL left (keys, table, files).
+    ``server``: host:port that must accept connections. ``requires``: client
+    modules (the store's extra). ``shared``: several processes can use it at once.
     """
 
     name: str
     module: str
     url: Callable[[RunContext], str]
     raw: Callable[[RunContext], Any]
+    raw_async: Callable[[RunContext], Any]
     config: str
-    options: Callable[[RunContext], dict[str, Any]] = lambda ctx: {}
+    fill: Callable[[Any, Iterable[Record]], None] = _fill_by_saving
+    discard: Callable[[str], None] = _discard_local
     server: tuple[str, int] | None = None
     requires: tuple[str, ...] = ()
     shared: bool = False
+    slow_fill: bool = False
 
     def check(self) -> None:
         """Raise ``Unavailable`` with the reason this store cannot run here."""
@@ -371,7 +600,7 @@ class StoreSpec:
                 raise Unavailable(f"{self.module} does not exist yet (not merged)") from exc
             raise Unavailable(f"{self.module} needs {exc.name}") from exc
         if self.server is not None and not _reachable(*self.server):
-            raise Unavailable(f"no server at {self.server[0]}:{self.server[1]}")
+            raise Unavailable(f"no server at {self.server[0]}:{self.server[1]} (start it)")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -382,8 +611,17 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _redis_url(ctx: RunContext) -> str:
-    return REDIS_URL
+def _local(scheme: str, filename: str) -> Callable[[RunContext], str]:
+    def url(ctx: RunContext) -> str:
+        directory = os.path.join(ctx.workdir, ctx.unique(scheme))
+        os.makedirs(directory)
+        return f"{scheme}://{os.path.join(directory, filename)}"
+
+    return url
+
+
+def _with_query(base: str, name: str, value: str) -> str:
+    return f"{base}{'&' if '?' in base else '?'}{name}={value}"
 
 
 STORES: dict[str, StoreSpec] = {
@@ -394,37 +632,47 @@ STORES: dict[str, StoreSpec] = {
             "sessionware.stores.memory",
             url=lambda ctx: "memory://",
             raw=RawMemory,
-            config="in-process dict; raw: dict get/set",
+            raw_async=RawAsyncMemory,
+            config="in-process dict; raw: dict get/set of the encoded bytes",
+            discard=lambda url: None,
         ),
         StoreSpec(
             "files",
             "sessionware.stores.files",
-            url=lambda ctx: "file://" + os.path.join(ctx.workdir, ctx.unique("files")),
+            url=lambda ctx: _local("file", "")(ctx).rstrip("/"),
             raw=RawFiles,
+            raw_async=_threaded(RawFiles),
             config="one file per session in a temp dir; raw: open/read + write/os.replace",
+            slow_fill=True,
         ),
         StoreSpec(
             "dbm",
             "sessionware.stores.dbm",
-            url=lambda ctx: "dbm://" + os.path.join(ctx.workdir, ctx.unique("sessions.dbm")),
+            url=_local("dbm", "sessions.dbm"),
             raw=RawDbm,
-            config="dbm file in a temp dir; raw: dbm.open(...)[key] get/set",
+            raw_async=_threaded(RawDbm),
+            config="dbm file in a temp dir (dbm.dumb here); raw: dbm.open(...)[key] get/set",
+            slow_fill=True,
         ),
         StoreSpec(
             "sqlite",
             "sessionware.stores.sqlite",
-            url=lambda ctx: "sqlite:///" + os.path.join(ctx.workdir, ctx.unique("s") + ".db"),
+            url=lambda ctx: _local("sqlite", "s.db")(ctx).replace("sqlite://", "sqlite:///"),
             raw=RawSQLite,
+            raw_async=_threaded(RawSQLite),
             config="file in a temp dir; raw: sqlite3, WAL, synchronous=NORMAL, SELECT + upsert",
+            fill=_fill_sqlite,
             shared=True,
         ),
         StoreSpec(
             "redis",
             "sessionware.stores.redis",
-            url=_redis_url,
-            options=lambda ctx: {"prefix": ctx.unique("swbench") + ":"},
+            url=lambda ctx: _with_query(REDIS_URL, "prefix", ctx.unique("swbench") + ":"),
             raw=RawRedis,
+            raw_async=RawAsyncRedis,
             config="127.0.0.1:6379, hiredis; raw: redis-py GET + SET PX",
+            fill=_fill_redis,
+            discard=_discard_redis,
             server=("127.0.0.1", 6379),
             requires=("redis",),
             shared=True,
@@ -432,22 +680,27 @@ STORES: dict[str, StoreSpec] = {
         StoreSpec(
             "postgresql",
             "sessionware.stores.sql",
-            url=lambda ctx: POSTGRES_URL,
-            options=lambda ctx: {"table": ctx.unique("swbench")},
+            url=lambda ctx: _with_query(POSTGRES_URL, "table", ctx.unique("swbench")),
             raw=RawPostgres,
+            raw_async=RawAsyncPostgres,
             config="127.0.0.1:5432 via psycopg 3; raw: psycopg SELECT + INSERT ON CONFLICT",
+            fill=_fill_sql,
+            discard=_discard_sql,
             server=("127.0.0.1", 5432),
             requires=("sqlalchemy", "psycopg"),
         ),
         StoreSpec(
             "mariadb",
             "sessionware.stores.sql",
-            url=lambda ctx: MYSQL_URL,
-            options=lambda ctx: {"table": ctx.unique("swbench")},
+            url=lambda ctx: _with_query(MYSQL_URL, "table", ctx.unique("swbench")),
             raw=RawMariaDB,
+            raw_async=RawAsyncMariaDB,
             config="127.0.0.1:3306 via PyMySQL; raw: PyMySQL SELECT + ON DUPLICATE KEY UPDATE",
+            fill=_fill_sql,
+            discard=_discard_sql,
             server=("127.0.0.1", 3306),
             requires=("sqlalchemy", "pymysql"),
+            slow_fill=True,
         ),
     )
 }
@@ -459,34 +712,34 @@ class Target:
 
     spec: StoreSpec
     url: str
-    options: dict[str, Any]
     store: Any
     raw: Any
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.store.delete_all()
-        with contextlib.suppress(Exception):
             self.store.close()
-        with contextlib.suppress(Exception):
-            self.raw.close()
+        if self.raw is not None:
+            with contextlib.suppress(Exception):
+                self.raw.close()
+        discard(self.spec, self.url)
+
+
+def discard(spec: StoreSpec, url: str) -> None:
+    """Remove what ``url`` left behind; a failure is logged, never raised."""
+    try:
+        spec.discard(url)
+    except Exception:
+        logging.getLogger("benchmarks").warning("could not clean up %s", url, exc_info=True)
 
 
 def open_target(spec: StoreSpec, ctx: RunContext, *, with_raw: bool = True) -> Target:
     url = spec.url(ctx)
-    options = spec.options(ctx)
-    store = open_store(url, **options)
+    store = open_store(url)
     raw = spec.raw(ctx) if with_raw else None
-    return Target(spec, url, options, store, raw)
+    return Target(spec, url, store, raw)
 
 
 def populate(target: Target, records: Iterable[Record]) -> None:
-    """Fill the store as fast as it allows: its own ``save`` in a tight loop (a
-    ``save_many`` when the store offers one)."""
-    save_many = getattr(target.store, "save_many", None)
-    if save_many is not None:
-        save_many(records)
-        return
-    save = target.store.save
-    for record in records:
-        save(record)
+    """Fill the store as fast as it allows, with records exactly as its own save
+    writes them (see each spec's ``fill``)."""
+    target.spec.fill(target.store, records)

@@ -52,3 +52,12 @@ def test_unknown_store_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--smoke", "--stores", "nosuchstore"])
     assert "unknown store" in capsys.readouterr().err
+
+
+def test_a_file_backed_store_runs_fills_and_cleans_up(tmp_path: Path) -> None:
+    output = tmp_path / "sqlite.json"
+    arguments = ["--smoke", "--stores", "sqlite", "--scenarios", "roundtrip,request,scale"]
+    assert main([*arguments, "--output", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert {row["store"] for row in report["rows"]} == {"sqlite"}
+    assert any(row["measurement"].startswith("ASGI") for row in report["rows"])

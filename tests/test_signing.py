@@ -91,3 +91,18 @@ def test_an_empty_secret_is_refused() -> None:
         CookieSigner("")
     with pytest.raises(ValueError, match="at least one"):
         CookieSigner([])
+
+
+def test_remembered_genuine_cookies_stay_bounded_and_forgeries_are_still_refused() -> None:
+    from sessionware.core import signing
+
+    signer = signing.CookieSigner("k" * 32)
+    values = [
+        signer.sign(signing.new_session_id(), 1_700_000_000)
+        for _ in range(signing.VERIFIED_CACHE_SIZE + 10)
+    ]
+    assert all(signer.unsign(value) is not None for value in values)
+    assert len(signer._verified) <= signing.VERIFIED_CACHE_SIZE
+    forged = values[-1][:-1] + ("A" if values[-1][-1] != "A" else "B")
+    assert signer.unsign(forged) is None
+    assert signer.unsign(values[0]) is not None  # dropped from the cache, verified again

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import sessionware as sw
-from sessionware._sync.background import next_delay
+from sessionware.core.retry import flush_backoff as next_delay
 from sessionware.stores.base import STORE_OPERATIONS
 from sessionware.stores.memory import AsyncMemoryStore, MemoryStore
 from sessionware.testing import FaultInjector

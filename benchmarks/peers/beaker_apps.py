@@ -10,7 +10,8 @@ from typing import Any
 import sessionware as sw
 
 from ..payload import IDLE_TIMEOUT, SECRET
-from ..stores import MYSQL_URL, POSTGRES_URL, REDIS_URL, RunContext
+from ..stores import MYSQL_URL, POSTGRES_URL, REDIS_URL, RunContext, StoreSpec
+from ..timing import Batch, repeat
 from . import Contestant, Skip, counter, init_view, read_view, wsgi_contestant
 
 NAME = "plain WSGI"
@@ -50,13 +51,13 @@ def cleanup() -> None:
     pass
 
 
-def bare() -> Callable[[], object]:
+def bare() -> Batch:
     from ..driver import wsgi_environ, wsgi_request
 
-    return wsgi_request(_app(lambda environ: None, False), wsgi_environ("/bare"))
+    return repeat(wsgi_request(_app(lambda environ: None, False), wsgi_environ("/bare")))
 
 
-def sessionware(manager: sw.SessionManager) -> Contestant:
+def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) -> Contestant:
     app = sw.wsgi.SessionMiddleware(_app(lambda e: e["sessionware.session"], False), manager)
     return wsgi_contestant("sessionware (WSGI middleware)", app, "session", "sessionware.wsgi")
 

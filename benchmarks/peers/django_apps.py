@@ -1,9 +1,11 @@
-"""Django: its SessionMiddleware with its own backends vs sessionware.
+"""Django: its SessionMiddleware with its own backends vs sessionware's engine.
 
-Until ``sessionware.integrations.django`` lands, sessionware runs as its WSGI
-middleware around the same Django WSGI handler (said so in the output). Django is
-configured once per process with every database/cache the backends need; each
-backend gets its own SessionMiddleware subclass bound to its SessionStore.
+Every contestant runs through Django's own ``SessionMiddleware``; only the
+``SessionStore`` differs: Django's backends, or sessionware's
+(``SESSION_ENGINE = "sessionware.integrations.django"``) with ``SESSIONWARE_STORE``
+set to the store being measured. Django is configured once per process with every
+database/cache the backends need; each backend gets its own SessionMiddleware
+subclass bound to its SessionStore.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 import sessionware as sw
 
 from ..payload import IDLE_TIMEOUT, SECRET
-from ..stores import POSTGRES_URL, REDIS_URL, RunContext
+from ..stores import POSTGRES_URL, REDIS_URL, RunContext, StoreSpec, discard
+from ..timing import Batch, repeat
 from . import Contestant, Skip, counter, init_view, read_view, wsgi_contestant
 
 NAME = "Django"
@@ -75,6 +78,7 @@ def setup(ctx: RunContext) -> None:
             },
         },
         SESSION_COOKIE_AGE=int(IDLE_TIMEOUT),
+        SESSION_COOKIE_SECURE=True,
         SESSION_FILE_PATH=os.path.join(ctx.workdir, "django_sessions"),
         USE_TZ=True,
     )
@@ -164,20 +168,33 @@ def _handler(middleware: list[str]) -> Any:
         return WSGIHandler()
 
 
-def bare() -> Callable[[], object]:
+def bare() -> Batch:
     from ..driver import wsgi_environ, wsgi_request
 
-    return wsgi_request(_handler([]), wsgi_environ("/bare"))
+    return repeat(wsgi_request(_handler([]), wsgi_environ("/bare")))
 
 
-def sessionware(manager: sw.SessionManager) -> Contestant:
-    app = sw.wsgi.SessionMiddleware(_handler([]), manager)
-    return wsgi_contestant(
-        "sessionware (WSGI middleware around Django)",
-        app,
-        "session",
-        "sessionware.wsgi around Django's WSGIHandler (the Django integration is not merged yet)",
+def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) -> Contestant:
+    from django.conf import settings
+
+    from sessionware.integrations import django as engine
+
+    # The engine opens its store from the URL itself: a fresh target of the same
+    # store (a dbm file or an in-process store cannot be shared with the manager's).
+    url = spec.url(ctx)
+    settings.SESSIONWARE_STORE = url
+
+    def close() -> None:
+        engine.close_stores()
+        discard(spec, url)
+
+    contestant = _django(
+        "sessionware (Django SESSION_ENGINE)",
+        engine.SessionStore,
+        f"SESSION_ENGINE=sessionware.integrations.django, SESSIONWARE_STORE={spec.name} URL",
     )
+    contestant.close = close
+    return contestant
 
 
 def _django(label: str, store_class: Any, note: str, database: str = "default") -> Contestant:
@@ -191,6 +208,7 @@ def _django(label: str, store_class: Any, note: str, database: str = "default") 
     name = "Middleware_" + "".join(c if c.isalnum() else "_" for c in label)
     setattr(_THIS, name, Middleware)
     app = _handler([f"{__name__}.{name}"])
+    Router.target = database  # the /init request too
     contestant = wsgi_contestant(
         label, app, "sessionid", note + "; SESSION_SAVE_EVERY_REQUEST=False (default)"
     )
@@ -199,10 +217,10 @@ def _django(label: str, store_class: Any, note: str, database: str = "default") 
     return contestant
 
 
-def _routed(operation: Callable[[], object], database: str) -> Callable[[], object]:
-    def routed() -> object:
+def _routed(batch: Batch, database: str) -> Batch:
+    def routed(count: int) -> object:
         Router.target = database
-        return operation()
+        return batch(count)
 
     return routed
 

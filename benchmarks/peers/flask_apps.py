@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import sessionware as sw
 
-from ..payload import SECRET
-from ..stores import MYSQL_URL, POSTGRES_URL, REDIS_URL, RunContext
+from ..payload import IDLE_TIMEOUT, SECRET
+from ..stores import MYSQL_URL, POSTGRES_URL, REDIS_URL, RunContext, StoreSpec
+from ..timing import Batch, repeat
 from . import Contestant, Skip, counter, init_view, read_view, wsgi_contestant
 
 NAME = "Flask"
@@ -70,20 +72,25 @@ def cleanup() -> None:
     pass
 
 
-def bare() -> Callable[[], object]:
+def bare() -> Batch:
     from ..driver import wsgi_environ, wsgi_request
 
-    return wsgi_request(_app(sw.current), wsgi_environ("/bare"))
+    return repeat(wsgi_request(_app(lambda: None), wsgi_environ("/bare")))
 
 
-def sessionware(manager: sw.SessionManager) -> Contestant:
-    app = _app(sw.current)
-    app.wsgi_app = sw.wsgi.SessionMiddleware(app.wsgi_app, manager)  # type: ignore[method-assign]
+def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) -> Contestant:
+    import flask
+
+    from sessionware.integrations.flask import init_app
+
+    app = _app(lambda: flask.session, {"SESSION_COOKIE_SECURE": True})
+    init_app(app, manager)
     return wsgi_contestant(
-        "sessionware (WSGI middleware in Flask)",
+        "sessionware (Flask integration)",
         app,
         "session",
-        "sessionware.wsgi.SessionMiddleware around app.wsgi_app; Flask's own cookie session off",
+        "sessionware.integrations.flask.init_app(app, manager): flask.session backed by the "
+        "benchmark's store, idle_timeout=1800",
     )
 
 
@@ -93,7 +100,12 @@ def _flask_session(
     import flask
     import flask_session
 
-    base = {"SESSION_PERMANENT": True, "SESSION_USE_SIGNER": False}
+    base = {
+        "SESSION_PERMANENT": True,
+        "SESSION_USE_SIGNER": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(seconds=IDLE_TIMEOUT),
+        "SESSION_COOKIE_SECURE": True,
+    }
     base.update(config)
     app = _app(lambda: flask.session, base)
     flask_session.Session(app)

@@ -27,8 +27,8 @@ SESSIONS_PER_WORKER = 50
 WRITE_EVERY = 10
 
 
-def worker(url: str, options: dict[str, Any], seconds: float, start: Any, results: Any) -> None:
-    store = sw.open_store(url, **options)
+def worker(url: str, seconds: float, start: Any, results: Any) -> None:
+    store = sw.open_store(url)
     manager = sw.SessionManager(store, secret_key=SECRET, idle_timeout=IDLE_TIMEOUT)
     reader = sw.wsgi.SessionMiddleware(read_app, manager)
     writer = sw.wsgi.SessionMiddleware(make_write_app(), manager)
@@ -48,13 +48,12 @@ def worker(url: str, options: dict[str, Any], seconds: float, start: Any, result
     results.put(done)
 
 
-def _throughput(url: str, options: dict[str, Any], workers: int, seconds: float) -> float:
+def _throughput(url: str, workers: int, seconds: float) -> float:
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     results = context.Queue()
     processes = [
-        context.Process(target=worker, args=(url, options, seconds, start, results))
-        for _ in range(workers)
+        context.Process(target=worker, args=(url, seconds, start, results)) for _ in range(workers)
     ]
     for process in processes:
         process.start()
@@ -71,8 +70,8 @@ def run(bench: Bench) -> None:
     for spec in bench.specs(SCENARIO, only=("sqlite", "redis")):
         target = open_target(spec, bench.run, with_raw=False)
         try:
-            one = _throughput(target.url, target.options, 1, seconds)
-            four = _throughput(target.url, target.options, 4, seconds)
+            one = _throughput(target.url, 1, seconds)
+            four = _throughput(target.url, 4, seconds)
         finally:
             target.close()
         detail = {"seconds": seconds, "mix": f"1 write per {WRITE_EVERY} requests"}

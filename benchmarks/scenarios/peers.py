@@ -1,10 +1,18 @@
 """Scenario 3: sessionware against the session libraries users pick today.
 
-For each store and framework: the bare app, sessionware under that framework, and
-each peer backend on the same store run side by side; a session's cost is the
-median per-round difference from the bare app. Speed-up = peer cost / sessionware
-cost in the same framework. Target: >= 2x against the fastest peer on each store
-(cookie-only sessions are reported for reference, not as a peer on a store).
+For each store and framework: the bare app, sessionware's integration for that
+framework, and each peer backend on the same store run side by side; a session's
+cost is the median per-round difference from the bare app. Speed-up = peer cost /
+sessionware cost in the same framework. Target: >= 2x against the fastest peer on
+each store (cookie-only sessions are reported for reference, not as a peer on a
+store).
+
+Frameworks and what sessionware runs as there: plain WSGI (Beaker's
+``SessionMiddleware`` vs ``sessionware.wsgi.SessionMiddleware``), Flask
+(Flask-Session vs ``sessionware.integrations.flask.init_app``), Django (its own
+``SESSION_ENGINE`` backends vs ``SESSION_ENGINE = "sessionware.integrations.django"``,
+both through Django's ``SessionMiddleware``), Starlette (starsessions vs
+``sessionware.integrations.starlette.SessionMiddleware``, ASGI).
 """
 
 from __future__ import annotations
@@ -17,8 +25,8 @@ from typing import Any
 from ..context import Bench
 from ..peers import Contestant, Skip
 from ..report import Row
-from ..stores import open_target
-from ..timing import compare
+from ..stores import StoreSpec, open_target
+from ..timing import compare_batches
 
 SCENARIO = "3 peers"
 TARGET = 2.0
@@ -26,6 +34,7 @@ FRAMEWORKS = (
     "benchmarks.peers.beaker_apps",
     "benchmarks.peers.flask_apps",
     "benchmarks.peers.django_apps",
+    "benchmarks.peers.starlette_apps",
 )
 
 
@@ -51,7 +60,7 @@ def run(bench: Bench) -> None:
             try:
                 outcomes: list[Outcome] = []
                 for module in modules:
-                    outcomes += _framework(bench, spec.name, module, manager)
+                    outcomes += _framework(bench, spec, module, manager)
                 _summarise(bench, spec.name, outcomes)
             finally:
                 manager.close()
@@ -59,15 +68,10 @@ def run(bench: Bench) -> None:
     finally:
         for module in modules:
             module.cleanup()
-    if "redis" in bench.stores and importlib.util.find_spec("sessionware.asgi") is None:
-        bench.report.skip(
-            SCENARIO,
-            "redis",
-            "starsessions (ASGI) needs sessionware.asgi to compare against; not merged",
-        )
 
 
-def _framework(bench: Bench, store: str, module: Any, manager: Any) -> list[Outcome]:
+def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list[Outcome]:
+    store = spec.name
     reason = module.available()
     if reason:
         bench.report.skip(SCENARIO, store, f"{module.NAME}: {reason}")
@@ -81,18 +85,21 @@ def _framework(bench: Bench, store: str, module: Any, manager: Any) -> list[Outc
             contestants.append(item)
     if not contestants:
         return []
+    ours = None
     try:
-        ours = module.sessionware(manager)
+        ours = module.sessionware(manager, spec, bench.run)
         contenders = {"bare": module.bare(), "sw read": ours.read, "sw write": ours.write}
         for contestant in contestants:
             contenders[f"{contestant.label} read"] = contestant.read
             contenders[f"{contestant.label} write"] = contestant.write
             bench.report.config[f"peer {contestant.label} ({store})"] = contestant.config
-        bench.report.config[f"sessionware in {module.NAME}"] = ours.config
-        result = compare(contenders, bench.budget)
+        bench.report.config[f"sessionware in {module.NAME} ({store})"] = ours.config
+        result = compare_batches(contenders, bench.budget)
     finally:
         for contestant in contestants:
             contestant.close()
+        if ours is not None:
+            ours.close()
     outcomes = []
     for contestant in contestants:
         for kind in ("read", "write"):
@@ -108,7 +115,7 @@ def _framework(bench: Bench, store: str, module: Any, manager: Any) -> list[Outc
                 Row(
                     SCENARIO,
                     store,
-                    f"speed-up vs {outcome.peer}, {kind} request",
+                    f"{module.NAME}: speed-up vs {outcome.peer}, {kind} request",
                     outcome.speedup,
                     "x",
                     detail={

@@ -51,6 +51,15 @@ def _round_trip(store: Any, keys: list[str], payload: bytes) -> Callable[[], Non
 
 def _count_axis(bench: Bench, spec: StoreSpec) -> None:
     counts: list[int] = bench.setting("scale_counts")
+    if spec.slow_fill:
+        limit: int = bench.setting("slow_fill_limit")
+        if counts[-1] > limit:
+            bench.report.notes.append(
+                f"scale: {spec.name} stops at {limit:,} sessions in {bench.mode} mode "
+                f"(filling it is one file/record write per session or a slow bulk "
+                f"insert: minutes for {counts[-1]:,}, twice with the raw twin)"
+            )
+        counts = [count for count in counts if count <= limit]
     payload = encoded(1024)
     targets: list[Target] = []
     contenders: dict[str, Callable[[], None]] = {}

@@ -345,7 +345,7 @@ def test_demo_on_a_port_in_use_fails_with_one_line(run: Run) -> None:
         taken.listen()
         port = taken.getsockname()[1]
 
-        result = run("demo", "--port", str(port))
+        result = run("demo", "--store", "memory://", "--port", str(port))
 
     assert result.exit_code == 1
     assert single_error_line(result).startswith(f"Error: cannot listen on 127.0.0.1:{port}")

@@ -853,7 +853,7 @@ def test_init_app_without_a_secret_key_is_an_error() -> None:
 
 def test_init_app_picks_flasks_tagged_json_codec_on_request() -> None:
     app = flask.Flask(__name__)
-    app.config.update(SECRET_KEY=SECRET, SESSIONWARE_CODEC="flask")
+    app.config.update(SECRET_KEY=SECRET, SESSIONWARE_CODEC="flask", SESSIONWARE_STORE="memory://")
     assert isinstance(init_app(app).manager.core.codec, TaggedJSONCodec)
 
 

@@ -9,15 +9,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from ..core.retry import flush_backoff
+
 __all__ = ["AsyncBackgroundLoop"]
 
 logger = logging.getLogger("sessionware")
-MAX_BACKOFF = 60.0
-
-
-def next_delay(delay: float, interval: float) -> float:
-    """Back-off after a failure: doubling, capped at a minute (or the interval, if longer)."""
-    return min(max(delay * 2, interval), max(MAX_BACKOFF, interval))
 
 
 class AsyncBackgroundLoop:
@@ -59,7 +55,7 @@ class AsyncBackgroundLoop:
                 try:
                     await self._work()
                 except Exception:
-                    self.delay = next_delay(self.delay, self._interval)
+                    self.delay = flush_backoff(self.delay, self._interval)
                 else:
                     self.delay = self._interval
         except asyncio.CancelledError:

@@ -9,15 +9,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..core.retry import flush_backoff
+
 __all__ = ["BackgroundLoop"]
 
 logger = logging.getLogger("sessionware")
-MAX_BACKOFF = 60.0
-
-
-def next_delay(delay: float, interval: float) -> float:
-    """Back-off after a failure: doubling, capped at a minute (or the interval, if longer)."""
-    return min(max(delay * 2, interval), max(MAX_BACKOFF, interval))
 
 
 class BackgroundLoop:
@@ -62,7 +58,7 @@ class BackgroundLoop:
             try:
                 self._work()
             except Exception:
-                self.delay = next_delay(self.delay, self._interval)
+                self.delay = flush_backoff(self.delay, self._interval)
             else:
                 self.delay = self._interval
 

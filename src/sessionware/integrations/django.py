@@ -56,8 +56,7 @@ from ..stores.registry import open_store
 __all__ = ["DEFAULT_STORE", "SessionStore", "close_stores", "get_store"]
 
 #: The store used when ``settings.SESSIONWARE_STORE`` is not set.
-#: (``memory://`` until the embedded sqlite store lands on main.)
-DEFAULT_STORE = "memory://"
+DEFAULT_STORE = "sqlite:///sessions.db"
 
 #: The session key under which ``django.contrib.auth`` keeps the user's id.
 AUTH_USER_KEY = "_auth_user_id"

@@ -61,8 +61,7 @@ __all__ = [
 logger = logging.getLogger("sessionware")
 
 #: The store ``init_app`` opens when ``SESSIONWARE_STORE`` is not configured.
-#: (``memory://`` until the embedded sqlite store lands on main.)
-DEFAULT_STORE = "memory://"
+DEFAULT_STORE = "sqlite:///sessions.db"
 
 ENVIRON_KEY = "sessionware.session"
 _WRAPPER_KEY = "sessionware.flask_session"
@@ -291,7 +290,7 @@ def init_app(
     """Make ``app`` keep its sessions server-side; returns the installed interface.
 
     Without ``manager``, one is built from ``app.config``: the store from ``store``
-    (a store or a URL) or ``SESSIONWARE_STORE`` (default ``memory://``), the secret
+    (a store or a URL) or ``SESSIONWARE_STORE`` (default ``sqlite:///sessions.db``), the secret
     from ``SECRET_KEY`` (plus ``SECRET_KEY_FALLBACKS`` to verify old cookies),
     ``max_age`` from ``PERMANENT_SESSION_LIFETIME`` and ``idle_timeout`` from
     ``SESSIONWARE_IDLE_TIMEOUT`` (seconds; default None, since Flask has no idle

@@ -160,14 +160,21 @@ def _process_writer(
 
 
 def _run_threads(
-    store: Any, options: dict[str, Any], cookie: str, writers: int, updates: int
+    store: Any,
+    options: dict[str, Any],
+    cookie: str,
+    writers: int,
+    updates: int,
+    shared_manager: bool,
 ) -> WriterTally:
     counter = _CasCounter(store)
-    manager = _manager(counter, options)
+    shared = _manager(counter, options)
     start = threading.Barrier(writers)
     tallies: list[WriterTally] = []
 
     def work(writer: int) -> None:
+        # A manager per thread acts like a process of its own: no shared save gate.
+        manager = shared if shared_manager else _manager(counter, options)
         start.wait()
         tallies.append(_write_updates(manager, counter, cookie, writer, updates))
 
@@ -223,6 +230,8 @@ def hammer_one_session(
     writers: int = 8,
     updates: int = 500,
     mode: Literal["threads", "processes"] = "threads",
+    *,
+    shared_manager: bool = True,
     **manager_options: Any,
 ) -> HammerResult:
     """Run ``writers`` concurrent writers of ``updates`` distinct keys each on one
@@ -230,7 +239,9 @@ def hammer_one_session(
 
     ``store``: a store URL, or a callable returning a ready store (picklable, e.g. a
     class or ``functools.partial``, for processes: each process opens its own).
-    With threads, one store and one manager serve every writer.
+    With threads, one store serves every writer, and one manager too unless
+    ``shared_manager=False`` (then each thread races the others' compare-and-set
+    the way separate processes do; a shared manager serializes its own saves).
     ``manager_options`` go to every ``SessionManager`` (e.g. ``max_save_attempts``).
     The session is deleted at the end, and the stores opened here are closed.
     """
@@ -250,7 +261,7 @@ def hammer_one_session(
         assert cookie is not None
         started = time.perf_counter()
         if mode == "threads":
-            tally = _run_threads(opened, options, cookie, writers, updates)
+            tally = _run_threads(opened, options, cookie, writers, updates, shared_manager)
         else:
             tally = _run_processes(store, options, cookie, writers, updates)
         seconds = time.perf_counter() - started

@@ -4,7 +4,6 @@ rates, latency percentiles)."""
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import secrets
 
@@ -16,15 +15,7 @@ from .._common import CliError, opened_store
 __all__ = ["DEFAULT_STORE", "demo"]
 
 
-def _default_store() -> str:
-    # The embedded default is SQLite. Until the SQLite store is part of this
-    # installation the demo falls back to memory:// so that it always starts.
-    if importlib.util.find_spec("sessionware.stores.sqlite") is not None:
-        return "sqlite:///sessions.db"
-    return "memory://"
-
-
-DEFAULT_STORE = _default_store()
+DEFAULT_STORE = "sqlite:///sessions.db"  # the embedded default: no server needed
 SECRET_ENV = "SESSIONWARE_DEMO_SECRET"  # noqa: S105 - the name of a variable, not a secret
 
 
