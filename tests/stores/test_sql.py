@@ -241,6 +241,22 @@ async def test_open_async_store_gives_a_native_async_sql_store(mysql_url: str) -
         await store.close()
 
 
+@pytest.mark.anyio
+async def test_an_asyncpg_url_opens_a_working_async_store(postgres_url: str) -> None:
+    asyncpg_url = make_url(postgres_url).set(drivername="postgresql+asyncpg")
+    store = await sw.open_async_store(
+        asyncpg_url.render_as_string(hide_password=False), table=unique_table()
+    )
+    try:
+        assert store.url.drivername == "postgresql+asyncpg"
+        record = make_record()
+        assert await store.save_if_version(record, 0)
+        assert await store.load(record.id) == record
+    finally:
+        await store.drop_table()
+        await store.close()
+
+
 # -------------------------------------------------------------------- errors
 
 

@@ -189,7 +189,9 @@ def engine_options(url: URL, given: dict[str, Any]) -> dict[str, Any]:
         options["isolation_level"] = "AUTOCOMMIT"
     connect_args: dict[str, Any] = {}
     if family == "postgresql" and "connect_timeout" not in url.query:
-        connect_args["connect_timeout"] = 10
+        # asyncpg spells libpq's connect_timeout "timeout".
+        timeout_name = "timeout" if url.get_driver_name() == "asyncpg" else "connect_timeout"
+        connect_args[timeout_name] = 10
     if family == "mysql":
         # See CLIENT_FOUND_ROWS: the compare-and-set insert relies on "0 = unchanged".
         requested = int(str(url.query.get("client_flag", 0)))
