@@ -623,3 +623,34 @@ def test_a_nested_value_changed_after_a_save_is_saved_again(manager: sw.SessionM
     manager.save_changes(session)
     with manager.scope(cookie) as again:
         assert again["cart"] == [1, 2, 3]
+
+
+def test_a_write_within_the_throttle_keeps_the_stored_expiry(
+    memory_store: MemoryStore, clock: Clock
+) -> None:
+    manager = sw.SessionManager(memory_store, secret_key=SECRET, idle_timeout=600, clock=clock)
+    cookie = cookie_for(manager, n=0)
+    (key,) = list(memory_store.ids())
+    first = memory_store.load(key)
+    assert first is not None
+    clock.advance(30)  # less than a tenth of the idle timeout
+    with manager.scope(cookie) as session:
+        session["n"] = 1
+    second = memory_store.load(key)
+    assert second is not None
+    assert second.version == first.version + 1
+    assert second.expires_at == first.expires_at
+
+
+def test_a_write_past_the_throttle_moves_the_expiry(
+    memory_store: MemoryStore, clock: Clock
+) -> None:
+    manager = sw.SessionManager(memory_store, secret_key=SECRET, idle_timeout=600, clock=clock)
+    cookie = cookie_for(manager, n=0)
+    clock.advance(120)
+    with manager.scope(cookie) as session:
+        session["n"] = 1
+    (key,) = list(memory_store.ids())
+    record = memory_store.load(key)
+    assert record is not None
+    assert record.expires_at == clock() + 600

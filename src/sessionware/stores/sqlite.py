@@ -72,6 +72,13 @@ class _Statements:
             f"UPDATE {t} SET data = ?, created_at = ?, expires_at = ?, version = ?, user_id = ?"
             " WHERE id = ? AND version = ? AND expires_at > ?"
         )
+        # The common save: only data and version change. Leaving the indexed
+        # columns out of SET keeps SQLite from rewriting their index entries.
+        self.update_data_only = (
+            f"UPDATE {t} SET data = ?, version = ?"
+            " WHERE id = ? AND version = ? AND expires_at > ? AND expires_at = ?"
+            " AND created_at = ? AND user_id IS ?"
+        )
         self.touch = f"UPDATE {t} SET expires_at = ? WHERE id = ? AND expires_at > ?"
         self.delete = f"DELETE FROM {t} WHERE id = ?"
         self.delete_all = f"DELETE FROM {t}"
@@ -295,36 +302,55 @@ class SQLiteStore:
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         now = time.time()
-        if expected_version == 0:
-            statement = self._sql.create_or_replace_expired
-            parameters: tuple[Any, ...] = (
-                record.id,
-                record.data,
-                record.created_at,
-                record.expires_at,
-                record.version,
-                record.user_id,
-                now,
-            )
-        else:
-            statement = self._sql.update_version
-            parameters = (
-                record.data,
-                record.created_at,
-                record.expires_at,
-                record.version,
-                record.user_id,
-                record.id,
-                expected_version,
-                now,
-            )
         with self._serial:
             cursor = self._cursor()
             try:
-                cursor.execute(statement, parameters)
+                if expected_version == 0:
+                    cursor.execute(
+                        self._sql.create_or_replace_expired,
+                        (
+                            record.id,
+                            record.data,
+                            record.created_at,
+                            record.expires_at,
+                            record.version,
+                            record.user_id,
+                            now,
+                        ),
+                    )
+                    return cursor.rowcount == 1
+                cursor.execute(
+                    self._sql.update_data_only,
+                    (
+                        record.data,
+                        record.version,
+                        record.id,
+                        expected_version,
+                        now,
+                        record.expires_at,
+                        record.created_at,
+                        record.user_id,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    return True
+                # The expiry, creation time or user moved too, or the version is stale.
+                cursor.execute(
+                    self._sql.update_version,
+                    (
+                        record.data,
+                        record.created_at,
+                        record.expires_at,
+                        record.version,
+                        record.user_id,
+                        record.id,
+                        expected_version,
+                        now,
+                    ),
+                )
+                return cursor.rowcount == 1
             except sqlite3.Error as exc:
                 raise self._error("write", exc) from exc
-            return cursor.rowcount == 1
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:
         now = time.time()

@@ -188,6 +188,36 @@ class AsyncStoreConformance:
         assert await store.save_if_version(second, 4) is True
         assert_same_record(await store.load(first.id), second)
 
+    async def test_save_if_version_with_the_same_expiry_writes_the_new_data(
+        self, store: AsyncStore
+    ) -> None:
+        first = make_record(version=4, user_id=unique_user())
+        await store.save(first)
+        second = Record(first.id, b"new", first.created_at, first.expires_at, 5, first.user_id)
+        assert await store.save_if_version(second, 4) is True
+        assert_same_record(await store.load(first.id), second)
+
+    async def test_save_if_version_with_the_same_expiry_moves_the_user(
+        self, store: AsyncStore
+    ) -> None:
+        alice, bob = unique_user("alice"), unique_user("bob")
+        first = make_record(version=1, user_id=alice)
+        await store.save(first)
+        second = Record(first.id, first.data, first.created_at, first.expires_at, 2, bob)
+        assert await store.save_if_version(second, 1) is True
+        assert_same_record(await store.load(first.id), second)
+        assert await store.ids_for_user(alice) == []
+        assert await store.ids_for_user(bob) == [first.id]
+
+    async def test_save_if_version_with_the_same_expiry_refuses_a_stale_version(
+        self, store: AsyncStore
+    ) -> None:
+        first = make_record(version=4)
+        await store.save(first)
+        stale = Record(first.id, b"stale", first.created_at, first.expires_at, 4, None)
+        assert await store.save_if_version(stale, 3) is False
+        assert_same_record(await store.load(first.id), first)
+
     async def test_save_if_version_refuses_a_stale_version(self, store: AsyncStore) -> None:
         first = make_record(version=4)
         await store.save(first)

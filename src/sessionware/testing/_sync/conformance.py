@@ -185,6 +185,36 @@ class StoreConformance:
         assert store.save_if_version(second, 4) is True
         assert_same_record(store.load(first.id), second)
 
+    def test_save_if_version_with_the_same_expiry_writes_the_new_data(
+        self, store: Store
+    ) -> None:
+        first = make_record(version=4, user_id=unique_user())
+        store.save(first)
+        second = Record(first.id, b"new", first.created_at, first.expires_at, 5, first.user_id)
+        assert store.save_if_version(second, 4) is True
+        assert_same_record(store.load(first.id), second)
+
+    def test_save_if_version_with_the_same_expiry_moves_the_user(
+        self, store: Store
+    ) -> None:
+        alice, bob = unique_user("alice"), unique_user("bob")
+        first = make_record(version=1, user_id=alice)
+        store.save(first)
+        second = Record(first.id, first.data, first.created_at, first.expires_at, 2, bob)
+        assert store.save_if_version(second, 1) is True
+        assert_same_record(store.load(first.id), second)
+        assert store.ids_for_user(alice) == []
+        assert store.ids_for_user(bob) == [first.id]
+
+    def test_save_if_version_with_the_same_expiry_refuses_a_stale_version(
+        self, store: Store
+    ) -> None:
+        first = make_record(version=4)
+        store.save(first)
+        stale = Record(first.id, b"stale", first.created_at, first.expires_at, 4, None)
+        assert store.save_if_version(stale, 3) is False
+        assert_same_record(store.load(first.id), first)
+
     def test_save_if_version_refuses_a_stale_version(self, store: Store) -> None:
         first = make_record(version=4)
         store.save(first)
