@@ -72,12 +72,17 @@ if ARGV[8] ~= '' then redis.call('PEXPIREAT', key, ARGV[8]) end
 return {1, previous_user}
 """
 
-#: KEYS[1] session hash. ARGV: expires_at, expiry in ms ('' = never). Never creates:
-#: a missing key returns 0. Otherwise {1, user id or nil}.
+#: KEYS[1] session hash. ARGV: expires_at, expiry in ms ('' = never). Never creates
+#: and never shortens: a missing key, or one whose stored expiry is not earlier than
+#: the new one (a save wrote a later expiry after this touch was queued), returns 0
+#: and is left alone, user index included. Otherwise {1, user id or nil}.
 TOUCH_SCRIPT = """
 local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then return 0 end
-local user = redis.call('HGET', key, 'u')
+local stored = redis.call('HMGET', key, 'e', 'u')
+if stored[1] == false then return 0 end
+local current = tonumber(stored[1])
+if current and current >= tonumber(ARGV[1]) then return 0 end
+local user = stored[2]
 redis.call('HSET', key, 'e', ARGV[1])
 if ARGV[2] == '' then redis.call('PERSIST', key) else redis.call('PEXPIREAT', key, ARGV[2]) end
 return {1, user}

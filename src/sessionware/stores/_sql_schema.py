@@ -80,10 +80,11 @@ TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
 USER_ID_LENGTH = 255
 
 # Rows per statement: PostgreSQL joins a VALUES list (no parameter limit worth
-# worrying about at this size); the CASE form binds three parameters per row and
+# worrying about at this size); the CASE form binds five parameters per row (the
+# CASE appears in SET and WHERE, and positional drivers repeat its parameters) and
 # must stay under SQLite's historical limit of 999 parameters.
 TOUCH_BATCH_VALUES = 1000
-TOUCH_BATCH_CASE = 300
+TOUCH_BATCH_CASE = 190
 DELETE_BATCH = 500
 PURGE_BATCH = 1000
 IDS_PAGE = 1000
@@ -494,7 +495,11 @@ class SQLSchema:
         return None, None
 
     def touch_batches(self, expiries: Mapping[str, float], now: float) -> Iterator[Executable]:
-        """One UPDATE per batch that moves the expiry of the live rows named."""
+        """One UPDATE per batch that moves the expiry of the live rows named later.
+
+        Only rows whose stored expiry is earlier than the new one match: a touch
+        computed before a save that wrote a later expiry must not move it back, and
+        rows left alone cost no index writes."""
         items = list(expiries.items())
         if self.family == "postgresql":
             for batch in batches(items, TOUCH_BATCH_VALUES):
@@ -509,7 +514,7 @@ class SQLSchema:
         rows = rows.data(list(batch))
         return (
             update(t)
-            .where(t.c.id == rows.c.id, t.c.expires_at > now)
+            .where(t.c.id == rows.c.id, t.c.expires_at > now, t.c.expires_at < rows.c.expires_at)
             .values(expires_at=rows.c.expires_at)
         )
 
@@ -519,7 +524,7 @@ class SQLSchema:
         keys = [key for key, _ in batch]
         return (
             update(t)
-            .where(t.c.id.in_(keys), t.c.expires_at > now)
+            .where(t.c.id.in_(keys), t.c.expires_at > now, t.c.expires_at < new_expiry)
             .values(expires_at=new_expiry)
             .execution_options(synchronize_session=False)
         )

@@ -46,7 +46,7 @@ class Store(Protocol):
         exist, or be expired). True when written."""
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:
-        """Set ``expires_at`` of each live record named; never creates records."""
+        """Push ``expires_at`` of each live record forward; never shortens, never creates."""
 
     def delete(self, id: str) -> int:
         """Remove one record; the number removed (0 or 1)."""

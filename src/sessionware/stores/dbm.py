@@ -282,7 +282,8 @@ class DbmStore:
     def _touch(self, db: Any, key: bytes, expires_at: float, now: float) -> None:
         blob = self._get(db, key)
         header = None if blob is None else framing.parse_header(blob)
-        if blob is not None and header is not None and header.expires_at > now:
+        # Only ever later: a touch queued earlier must not undo a later save.
+        if blob is not None and header is not None and now < header.expires_at < expires_at:
             # Same length as before: dbm.dumb rewrites it in place.
             self._set(db, key, framing.with_expiry(blob, header, expires_at))
 

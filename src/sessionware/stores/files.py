@@ -287,7 +287,8 @@ class FileStore:
             if blob is None:
                 return
             header = framing.parse_header(blob)
-            if header is None or header.expires_at <= now:
+            # Only ever later: a touch queued earlier must not undo a later save.
+            if header is None or not now < header.expires_at < expires_at:
                 return
             self._write(path, (framing.with_expiry(blob, header, expires_at),))
 

@@ -88,7 +88,8 @@ class MemoryStore:
             records = self._records
             for id, expires_at in expiries.items():
                 record = records.get(id)
-                if record is not None and record.expires_at > now:
+                # Only ever later: a touch queued earlier must not undo a later save.
+                if record is not None and now < record.expires_at < expires_at:
                     records[id] = Record(
                         record.id,
                         record.data,

@@ -79,7 +79,10 @@ class _Statements:
             " WHERE id = ? AND version = ? AND expires_at > ? AND expires_at = ?"
             " AND created_at = ? AND user_id IS ?"
         )
-        self.touch = f"UPDATE {t} SET expires_at = ? WHERE id = ? AND expires_at > ?"
+        # Only rows whose expiry moves later: never shortens, and skips useless index writes.
+        self.touch = (
+            f"UPDATE {t} SET expires_at = ? WHERE id = ? AND expires_at > ? AND expires_at < ?"
+        )
         self.delete = f"DELETE FROM {t} WHERE id = ?"
         self.delete_all = f"DELETE FROM {t}"
         self.ids = f"SELECT id FROM {t} WHERE {live}"
@@ -354,7 +357,7 @@ class SQLiteStore:
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:
         now = time.time()
-        rows = [(expires_at, id, now) for id, expires_at in expiries.items()]
+        rows = [(expires_at, id, now, expires_at) for id, expires_at in expiries.items()]
         for start in range(0, len(rows), WRITE_BATCH):
             self._transaction(self._sql.touch, rows[start : start + WRITE_BATCH], "touch")
 

@@ -256,11 +256,26 @@ class AsyncStoreConformance:
         assert loaded_one.data == one.data
         assert loaded_one.version == one.version
 
-    async def test_touch_many_can_shorten_an_expiry(self, store: AsyncStore) -> None:
+    async def test_touch_many_never_shortens_an_expiry(self, store: AsyncStore) -> None:
+        # A touch queued before a save that pushed the expiry further must not undo it.
         record = make_record(expires_in=3600)
         await store.save(record)
-        await store.touch_many({record.id: time.time() - 1})
-        assert await store.load(record.id) is None
+        await store.touch_many({record.id: round(time.time() + 600, 3)})
+        assert_same_record(await store.load(record.id), record)
+
+    async def test_touch_many_in_one_batch_extends_some_and_keeps_others(
+        self, store: AsyncStore
+    ) -> None:
+        short, long = make_record(expires_in=60), make_record(expires_in=7200)
+        await store.save(short)
+        await store.save(long)
+        new_expiry = round(time.time() + 3600, 3)
+        await store.touch_many({short.id: new_expiry, long.id: new_expiry})
+        extended, kept = await store.load(short.id), await store.load(long.id)
+        assert extended is not None
+        assert abs(extended.expires_at - new_expiry) <= TIME_TOLERANCE
+        assert extended.data == short.data
+        assert_same_record(kept, long)
 
     async def test_touch_many_never_creates_records(self, store: AsyncStore) -> None:
         key = new_key()

@@ -253,11 +253,26 @@ class StoreConformance:
         assert loaded_one.data == one.data
         assert loaded_one.version == one.version
 
-    def test_touch_many_can_shorten_an_expiry(self, store: Store) -> None:
+    def test_touch_many_never_shortens_an_expiry(self, store: Store) -> None:
+        # A touch queued before a save that pushed the expiry further must not undo it.
         record = make_record(expires_in=3600)
         store.save(record)
-        store.touch_many({record.id: time.time() - 1})
-        assert store.load(record.id) is None
+        store.touch_many({record.id: round(time.time() + 600, 3)})
+        assert_same_record(store.load(record.id), record)
+
+    def test_touch_many_in_one_batch_extends_some_and_keeps_others(
+        self, store: Store
+    ) -> None:
+        short, long = make_record(expires_in=60), make_record(expires_in=7200)
+        store.save(short)
+        store.save(long)
+        new_expiry = round(time.time() + 3600, 3)
+        store.touch_many({short.id: new_expiry, long.id: new_expiry})
+        extended, kept = store.load(short.id), store.load(long.id)
+        assert extended is not None
+        assert abs(extended.expires_at - new_expiry) <= TIME_TOLERANCE
+        assert extended.data == short.data
+        assert_same_record(kept, long)
 
     def test_touch_many_never_creates_records(self, store: Store) -> None:
         key = new_key()
