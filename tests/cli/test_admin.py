@@ -274,11 +274,22 @@ def test_show_accepts_a_cookie_value(run: Run, filled: tuple[str, Any]) -> None:
         session["greeting"] = "hello"
     assert session.cookie_value is not None
 
-    result = run("show", url, session.cookie_value)
+    # "--" ends the options: a cookie value may start with "-" (base64url).
+    result = run("show", url, "--", session.cookie_value)
 
     assert result.exit_code == 0
     assert store_key(session.id) in result.stdout
     assert '"greeting": "hello"' in result.stdout
+
+
+def test_show_takes_a_value_that_starts_with_a_dash_after_the_double_dash(
+    run: Run, filled: tuple[str, Any]
+) -> None:
+    url, _ = filled
+    result = run("show", url, "--", "-" + "0" * 39)
+
+    assert result.exit_code == 2
+    assert "not a session key: '-000" in result.output
 
 
 def test_show_falls_back_to_hex_for_undecodable_data(run: Run, filled: tuple[str, Any]) -> None:
