@@ -705,15 +705,32 @@ class RedisCluster:
         )
 
     def restart_node(self, node: ClusterNode, timeout: float = CLUSTER_TIMEOUT) -> None:
-        """Bring a killed node back: it rejoins from nodes.conf, as a replica."""
+        """Bring a killed node back: it rejoins from nodes.conf, as a replica.
+
+        A former master first comes back believing it still owns its slots and is
+        only demoted once it hears of the newer configuration, while its peers list
+        it as a master without slots: wait until it and every peer call it a replica.
+        """
         node.server.start()
         wait_for(
             lambda: (
-                not any(v.failed for v in self.views(self._any_live_node())) and self.is_healthy()
+                self._tools.replica_link_up(node.port)
+                and self._every_view_sees_replica(node)
+                and not any(v.failed for v in self.views(self._any_live_node()))
+                and self.is_healthy()
             ),
             timeout,
-            f"node on port {node.port} to rejoin the cluster",
+            f"node on port {node.port} to rejoin the cluster as a replica",
         )
+
+    def _every_view_sees_replica(self, node: ClusterNode) -> bool:
+        for peer in self.nodes:
+            if not peer.alive:
+                continue
+            roles = {view.port: view.role for view in self.views(peer)}
+            if roles.get(node.port) != "replica":
+                return False
+        return True
 
     def stop(self) -> None:
         stop_all(n.server for n in self.nodes)
