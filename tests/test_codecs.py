@@ -12,6 +12,8 @@ from sessionware.core.codecs import (
     MsgpackCodec,
     PickleCodec,
     encode_checked,
+    encode_named,
+    raw_functions,
     resolve_codec,
 )
 
@@ -61,3 +63,34 @@ def test_encode_names_a_non_string_key() -> None:
 def test_encode_names_the_key_of_an_unencodable_value() -> None:
     with pytest.raises(TypeError, match="'handle'"):
         encode_checked(JsonCodec(), {"ok": 1, "handle": object()})
+
+
+@pytest.mark.parametrize("codec", [JsonCodec(), MsgpackCodec()], ids=["json", "msgpack"])
+def test_the_fast_decoder_of_a_builtin_codec_fails_with_a_value_error(codec: object) -> None:
+    # The core catches ValueError: CodecError and msgspec's DecodeError both are one.
+    _, decode = raw_functions(codec)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # noqa: PT011
+        decode(b"\xff not a session")
+
+
+@pytest.mark.parametrize("codec", [JsonCodec(), MsgpackCodec()], ids=["json", "msgpack"])
+def test_encoding_with_the_fast_encoder_names_the_unencodable_key(codec: object) -> None:
+    encode, _ = raw_functions(codec)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'handle'"):
+        encode_named(encode, codec, {"ok": 1, "handle": object()})  # type: ignore[arg-type]
+
+
+def test_a_custom_codec_is_used_as_it_is() -> None:
+    codec = PickleCodec(b"key")
+    assert raw_functions(codec) == (codec.encode, codec.decode)
+
+
+def test_a_subclass_of_a_builtin_codec_keeps_its_own_methods() -> None:
+    class Shouting(JsonCodec):
+        def encode(self, data: dict[str, object]) -> bytes:
+            return super().encode({k.upper(): v for k, v in data.items()})
+
+    codec = Shouting()
+    encode, decode = raw_functions(codec)
+    assert encode({"a": 1}) == b'{"A":1}'
+    assert decode(b'{"A":1}') == {"A": 1}

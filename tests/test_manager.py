@@ -243,14 +243,16 @@ def test_undecodable_stored_data_is_a_fresh_session_and_is_logged(
     assert "does not decode" in caplog.text
 
 
-def test_a_non_string_key_is_a_type_error_at_save_and_the_store_is_untouched(
+def test_a_non_string_key_is_a_type_error_when_set_and_the_store_is_untouched(
     manager: sw.SessionManager, memory_store: MemoryStore
 ) -> None:
     cookie = cookie_for(manager, n=1)
     session = manager.open(cookie)
-    session[3] = "three"  # type: ignore[index]
     with pytest.raises(TypeError, match="session key 3"):
-        manager.save_changes(session)
+        session[3] = "three"  # type: ignore[index]
+    with pytest.raises(TypeError, match="session key 4"):
+        session.setdefault(4, "four")  # type: ignore[arg-type]
+    manager.save_changes(session)
     with manager.scope(cookie) as again:
         assert dict(again) == {"n": 1}
 

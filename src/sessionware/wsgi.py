@@ -26,6 +26,7 @@ __all__ = ["SessionMiddleware"]
 
 logger = logging.getLogger("sessionware")
 ENVIRON_KEY = "sessionware.session"
+_VARY_COOKIE = ("Vary", "Cookie")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 OptExcInfo = ExcInfo | tuple[None, None, None] | None
@@ -83,16 +84,15 @@ class SessionMiddleware:
         """Save or forget by ``status``; the headers to add to the response."""
         if status[:1] == "5":
             self.manager.forget_changes(session)
-            set_cookie = None
-        else:
-            cookie_value = self.manager.save_changes(session)
-            set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
-        headers: list[tuple[str, str]] = []
-        if set_cookie is not None:
-            headers.append(("Set-Cookie", set_cookie))
-        if varies_on_cookie(session, set_cookie):
-            headers.append(("Vary", "Cookie"))
-        return headers
+            return [_VARY_COOKIE] if session.accessed else []
+        cookie_value = self.manager.save_changes(session)
+        if cookie_value is None and not session.invalidated:
+            # A returning visitor's request: nothing to set, the common case.
+            return [_VARY_COOKIE] if session.accessed else []
+        set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
+        if set_cookie is None:
+            return [_VARY_COOKIE] if varies_on_cookie(session, None) else []
+        return [("Set-Cookie", set_cookie), _VARY_COOKIE]
 
 
 class _Response:

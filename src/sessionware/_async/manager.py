@@ -112,13 +112,14 @@ class AsyncSessionManager:
             if IS_ASYNC:
                 await self._load(session)
             else:
-                session.load_on_access(self._load)
+                session._loader = self._load  # loads on first access
         if self.events.handlers["on_visit"]:
             self.events.emit("on_visit", session)
         return session
 
     async def _load(self, session: Session) -> None:
-        key = session.key
+        key = session._key  # an unloaded session always has its key
+        assert key is not None
         try:
             record = await self.store.load(key)
         except Exception as exc:
@@ -126,48 +127,41 @@ class AsyncSessionManager:
             raise
         tracker = self.visit_tracker
         pending = tracker.pending_expiry(key) if tracker is not None else None
+        events = self.events
         if self.core.attach(session, record, pending, session.last_access):
-            self.events.emit("on_load", session)
-        else:
-            self.events.emit("on_expire", key)
+            if events.handlers["on_load"]:
+                events.emit("on_load", session)
+        elif events.handlers["on_expire"]:
+            events.emit("on_expire", key)
 
     async def save_changes(self, session: Session) -> str | None:
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
-        flusher = self._flusher
-        horizon = flusher.horizon if flusher is not None else None
-        plan = self.core.plan_save(session, now, horizon)
+        plan = self.core.plan_save(session, now)
         action = plan.action
+        if action is Action.WRITE:
+            async with self._save_gate.hold(plan.record.id):  # type: ignore[union-attr]
+                if await self._write(session, plan):
+                    return session.cookie_value
+                return await self._settle_after_conflict(session, plan, now)
         if action is Action.NOTHING:
             return session.cookie_value
         if action is Action.TOUCH:
-            await self._touch(session, plan)
+            await self._touch(session, plan, now)
             return session.cookie_value
-        if action is Action.DELETE:
-            await self._delete_stored(session, now)
-            return None
-        async with self._save_gate.hold(session.key):
-            return await self._write_until_settled(session, plan, now)
+        await self._delete_stored(session, now)
+        return None
 
-    async def _write_until_settled(
+    async def _settle_after_conflict(
         self, session: Session, plan: SavePlan, now: float
     ) -> str | None:
-        """Compare-and-set; after each lost race merge onto the winner and retry, at
-        once for the first few conflicts and then with short jittered pauses, until
-        written, dropped, or ``max_save_attempts``/``save_timeout`` run out."""
-        conflicts = 0
+        """A compare-and-set lost: merge onto the winner and retry, at once for the
+        first few conflicts and then with short jittered pauses, until written,
+        dropped, or ``max_save_attempts``/``save_timeout`` run out."""
+        conflicts = 1
         deadline = time.monotonic() + self._save_timeout
         while True:
-            if plan.action is Action.NOTHING:
-                return session.cookie_value
-            if plan.action is Action.DROP:
-                logger.info("session %s was deleted meanwhile; changes dropped", session.key)
-                self.core.deleted(session, now)
-                return None
-            if await self._write(session, plan):
-                return session.cookie_value
-            conflicts += 1
             if conflicts >= self._max_save_attempts or time.monotonic() > deadline:
                 raise ConcurrentUpdateError(
                     f"session {session.key} kept changing under concurrent requests; "
@@ -178,13 +172,24 @@ class AsyncSessionManager:
                 await pause(delay)
             current = await self._call("load", self.store.load, session.key)
             plan = self.core.replan_after_conflict(session, plan, current, now)
+            if plan.action is Action.NOTHING:
+                return session.cookie_value
+            if plan.action is Action.DROP:
+                logger.info("session %s was deleted meanwhile; changes dropped", session.key)
+                self.core.deleted(session, now)
+                return None
+            if await self._write(session, plan):
+                return session.cookie_value
+            conflicts += 1
 
     async def _write(self, session: Session, plan: SavePlan) -> bool:
         record = plan.record
         assert record is not None
-        written = await self._call(
-            "save", self.store.save_if_version, record, plan.expected_version
-        )
+        try:
+            written = await self.store.save_if_version(record, plan.expected_version)
+        except Exception as exc:
+            self.events.emit("on_error", "save", exc)
+            raise
         if not written:
             return False
         was_new = session._is_new
@@ -192,20 +197,25 @@ class AsyncSessionManager:
             await self._call("delete", self.store.delete, plan.delete_key)
             self._discard_touch(plan.delete_key)
         self.core.saved(session, plan)
-        self._discard_touch(record.id)
+        tracker = self.visit_tracker
+        if tracker is not None:
+            tracker.discard(record.id)
         events = self.events
+        handlers = events.handlers
         if plan.delete_key is not None:
             events.emit("on_regenerate", session, plan.delete_key)
-        elif was_new:
+        elif was_new and handlers["on_create"]:
             events.emit("on_create", session)
-        events.emit("on_save", session)
+        if handlers["on_save"]:
+            events.emit("on_save", session)
         return True
 
-    async def _touch(self, session: Session, plan: SavePlan) -> None:
+    async def _touch(self, session: Session, plan: SavePlan, now: float) -> None:
         record = plan.record
         assert record is not None
         flusher = self._flusher
-        if flusher is not None and not plan.urgent:
+        horizon = flusher.horizon if flusher is not None else None
+        if flusher is not None and not self.core.touch_is_urgent(session, now, horizon):
             flusher.queue(record.id, record.expires_at)
         else:
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import pickle
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -19,7 +20,11 @@ __all__ = [
     "JsonCodec",
     "MsgpackCodec",
     "PickleCodec",
+    "check_key",
+    "check_keys",
     "encode_checked",
+    "encode_named",
+    "raw_functions",
     "resolve_codec",
 ]
 
@@ -134,20 +139,60 @@ def resolve_codec(codec: str | Codec, *, secret_key: bytes, allow_pickle: bool) 
     raise ValueError(f"unknown codec {codec!r}; expected 'json', 'msgpack' or 'pickle'")
 
 
-def encode_checked(codec: Codec, data: dict[str, Any]) -> bytes:
-    """Encode, or raise a ``TypeError`` that names the offending key."""
+#: What a codec's encoder may raise for a value it cannot represent.
+ENCODE_ERRORS = (TypeError, OverflowError, msgspec.EncodeError)
+
+Encode = Callable[[dict[str, Any]], bytes]
+Decode = Callable[[bytes], dict[str, Any]]
+
+
+def raw_functions(codec: Codec) -> tuple[Encode, Decode]:
+    """The codec's encode and decode at their cheapest, for the per-request path.
+
+    For the built-in msgspec codecs these are msgspec's own methods (one C call, no
+    wrapper): their errors are an ``ENCODE_ERRORS`` member when encoding and a
+    ``ValueError`` (as ``CodecError`` is) when decoding, and callers map them.
+    """
+    encode: Encode = codec.encode
+    decode: Decode = codec.decode
+    if isinstance(codec, _MsgspecCodec):
+        # Only where a subclass has not put its own method in front.
+        if type(codec).encode is _MsgspecCodec.encode:
+            encode = codec._encoder.encode
+        if type(codec).decode is _MsgspecCodec.decode:
+            decode = codec._decoder.decode
+    return encode, decode
+
+
+def check_keys(data: dict[str, Any]) -> None:
     for key in data:
-        if type(key) is not str:
-            raise TypeError(f"session key {key!r} is not a string; session keys must be str")
+        check_key(key)
+
+
+def check_key(key: object) -> None:
+    if type(key) is not str:
+        raise TypeError(f"session key {key!r} is not a string; session keys must be str")
+
+
+def encode_checked(codec: Codec, data: dict[str, Any]) -> bytes:
+    """Encode a mapping whose keys may not be checked yet, or raise a ``TypeError``
+    that names the offending key."""
+    check_keys(data)
+    return encode_named(codec.encode, codec, data)
+
+
+def encode_named(encode: Encode, codec: Codec, data: dict[str, Any]) -> bytes:
+    """``encode(data)``; a value it cannot represent becomes a ``TypeError`` naming
+    its key. The keys must be known to be strings (``Session`` checks them when set)."""
     try:
-        return codec.encode(data)
-    except TypeError as exc:
+        return encode(data)
+    except ENCODE_ERRORS as exc:
         for key, value in data.items():
             try:
-                codec.encode({key: value})
-            except TypeError:
+                encode({key: value})
+            except ENCODE_ERRORS:
                 raise TypeError(
                     f"session value for key {key!r} cannot be encoded by the "
                     f"{codec.name!r} codec: {exc}"
                 ) from exc
-        raise
+        raise TypeError(str(exc)) from exc

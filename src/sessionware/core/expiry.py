@@ -34,7 +34,8 @@ class ExpiryPolicy:
         idle_deadline = NEVER if self.idle_timeout is None else now + self.idle_timeout
         if self.max_age is None:
             return idle_deadline
-        return min(idle_deadline, created_at + self.max_age)
+        absolute_deadline = created_at + self.max_age
+        return idle_deadline if idle_deadline < absolute_deadline else absolute_deadline
 
     def cookie_expired(self, created_at: float, now: float) -> bool:
         """True when a cookie's signed creation time is past the maximum age."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from .codecs import Codec, encode_checked
+from .codecs import Codec, check_key, encode_checked
 from .signing import new_session_id, store_key
 
 __all__ = ["Session"]
@@ -59,40 +59,38 @@ class Session(MutableMapping[str, Any]):
 
     def __init__(
         self,
-        *,
         session_id: str | None,
+        key: str | None,
         is_new: bool,
         created_at: float,
         now: float,
         expires_at: float,
         data: dict[str, Any] | None,
         codec: Codec,
+        /,
     ) -> None:
+        # Positional-only: one of these is built per request, and the core is its
+        # only caller.
         self._codec = codec
         self._id = session_id
-        self._key: str | None = None
+        self._key = key
         self._is_new = is_new
         self._created_at = created_at
         self.last_access = now
-        self._expires_at = expires_at
+        self._expires_at = self._stored_expires_at = expires_at
         self._user_id: str | None = None
+        self._stored_user_id: str | None = None
         self._data = data
         # _dirty: a key was set or deleted. _exposed: a mutable value was handed out
         # (it may be changed in place). Neither: the data is as loaded, no encode needed.
-        self._dirty = False
-        self._exposed = False
+        self._dirty = self._exposed = self._force_save = self._user_changed = False
+        self.accessed = self.invalidated = False
         self._original: bytes | None = None
         self._version = 0
-        self._stored_expires_at = expires_at
         self._loader: Callable[[Session], object] | None = None
         # After a regenerate: the (id, store key) whose record the next save replaces.
         self._replaces: tuple[str, str] | None = None
-        self._stored_user_id: str | None = None
-        self._force_save = False
-        self._user_changed = False
-        self.accessed = False
         self.cookie_value: str | None = None
-        self.invalidated = False
 
     # -- identity -------------------------------------------------------------
 
@@ -195,6 +193,8 @@ class Session(MutableMapping[str, Any]):
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if type(key) is not str:
+            check_key(key)  # raises: keys are checked here so that saves need not
         self._mapping()[key] = value
         self._dirty = True
 

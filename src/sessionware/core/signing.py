@@ -50,6 +50,8 @@ def store_key(session_id: str) -> str:
 class SignedId(NamedTuple):
     session_id: str
     created_at: int
+    #: ``store_key(session_id)``, derived once when the cookie is first verified.
+    key: str
 
 
 def _derive(secret: str | bytes) -> bytes:
@@ -107,7 +109,7 @@ class CookieSigner:
             return None
         for key in self._keys:
             if hmac.compare_digest(signature, self._signature(key, message)):
-                return SignedId(session_id, int(created))
+                return SignedId(session_id, int(created), store_key(session_id))
         return None
 
     def _remember(self, cookie_value: str, signed: SignedId) -> None:

@@ -81,6 +81,11 @@ class VisitTracker:
 
     def discard(self, key: str) -> None:
         """Forget a queued touch (the session was saved, regenerated or deleted)."""
+        if self._superseded is None and key not in self._pending:
+            # Runs after every save: skip the lock when there is nothing to forget. A
+            # touch queued right after this check is from an older load; touches
+            # never shorten an expiry, so letting it through is harmless.
+            return
         with self._lock:
             self._pending.pop(key, None)
             if self._superseded is not None:

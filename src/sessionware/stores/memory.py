@@ -46,20 +46,20 @@ class MemoryStore:
 
     def save(self, record: Record) -> None:
         with self._lock:
-            self._put(record)
+            self._put(record, self._records.get(record.id))
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         with self._lock:
-            current = self._records.get(record.id)
-            if current is not None and current.expires_at <= self._clock():
-                current = None
-            if (0 if current is None else current.version) != expected_version:
+            stored = self._records.get(record.id)
+            if stored is None or stored.expires_at <= self._clock():
+                if expected_version != 0:
+                    return False
+            elif stored.version != expected_version:
                 return False
-            self._put(record)
+            self._put(record, stored)
             return True
 
-    def _put(self, record: Record) -> None:
-        previous = self._records.get(record.id)
+    def _put(self, record: Record, previous: Record | None) -> None:
         if previous is not None and previous.user_id != record.user_id:
             self._unindex(previous)
         self._records[record.id] = record
