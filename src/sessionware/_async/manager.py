@@ -141,10 +141,15 @@ class AsyncSessionManager:
         plan = self.core.plan_save(session, now)
         action = plan.action
         if action is Action.WRITE:
-            async with self._save_gate.hold(plan.record.id):  # type: ignore[union-attr]
+            # acquire/release rather than ``async with``: two coroutine frames less.
+            gate = self._save_gate.hold(plan.record.id)  # type: ignore[union-attr]
+            await gate.acquire()
+            try:
                 if await self._write(session, plan):
                     return session.cookie_value
                 return await self._settle_after_conflict(session, plan, now)
+            finally:
+                gate.release()
         if action is Action.NOTHING:
             return session.cookie_value
         if action is Action.TOUCH:

@@ -24,11 +24,21 @@ class AsyncSaveGate:
     def __init__(self) -> None:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]]
         self._locks = weakref.WeakKeyDictionary()
+        # The loop of the last call and its locks: nearly always the one asked for
+        # next, found without the weak dictionary's lookup.
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], list[asyncio.Lock]] | None
+        self._last = None
 
     def hold(self, key: str) -> asyncio.Lock:
         """The lock to hold (``async with gate.hold(key):``) while saving ``key``."""
         loop = asyncio.get_running_loop()
-        locks = self._locks.get(loop)
-        if locks is None:
-            locks = self._locks[loop] = [asyncio.Lock() for _ in range(STRIPES)]
+        last = self._last
+        if last is not None and last[0]() is loop:
+            locks = last[1]
+        else:
+            found = self._locks.get(loop)
+            if found is None:
+                found = self._locks[loop] = [asyncio.Lock() for _ in range(STRIPES)]
+            locks = found
+            self._last = (weakref.ref(loop), locks)
         return locks[hash(key) % STRIPES]
