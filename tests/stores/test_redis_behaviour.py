@@ -223,11 +223,25 @@ def test_a_wrong_type_under_a_session_key_is_a_store_error_not_unavailable(
     store: RedisStore, raw: redis.Redis
 ) -> None:
     key = new_key()
-    raw.set(store.keys.session(key), b"not a hash")
+    raw.hset(store.keys.session(key), "d", b"a hash, not a string")
     with pytest.raises(StoreError) as caught:
         store.load(key)
     assert not isinstance(caught.value, StoreUnavailable)
     assert "WRONGTYPE" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"too short", b"\0" * 24 + b"\x00\x00\x01\x00" + b"user id longer than the value"],
+    ids=["shorter-than-a-header", "user-id-past-the-end"],
+)
+def test_a_string_this_store_did_not_write_is_a_store_error(
+    store: RedisStore, raw: redis.Redis, value: bytes
+) -> None:
+    key = new_key()
+    raw.set(store.keys.session(key), value)
+    with pytest.raises(StoreError, match="is not a session"):
+        store.load(key)
 
 
 # -- round trips ----------------------------------------------------------------

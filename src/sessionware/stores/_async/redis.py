@@ -3,10 +3,11 @@
 Async source of truth; ``stores/_sync/redis.py`` is generated from it by
 ``scripts/unasync.py``.
 
-Layout: one hash per session (``<prefix>{<key>}``) with a native TTL (PEXPIREAT),
-and one sorted set per user (``<prefix>user:{<user>}``) of session keys scored by
-their expiry. Every write to a session is one server-side Lua script on one key, so
-it is atomic and lands in one Cluster slot; the user index is updated by its own
+Layout: one string per session (``<prefix>{<key>}``: header, user id, data; see
+``_redis_shared``) with a native TTL, and one sorted set per user
+(``<prefix>user:{<user>}``) of session keys scored by their expiry. A load is one
+GET. Every write to a session is one server-side Lua script on one key, so it is
+atomic and lands in one Cluster slot; the user index is updated by its own
 single-key command in the same pipeline, never by a cross-slot script. The index
 is written before the session, so it always holds at least the user's live
 sessions; readers drop what it holds beyond them.
@@ -29,23 +30,30 @@ from redis.exceptions import NoScriptError
 from ...core.record import Record
 from ...errors import redact_url
 from .._redis_shared import (
+    ANONYMOUS_OWNER,
     BATCH,
+    CHECKOUT_ARGS,
     CLIENTS,
     DEFAULT_PREFIX,
     DELETE_SCRIPT,
-    HASH_FIELDS,
     INDEX_SCRIPT,
+    REDIS_ERRORS,
+    REINDEX,
     SAVE_SCRIPT,
     SCAN_COUNT,
     TOUCH_SCRIPT,
     ClientLease,
+    IdleConnections,
     KeyLayout,
     RedisSettings,
+    create_command,
     decode_user,
     index_score,
+    owner_span,
     parse_url,
-    record_from_fields,
+    record_from_value,
     save_args,
+    store_error,
     touch_args,
     translate_errors,
 )
@@ -80,10 +88,20 @@ def make_client(settings: RedisSettings) -> Any:
     return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
 
 
+async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+    await connection.send_command(*args)
+    return await connection.read_response()
+
+
 class AsyncRedisStore:
     """A session store in Redis/Valkey. Open it with ``open_async_store(url)`` or
     ``AsyncRedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
-    redis-py client you made: ``AsyncRedisStore(client, prefix="app:")``."""
+    redis-py client you made: ``AsyncRedisStore(client, prefix="app:")``.
+
+    ``reuse_connections=True`` keeps the connections of single commands between
+    commands instead of checking them out of the pool for each (see
+    ``IdleConnections``); ``from_url`` turns it on where that is safe. Only for a
+    plain (non-Cluster) client speaking RESP2 whose pool is not bounded."""
 
     def __init__(
         self,
@@ -92,11 +110,13 @@ class AsyncRedisStore:
         prefix: str = DEFAULT_PREFIX,
         url: str = "redis://",
         lease: ClientLease | None = None,
+        reuse_connections: bool = False,
     ) -> None:
         self.client = client
         self.url = url
         self.keys = KeyLayout(prefix)
         self._lease = lease
+        self._idle = IdleConnections() if reuse_connections else None
         self._save = client.register_script(SAVE_SCRIPT)
         self._touch = client.register_script(TOUCH_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
@@ -109,12 +129,52 @@ class AsyncRedisStore:
         URL and options (one connection pool)."""
         settings = parse_url(url, options)
         lease = CLIENTS.acquire(settings, IS_ASYNC, lambda: make_client(settings))
-        return cls(lease.client, prefix=settings.prefix, url=url, lease=lease)
+        return cls(
+            lease.client,
+            prefix=settings.prefix,
+            url=url,
+            lease=lease,
+            reuse_connections=settings.reuses_connections,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact_url(self.url)!r}, prefix={self.keys.prefix!r})"
 
     # -- plumbing ---------------------------------------------------------------
+
+    async def _command(self, *args: Any) -> Any:
+        """One command and its reply, as the connection parses it (no response
+        callbacks), on a kept connection when the store reuses them."""
+        idle = self._idle
+        if idle is None:
+            return await self.client.execute_command(*args)
+        pool = self.client.connection_pool
+        connection = idle.take() or await pool.get_connection(*CHECKOUT_ARGS)
+        try:
+            reply = await connection.retry.call_with_retry(
+                lambda: _round_trip(connection, args), lambda _: connection.disconnect()
+            )
+        except BaseException:
+            # Whatever failed (even an error reply, rare: NOSCRIPT, WRONGTYPE), start
+            # afresh: no half-read reply may ever reach the next command.
+            try:
+                await connection.disconnect()
+            finally:
+                await pool.release(connection)
+            raise
+        idle.put(connection)
+        return reply
+
+    async def _eval(self, script: AsyncScript, key: str, args: Sequence[Any]) -> Any:
+        """One script call on one key: EVALSHA itself, not redis-py's
+        ``Script.__call__``, which adds an import, tuple copies and a second wrapper
+        on every call of the hot path. NOSCRIPT (a restart or failover emptied the
+        script cache; the call did nothing) loads it and sends again."""
+        try:
+            return await self._command("EVALSHA", script.sha, 1, key, *args)
+        except NoScriptError:
+            await self._load_scripts([script])
+            return await self._command("EVALSHA", script.sha, 1, key, *args)
 
     async def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
         """Run script calls in one pipeline (one round trip per node). A server that
@@ -172,9 +232,11 @@ class AsyncRedisStore:
             await self._load_scripts(self._scripts)
 
     async def load(self, id: str) -> Record | None:
-        with translate_errors(self.url):
-            values = await self.client.hmget(self.keys.session(id), HASH_FIELDS)
-        return record_from_fields(id, values)
+        try:
+            value = await self._command("GET", self.keys.session(id))
+        except REDIS_ERRORS as exc:
+            raise store_error(self.url, exc) from exc
+        return None if value is None else record_from_value(id, value, self.url)
 
     async def save(self, record: Record) -> None:
         await self._write(record, -1)
@@ -183,22 +245,38 @@ class AsyncRedisStore:
         return await self._write(record, expected_version)
 
     async def _write(self, record: Record, expected_version: int) -> bool:
-        key = self.keys.session(record.id)
-        call: ScriptCall = (self._save, [key], save_args(record, expected_version))
-        with translate_errors(self.url):
-            if record.user_id is None:
-                result = await self._save(call[1], call[2])
-            else:
-                # Index first: a crash in between leaves an extra index entry
-                # (dropped by readers), never a session its user cannot find.
-                index = self._index_call(record.user_id, record.id, record.expires_at)
-                result = (await self._run_scripts([index, call]))[1]
-            if not result:
+        try:
+            result = await self._write_once(record, expected_version)
+            if result == 0:
                 return False
-            previous_user = decode_user(result[1])
-            if previous_user is not None and previous_user != record.user_id:
-                await self._unindex([(previous_user, record.id)])
+            if isinstance(result, bytes):  # the record belonged to another user
+                await self._unindex([(result.decode(), record.id)])
+        except REDIS_ERRORS as exc:
+            raise store_error(self.url, exc) from exc
         return True
+
+    async def _write_once(self, record: Record, expected_version: int) -> Any:
+        """0 (the version did not match), 1 (written), or the user id the record
+        was bound to before this write."""
+        key = self.keys.session(record.id)
+        if record.user_id is None:
+            if expected_version == 0:
+                created = await self._command(*create_command(key, record))
+                return 0 if created is None else 1
+            return await self._eval(self._save, key, save_args(record, expected_version))
+        if expected_version > 0:
+            # Most writes keep their user and expiry (the visit throttle holds the
+            # expiry still), so the index entry is right already: try the write
+            # alone; the script refuses (REINDEX) when the index must change first.
+            args = save_args(record, expected_version, indexed=False)
+            result = await self._eval(self._save, key, args)
+            if result != REINDEX:
+                return result
+        # Index first: a crash in between leaves an extra index entry (dropped by
+        # readers), never a session its user cannot find.
+        index = self._index_call(record.user_id, record.id, record.expires_at)
+        save = (self._save, [key], save_args(record, expected_version))
+        return (await self._run_scripts([index, save]))[1]
 
     async def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
@@ -211,9 +289,9 @@ class AsyncRedisStore:
             results = await self._run_scripts(calls)
             # Sessions of logged-in users: move their index entries too.
             index_calls = [
-                self._index_call(user, id, expires_at)
+                self._index_call(result.decode(), id, expires_at)
                 for (id, expires_at), result in zip(expiries.items(), results, strict=True)
-                if result and (user := decode_user(result[1])) is not None
+                if isinstance(result, bytes)
             ]
             await self._run_scripts(index_calls)
 
@@ -235,7 +313,7 @@ class AsyncRedisStore:
             return 0
         with translate_errors(self.url):
             if len(ids) == 1:  # the common case: one command, no pipeline
-                results = [await self._delete([self.keys.session(ids[0])])]
+                results = [await self._eval(self._delete, self.keys.session(ids[0]), ())]
             else:
                 calls: list[ScriptCall] = [
                     (self._delete, [self.keys.session(id)], []) for id in ids
@@ -295,21 +373,24 @@ class AsyncRedisStore:
         session itself, and entries bound to another user are dropped."""
         index_key = self.keys.user(user_id)
         now_ms = int(time.time() * 1000)
+        start, end, owned = owner_span(user_id)
         with translate_errors(self.url):
             members = await self.client.zrangebyscore(index_key, now_ms, "+inf")
             if not members:
                 return []
             pipe = self.client.pipeline(transaction=False)
             for member in members:
-                pipe.hget(member, "u")
+                pipe.getrange(member, start, end)
             owners = await pipe.execute()
             live: list[bytes] = []
             moved: list[bytes] = []
             for member, owner in zip(members, owners, strict=True):
-                if owner is None:
-                    continue  # deleted, or not written yet: its score retires it
-                (live if decode_user(owner) == user_id else moved).append(member)
-            if moved:  # bound to another user now: that is final, drop it here
+                if owner == owned:
+                    live.append(member)
+                elif owner and not owner.startswith(ANONYMOUS_OWNER):
+                    moved.append(member)  # bound to another user now: that is final
+                # else deleted, not written yet, or anonymous: its score retires it
+            if moved:
                 await self.client.zrem(index_key, *moved)
         return [self.keys.id_of(member) for member in live]
 
@@ -337,6 +418,9 @@ class AsyncRedisStore:
 
     async def close(self) -> None:
         """Release this store's share of the client; the last one closes the pool."""
+        if self._idle is not None:
+            for connection in self._idle.drain():
+                await self.client.connection_pool.release(connection)
         lease, self._lease = self._lease, None
         if lease is not None and CLIENTS.release(lease):
             with translate_errors(self.url):
