@@ -1,11 +1,12 @@
 """Django: its SessionMiddleware with its own backends vs sessionware's engine.
 
-Every contestant runs through Django's own ``SessionMiddleware``; only the
-``SessionStore`` differs: Django's backends, or sessionware's
-(``SESSION_ENGINE = "sessionware.integrations.django"``) with ``SESSIONWARE_STORE``
-set to the store being measured. Django is configured once per process with every
-database/cache the backends need; each backend gets its own SessionMiddleware
-subclass bound to its SessionStore.
+Django's backends run through Django's own ``SessionMiddleware``; sessionware runs
+as its users install it: its engine (``SESSION_ENGINE =
+"sessionware.integrations.django"``, ``SESSIONWARE_STORE`` set to the store being
+measured) behind its drop-in ``sessionware.integrations.django.SessionMiddleware``
+(the same ``request.session`` and the same save/cookie decisions as Django's).
+Django is configured once per process with every database/cache the backends
+need; each contestant gets its own middleware subclass bound to its SessionStore.
 """
 
 from __future__ import annotations
@@ -188,19 +189,30 @@ def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) ->
         engine.close_stores()
         discard(spec, url)
 
+    # What a sessionware user installs: its engine and its drop-in SessionMiddleware
+    # (same request.session, same decisions as Django's, less work per request).
     contestant = _django(
-        "sessionware (Django SESSION_ENGINE)",
+        "sessionware (Django SESSION_ENGINE + SessionMiddleware)",
         engine.SessionStore,
-        f"SESSION_ENGINE=sessionware.integrations.django, SESSIONWARE_STORE={spec.name} URL",
+        f"SESSION_ENGINE=sessionware.integrations.django, SESSIONWARE_STORE={spec.name} URL, "
+        "MIDDLEWARE=[sessionware.integrations.django.SessionMiddleware]",
+        middleware=engine.SessionMiddleware,
     )
     contestant.close = close
     return contestant
 
 
-def _django(label: str, store_class: Any, note: str, database: str = "default") -> Contestant:
+def _django(
+    label: str,
+    store_class: Any,
+    note: str,
+    database: str = "default",
+    middleware: Any = None,
+) -> Contestant:
+    """``store_class`` behind Django's ``SessionMiddleware`` (or ``middleware``)."""
     from django.contrib.sessions.middleware import SessionMiddleware
 
-    class Middleware(SessionMiddleware):
+    class Middleware(middleware or SessionMiddleware):  # type: ignore[misc]
         def __init__(self, get_response: Any) -> None:
             super().__init__(get_response)
             self.SessionStore = store_class

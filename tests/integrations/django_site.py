@@ -75,3 +75,12 @@ urlpatterns = [
     path("deleted-meanwhile", deleted_meanwhile),
     path("async-count", async_count),
 ]
+
+
+def vary_and_read(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(repr(request.session.get("color")))
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
+urlpatterns.append(path("vary-and-read", vary_and_read))

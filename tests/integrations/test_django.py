@@ -598,9 +598,22 @@ def test_the_clearsessions_command_removes_expired_sessions(store: Any) -> None:
     assert live.exists(live.session_key) is True
 
 
-# -- end to end through SessionMiddleware -----------------------------------------------------
+# -- end to end through SessionMiddleware (Django's, and sessionware's drop-in) ---------------
 
 
+@pytest.fixture(
+    params=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "sessionware.integrations.django.SessionMiddleware",
+    ]
+)
+def session_middleware(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each end-to-end test runs through both: the drop-in must behave as Django's."""
+    with override_settings(MIDDLEWARE=[request.param]):
+        yield request.param
+
+
+@pytest.mark.usefixtures("session_middleware")
 def test_a_value_set_in_one_request_is_read_in_the_next() -> None:
     client = Client()
     response = client.get("/set/color/blue")
@@ -609,6 +622,7 @@ def test_a_value_set_in_one_request_is_read_in_the_next() -> None:
     assert client.get("/get/color").content == b"'blue'"
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_the_cookie_holds_djangos_session_key(store: Any) -> None:
     client = Client()
     response = client.get("/set/color/blue")
@@ -617,6 +631,7 @@ def test_the_cookie_holds_djangos_session_key(store: Any) -> None:
     assert SessionStore(key)["color"] == "blue"
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_a_view_that_does_not_use_the_session_sets_no_cookie_and_no_vary(store: Any) -> None:
     response = Client().get("/nothing")
     assert settings.SESSION_COOKIE_NAME not in response.cookies
@@ -624,6 +639,7 @@ def test_a_view_that_does_not_use_the_session_sets_no_cookie_and_no_vary(store: 
     assert store.count() == 0
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_flush_in_a_view_deletes_the_record_and_the_cookie(store: Any) -> None:
     client = Client()
     client.get("/set/color/blue")
@@ -635,6 +651,7 @@ def test_flush_in_a_view_deletes_the_record_and_the_cookie(store: Any) -> None:
     assert client.get("/get/color").content == b"None"
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_cycle_key_in_a_view_sends_a_new_cookie_with_the_same_data() -> None:
     client = Client()
     before = client.get("/set/color/blue").cookies[settings.SESSION_COOKIE_NAME].value
@@ -644,6 +661,7 @@ def test_cycle_key_in_a_view_sends_a_new_cookie_with_the_same_data() -> None:
     assert SessionStore(before).get("color") is None
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_set_expiry_zero_gives_a_browser_session_cookie() -> None:
     response = Client().get("/browser-close")
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
@@ -651,12 +669,14 @@ def test_set_expiry_zero_gives_a_browser_session_cookie() -> None:
     assert cookie["expires"] == ""
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_set_expiry_in_the_past_ends_the_session() -> None:
     client = Client()
     client.get("/expire-now")
     assert client.get("/get/doomed").content == b"None"
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_a_5xx_response_saves_nothing(store: Any) -> None:
     client = Client()
     response = client.get("/unavailable")
@@ -665,6 +685,7 @@ def test_a_5xx_response_saves_nothing(store: Any) -> None:
     assert store.count() == 0
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_a_session_deleted_during_the_request_is_interrupted_not_recreated(
     store: Any,
 ) -> None:
@@ -675,6 +696,7 @@ def test_a_session_deleted_during_the_request_is_interrupted_not_recreated(
     assert store.count() == 0
 
 
+@pytest.mark.usefixtures("session_middleware")
 @override_settings(
     SESSION_COOKIE_SECURE=True,
     SESSION_COOKIE_HTTPONLY=True,
@@ -688,12 +710,14 @@ def test_cookie_attributes_follow_django_settings() -> None:
     assert cookie["samesite"] == "Strict"
 
 
+@pytest.mark.usefixtures("session_middleware")
 def test_an_async_view_uses_the_async_session_api() -> None:
     client = Client()
     assert client.get("/async-count").content == b"1"
     assert client.get("/async-count").content == b"2"
 
 
+@pytest.mark.usefixtures("session_middleware")
 @pytest.mark.anyio
 async def test_the_asgi_handler_serves_sessions() -> None:
     client = AsyncClient()

@@ -210,6 +210,48 @@ def test_session_cookie_settings_come_from_flask_config(
     assert "samesite=lax" in cookie
 
 
+@pytest.mark.parametrize("permanent", [False, True])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"SESSION_COOKIE_DOMAIN": "example.com", "SESSION_COOKIE_SECURE": True},
+        {"SESSION_COOKIE_HTTPONLY": False, "SESSION_COOKIE_SAMESITE": "Strict"},
+        {"SESSION_COOKIE_PATH": "/some path", "SESSION_COOKIE_PARTITIONED": True},
+    ],
+)
+def test_the_set_cookie_header_is_the_one_werkzeug_renders(
+    app: flask.Flask, client: flask.testing.FlaskClient, config: dict[str, Any], permanent: bool
+) -> None:
+    app.config.update(config)
+
+    @app.get("/")
+    def index() -> str:
+        flask.session["a"] = 1
+        flask.session.permanent = permanent
+        return ""
+
+    header = client.get("/").headers["Set-Cookie"]
+    name, _, rest = header.partition("=")
+    value = rest.split(";", 1)[0]
+    expires = re.search(r"Expires=([^;]+)", header)
+    expected = flask.Response()
+    interface = app.session_interface
+    expected.set_cookie(
+        name,
+        value,
+        expires=expires.group(1) if expires else None,
+        httponly=interface.get_cookie_httponly(app),
+        domain=interface.get_cookie_domain(app),
+        path=interface.get_cookie_path(app),
+        secure=interface.get_cookie_secure(app),
+        partitioned=interface.get_cookie_partitioned(app),
+        samesite=interface.get_cookie_samesite(app),
+    )
+    assert header == expected.headers["Set-Cookie"]
+    assert (expires is not None) == permanent
+
+
 def test_the_cookie_path_follows_application_root(
     app: flask.Flask, client: flask.testing.FlaskClient
 ) -> None:
@@ -389,6 +431,25 @@ def test_in_place_changes_to_nested_values_are_saved_without_setting_modified(
     client.get("/add/1")
     client.get("/add/2")
     assert client.get("/cart").data == b"[1, 2]"
+
+
+def test_setting_a_value_marks_the_session_modified_even_if_it_is_unchanged(
+    app: flask.Flask, client: flask.testing.FlaskClient
+) -> None:
+    @app.get("/set")
+    def set_value() -> str:
+        flask.session["a"] = 1
+        return ""
+
+    @app.get("/again")
+    def set_again() -> str:
+        flask.session["a"] = 1
+        return repr(flask.session.modified)  # as Flask's own session answers
+
+    client.get("/set")
+    response = client.get("/again")
+    assert response.data == b"True"
+    assert response.headers.get("Set-Cookie") is not None
 
 
 def test_setting_modified_forces_a_save_of_unchanged_data(

@@ -330,6 +330,51 @@ def test_writes_through_the_sessionware_session_are_kept_too() -> None:
     assert client.get("/view_session").json() == {"session": expected}
 
 
+def test_a_change_to_request_session_reaches_the_sessionware_session_at_once() -> None:
+    seen: list[Any] = []
+
+    async def write_then_look(request: Request) -> JSONResponse:
+        request.session["color"] = "blue"
+        del request.session["size"]
+        seen.append(dict(sw.current()))
+        return JSONResponse({})
+
+    app = Starlette(
+        routes=[*ROUTES, Route("/write", write_then_look)],
+        middleware=[Middleware(SessionMiddleware, secret_key="example")],
+    )
+    client = TestClient(app)
+    client.post("/update_session", json={"size": "L", "kept": 1})
+    client.get("/write")
+    assert seen == [{"kept": 1, "color": "blue"}]
+
+
+def test_mark_modified_saves_a_session_whose_values_did_not_change() -> None:
+    async def touch(request: Request) -> JSONResponse:
+        request.session.mark_modified()
+        return JSONResponse({})
+
+    store = AsyncMemoryStore()
+    app = Starlette(
+        routes=[*ROUTES, Route("/touch", touch)],
+        middleware=[Middleware(SessionMiddleware, secret_key="example", store=store)],
+    )
+    client = TestClient(app)
+    client.post("/update_session", json={"some": "data"})
+    (key,) = store.sync_store.ids()
+    version = store.sync_store.load(key).version  # type: ignore[union-attr]
+    client.get("/touch")
+    assert store.sync_store.load(key).version == version + 1  # type: ignore[union-attr]
+
+
+def test_a_standalone_session_dict_changes_only_itself() -> None:
+    session = SessionDict({"a": "1"})
+    session["b"] = "2"
+    session.clear()
+    assert session == {}
+    assert session.modified
+
+
 def test_a_secret_object_is_accepted_as_secret_key() -> None:
     client = TestClient(make_app(secret_key=Secret("from the environment")))
     client.post("/update_session", json={"some": "data"})

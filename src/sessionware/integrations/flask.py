@@ -29,8 +29,9 @@ Differences worth knowing:
 
 from __future__ import annotations
 
+import functools
 import logging
-import weakref
+import time
 from collections.abc import Iterator
 from contextvars import Token
 from datetime import datetime
@@ -42,9 +43,11 @@ from flask.json.tag import TaggedJSONSerializer
 from flask.sansio.app import App
 from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
+from werkzeug.http import dump_cookie
 
 from .._sync.manager import SessionManager
 from ..context import current_session
+from ..cookies import read_cookie
 from ..core.codecs import Codec, CodecError
 from ..core.session import Session
 from ..stores.registry import open_store
@@ -65,6 +68,7 @@ DEFAULT_STORE = "sqlite:///sessions.db"
 
 ENVIRON_KEY = "sessionware.session"
 _WRAPPER_KEY = "sessionware.flask_session"
+_WATCHING_KEY = "sessionware.teardown"
 _MISSING: Any = object()
 
 
@@ -72,8 +76,10 @@ class FlaskSession(SessionMixin):
     """What ``flask.session`` is: Flask's ``SessionMixin`` around a ``sessionware.Session``.
 
     ``permanent`` lives in the data under ``"_permanent"``, as in Flask.
-    ``modified`` is True when the data differs from what was loaded (or a save was
-    forced by setting it); ``new`` is True for a session not stored yet.
+    ``modified`` is True once a value was set or deleted through it (as Flask's own
+    session says), when the data differs from what was loaded (an in-place change of
+    a nested value), or when a save was forced by setting it; ``new`` is True for a
+    session not stored yet.
     ``.session`` is the underlying ``sessionware.Session`` (also ``sessionware.current()``).
     """
 
@@ -81,6 +87,7 @@ class FlaskSession(SessionMixin):
         self.session = session
         self.cookie_value = cookie_value  # what the request sent
         self._accessed = False
+        self._written = False  # a value was set or deleted through this wrapper
         self._token: Token[Session] | None = None
         self._finished = False
 
@@ -96,11 +103,14 @@ class FlaskSession(SessionMixin):
 
     @property
     def modified(self) -> bool:
-        return self.session.modified
+        # A write through flask.session answers without encoding the data to compare.
+        return self._written or self.session.modified
 
     @modified.setter
     def modified(self, value: bool) -> None:
         self.session.modified = value
+        if not value:
+            self._written = False
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -111,9 +121,11 @@ class FlaskSession(SessionMixin):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.session[key] = value
+        self._written = True
 
     def __delitem__(self, key: str) -> None:
         del self.session[key]
+        self._written = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.session)
@@ -128,12 +140,15 @@ class FlaskSession(SessionMixin):
         return self.session.get(key, default)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self.session:
+            self._written = True
         if default is _MISSING:
             return self.session.pop(key)
         return self.session.pop(key, default)
 
     def clear(self) -> None:
         self.session.clear()
+        self._written = True
 
     def __repr__(self) -> str:
         return f"<FlaskSession {self.session!r}>"
@@ -187,11 +202,10 @@ class SessionInterface(FlaskSessionInterface):
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
-        self._apps: weakref.WeakSet[App] = weakref.WeakSet()
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         self._watch_teardown(app)
-        cookie_value = request.cookies.get(self.get_cookie_name(app)) or None
+        cookie_value = _request_cookie(request, self.get_cookie_name(app)) or None
         wrapper = FlaskSession(self.manager.open(cookie_value), cookie_value)
         environ = request.environ
         previous = environ.get(_WRAPPER_KEY)
@@ -207,8 +221,9 @@ class SessionInterface(FlaskSessionInterface):
         if not isinstance(session, FlaskSession):  # a null session or a foreign one
             return
         # Read before anything below touches the data.
-        if session.accessed:
-            response.vary.add("Cookie")
+        varied = session.accessed
+        if varied:
+            _vary_on_cookie(response)
         session._finished = True
         if response.status_code >= 500:
             self.manager.forget_changes(session.session)
@@ -226,6 +241,8 @@ class SessionInterface(FlaskSessionInterface):
             value = session.cookie_value  # same session, same cookie: refresh it
         if value is not None:
             self._set_cookie(app, session, response, value)
+            if not varied:
+                _vary_on_cookie(response)
 
     def _end_empty(self, app: Flask, session: FlaskSession, response: Response) -> None:
         """An emptied session is deleted, and its cookie with it, as Flask does."""
@@ -245,34 +262,45 @@ class SessionInterface(FlaskSessionInterface):
             samesite=self.get_cookie_samesite(app),
             httponly=self.get_cookie_httponly(app),
         )
-        response.vary.add("Cookie")
+        _vary_on_cookie(response)
 
     def _set_cookie(
         self, app: Flask, session: FlaskSession, response: Response, value: str
     ) -> None:
-        expires: datetime | None = self.get_expiration_time(app, session)
-        response.set_cookie(
-            self.get_cookie_name(app),
-            value,
-            expires=expires,
-            httponly=self.get_cookie_httponly(app),
-            domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app),
-            secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app),
-            samesite=self.get_cookie_samesite(app),
+        # werkzeug's dump_cookie renders the attributes (once per second and
+        # configuration: they only change with the clock's second); the value, a
+        # signed id, is cookie-safe as it is, so it needs no quoting.
+        attributes = _cookie_attributes(
+            self._expires(app, session),
+            self.get_cookie_path(app),
+            self.get_cookie_domain(app),
+            self.get_cookie_secure(app),
+            self.get_cookie_httponly(app),
+            self.get_cookie_samesite(app),
+            self.get_cookie_partitioned(app),
         )
-        response.vary.add("Cookie")
+        response.headers.add("Set-Cookie", f"{self.get_cookie_name(app)}={value}{attributes}")
+
+    def _expires(self, app: Flask, session: FlaskSession) -> int | None:
+        """Flask's cookie expiry (``get_expiration_time``) in whole seconds."""
+        if not session.permanent:
+            return None
+        if type(self).get_expiration_time is not FlaskSessionInterface.get_expiration_time:
+            expires: datetime | None = self.get_expiration_time(app, session)
+            return None if expires is None else int(expires.timestamp())
+        return int(time.time() + app.permanent_session_lifetime.total_seconds())
 
     # -- the end of a request ---------------------------------------------------
 
     def _watch_teardown(self, app: App) -> None:
         # Flask does not call save_session when an exception propagates, so the
         # request's teardown is where current() is reset and changes forgotten.
-        # A WeakSet, not ids: an id can be reused by a later app.
-        if app not in self._apps:
+        # The interfaces watching an app are noted on the app itself (not by id:
+        # an id can be reused by a later app), where checking is a dict lookup.
+        watching: tuple[SessionInterface, ...] = app.extensions.get(_WATCHING_KEY, ())
+        if self not in watching:
             request_tearing_down.connect(self._tear_down, app)
-            self._apps.add(app)
+            app.extensions[_WATCHING_KEY] = (*watching, self)
 
     def _tear_down(self, sender: App, exc: BaseException | None = None, **_: Any) -> None:
         wrapper = current_request.environ.pop(_WRAPPER_KEY, None)
@@ -282,6 +310,63 @@ class SessionInterface(FlaskSessionInterface):
             wrapper._finished = True
             self.manager.forget_changes(wrapper.session)
         wrapper._unbind()
+
+
+def _request_cookie(request: Request, name: str) -> str | None:
+    """``request.cookies.get(name)``, without werkzeug's parse of every cookie (it
+    walks the whole WSGI environ first) when the header can only give the same
+    answer: printable ASCII, no quoting, the name once, a value without spaces."""
+    if "cookies" in request.__dict__:  # parsed already: the same answer for free
+        value: str | None = request.cookies.get(name)
+        return value
+    header = request.environ.get("HTTP_COOKIE")
+    if not header:
+        return None
+    if _plain(header) and header.count(name) < 2:
+        value = read_cookie(header, name)
+        if value is None or " " not in value:
+            return value
+    value = request.cookies.get(name)
+    return value
+
+
+def _plain(header: str) -> bool:
+    return header.isascii() and header.isprintable() and '"' not in header
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """``response.vary.add("Cookie")``, without parsing and rewriting the header
+    when it is absent or says just that."""
+    present = response.headers.getlist("Vary")
+    if not present:
+        response.headers.add("Vary", "Cookie")
+    elif present != ["Cookie"]:
+        response.vary.add("Cookie")
+
+
+@functools.lru_cache(maxsize=16)
+def _cookie_attributes(
+    expires: int | None,
+    path: str,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+) -> str:
+    """The ``; Expires=...; Path=/...`` part of the session's ``Set-Cookie``, as
+    werkzeug renders it."""
+    rendered = dump_cookie(
+        "",
+        expires=expires,
+        path=path,
+        domain=domain,
+        secure=secure,
+        httponly=httponly,
+        samesite=samesite,
+        partitioned=partitioned,
+    )
+    return rendered[1:]  # without the "=" of the empty name and value
 
 
 def init_app(

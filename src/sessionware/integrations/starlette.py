@@ -26,12 +26,15 @@ secret and lifetimes are then used).
 - ``scope["sessionware.session"]`` is the underlying ``sessionware.Session``
   (also ``sessionware.current()``) and ``scope["sessionware.manager"]`` the manager,
   for ``manager.login(...)`` and friends. Changes made through either the Session
-  or ``request.session`` are saved; reading one does not show the other's changes
-  made in the same request.
+  or ``request.session`` are saved; a change to ``request.session`` reaches the
+  Session at once, but ``request.session`` (a copy made when the request began)
+  does not show changes made to the Session directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from .._async.manager import AsyncSessionManager
@@ -127,94 +130,112 @@ def _secret(secret_key: Any) -> Any:
 
 
 class _StarletteExchange(SessionExchange):
-    """Hands the app a ``SessionDict`` and carries its changes into the Session."""
+    """Hands the app a ``SessionDict`` that writes through to the Session."""
 
     __slots__ = ("view",)
 
     def expose(self, scope: Scope) -> None:
         session = self.session
-        self.view = SessionDict(session.to_dict())
+        self.view = view = SessionDict(session.to_dict())
+        view._session = session
         session.accessed = False  # copying it for the app is not the app reading it
-        scope["session"] = self.view
+        scope["session"] = view
         scope["sessionware.session"] = session
         scope["sessionware.manager"] = self.manager
 
     async def save(self) -> str | None:
-        await self._apply_view()
+        view = self.view
+        if view.cleared:
+            await self._after_clear()
+        if view.accessed:
+            self.session.accessed = True  # the response depends on the cookie
         return await super().save()
 
-    async def _apply_view(self) -> None:
-        view, session, manager = self.view, self.session, self.manager
-        if view.cleared and not session.is_new:
-            if not view:
-                await manager.invalidate(session)  # the cookie is deleted too
-                return
-            await manager.regenerate(session)  # new data after a clear: a new id
-        if view.cleared:
-            session.clear()
-        changed = view.changed
-        if changed:
-            # In the view's order, so the stored dict keeps the order the app sees.
-            for key, value in view.items():
-                if key in changed:
-                    session[key] = value
-            for key in changed.difference(view):
-                session.pop(key, None)
-        if view.accessed:
-            session.accessed = True  # the response depends on the cookie
+    async def _after_clear(self) -> None:
+        """A cleared stored session is deleted, or moves to a new id if new data
+        was stored after the clear (a login)."""
+        session = self.session
+        if session.is_new:
+            return
+        if session:
+            await self.manager.regenerate(session)
+        else:
+            await self.manager.invalidate(session)  # the cookie is deleted too
 
 
 class SessionDict(dict[str, Any]):
     """``request.session``: a real ``dict`` (JSON responses and templates take it as
-    is) that notes which keys the app changed. ``accessed``/``modified`` and
-    ``mark_accessed``/``mark_modified`` as in Starlette's own ``Session``."""
+    is) that notes which keys the app changed and, in a request, passes each change
+    on to the request's ``sessionware.Session`` as it happens. ``accessed``/
+    ``modified`` and ``mark_accessed``/``mark_modified`` as in Starlette's own
+    ``Session``.
 
-    __slots__ = ("accessed", "changed", "cleared")
+    The flags are class-level defaults, as in Starlette's ``Session``: making one is
+    a plain ``dict`` copy, and only a request that changes it pays for the rest.
+    """
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        super().__init__(data)
-        self.accessed = False
-        self.cleared = False
-        self.changed: set[str] = set()
+    accessed: bool = False
+    cleared: bool = False
+    _changed: set[str] | None = None
+    _session: Session | None = None  # where changes go (None: a standalone dict)
+
+    @property
+    def changed(self) -> AbstractSet[str]:
+        """The keys set or deleted since the session was loaded (or cleared)."""
+        return self._changed or _NO_KEYS
 
     @property
     def modified(self) -> bool:
-        return self.cleared or bool(self.changed)
+        return self.cleared or bool(self._changed)
+
+    def _change(self, keys: Iterable[str]) -> None:
+        self.accessed = True
+        if self._changed is None:
+            self._changed = set(keys)
+        else:
+            self._changed.update(keys)
 
     def mark_accessed(self) -> None:
         self.accessed = True
 
     def mark_modified(self) -> None:
-        """Save every key, as if each had been set again."""
-        self.accessed = True
-        self.changed.update(self)
+        """Save the session even if no value changed."""
+        self._change(self)
+        if self._session is not None:
+            self._session.modified = True
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.accessed = True
-        self.changed.add(key)
+        if self._session is not None:
+            self._session[key] = value  # first: it refuses keys a codec cannot store
+        self._change((key,))
         super().__setitem__(key, value)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        self.accessed = True
-        self.changed.add(key)
+        self._change((key,))
+        if self._session is not None:
+            self._session.pop(key, None)
 
     def clear(self) -> None:
         self.accessed = True
         self.cleared = True
-        self.changed.clear()
+        self._changed = None
+        if self._session is not None:
+            self._session.clear()
         super().clear()
 
     def pop(self, key: str, *default: Any) -> Any:
         if key in self:
-            self.accessed = True
-            self.changed.add(key)
+            self._change((key,))
+            if self._session is not None:
+                self._session.pop(key, None)
         return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, Any]:
         item = super().popitem()
-        self.accessed = True
-        self.changed.add(item[0])
+        self._change((item[0],))
+        if self._session is not None:
+            self._session.pop(item[0], None)
         return item
 
     def setdefault(self, key: str, default: Any = None) -> Any:
@@ -224,10 +245,12 @@ class SessionDict(dict[str, Any]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         items = dict(*args, **kwargs)
-        self.accessed = True
-        self.changed.update(items)
-        super().update(items)
+        for key, value in items.items():
+            self[key] = value
 
     def __ior__(self, other: Any) -> SessionDict:  # type: ignore[override,misc]
         self.update(other)
         return self
+
+
+_NO_KEYS: frozenset[str] = frozenset()
