@@ -248,16 +248,18 @@ class SessionExchange:
     async def _add_session_headers(self, message: Message) -> bool:
         """Save or forget by status; add the headers. False when the save failed."""
         session = self.session
+        set_cookie = None
         if message["status"] >= 500:
             await self.forget()
-            set_cookie = None
         else:
+            self.settled = True
             try:
-                cookie_value = await self.save()
+                cookie_value = await self.manager.save_changes(session)
             except Exception:
                 logger.exception("saving the session failed; answering 500")
                 return False
-            set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+            if cookie_value is not None or session.invalidated:
+                set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
         if varies_on_cookie(session, set_cookie):
             headers = list(message.get("headers") or ())
             if set_cookie is not None:

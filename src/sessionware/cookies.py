@@ -21,14 +21,20 @@ def read_cookie(header: str | None, name: str) -> str | None:
     """
     if not header or name not in header:
         return None
+    if ";" not in header:  # one cookie only: the common case for a site's own requests
+        key, sep, value = header.partition("=")
+        return _unquoted(value.strip()) if sep and key.strip() == name else None
     for chunk in header.split(";"):
         key, sep, value = chunk.partition("=")
         if sep and key.strip() == name:
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = value[1:-1]
-            return value
+            return _unquoted(value.strip())
     return None
+
+
+def _unquoted(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
 
 
 class CookieSettings:
