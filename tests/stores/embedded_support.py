@@ -22,6 +22,7 @@ import pytest
 import sessionware as sw
 from sessionware.core.record import Record
 from sessionware.core.signing import new_session_id, store_key
+from sessionware.stores._nowait import cached_pages
 
 SPAWN = multiprocessing.get_context("spawn")
 SIZES = (150_000, 260_000)  # alternate sizes: in-place and relocating rewrites
@@ -208,3 +209,24 @@ def mixed_requests(url: str, shared_keys: list[str], requests: int, seed: int) -
         else:
             store.purge_expired()
     store.close()
+
+
+# -- the page cache, for the event-loop reads -----------------------------------------
+
+
+def evict_from_page_cache(*paths: str | Path) -> None:
+    """Write the files back and drop them from the OS page cache, as memory
+    pressure would. Checked with cachestat, not by reading (a read that misses
+    starts readahead); skips the test where that is not possible."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            cached = cached_pages(fd)
+            if cached is None:
+                pytest.skip("no cachestat(2) here (Linux 6.5+)")
+            if cached:
+                pytest.skip(f"the page cache keeps {path} here (tmpfs?)")
+        finally:
+            os.close(fd)

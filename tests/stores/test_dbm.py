@@ -151,6 +151,52 @@ def test_threads_share_one_store_safely(store: DbmStore) -> None:
     assert sum(len(store.ids_for_user(f"u{i}")) for i in range(5)) == 800
 
 
+# -- remembered headers -------------------------------------------------------------
+
+
+def test_compare_and_set_reads_afresh_what_changed_while_the_store_was_closed(
+    path: Path,
+) -> None:
+    record = make_record()
+    store = DbmStore(path, flavour="dumb")
+    store.save(record)
+    assert store.load(record.id) == record
+    store.close()
+    other = DbmStore(path, flavour="dumb")
+    other.save(make_record(record.id, version=5))
+    other.close()
+    try:
+        assert not store.save_if_version(make_record(record.id, version=2), 1)
+        assert store.save_if_version(make_record(record.id, version=6), 5)
+    finally:
+        store.close()
+
+
+def test_the_headers_remembered_for_saves_are_bounded(
+    store: DbmStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sessionware.stores.dbm.KNOWN_LIMIT", 10)
+    records = [make_record(size=10) for _ in range(25)]
+    for record in records:
+        store.save(record)
+    assert len(store._known) == 10
+    assert all(store.load(record.id) == record for record in records)
+
+
+def test_a_save_that_fails_leaves_nothing_remembered_about_its_record(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "mnt", size="1m") as mount:
+        store = DbmStore(mount / "sessions", flavour="dumb")
+        small = make_record()
+        store.save(small)
+        with pytest.raises(StoreError):
+            store.save(make_record(small.id, size=2_000_000, version=2))
+        current = store.load(small.id)
+        version = 0 if current is None else current.version
+        assert store.save_if_version(make_record(small.id, version=version + 1), version)
+        with contextlib.suppress(StoreError):
+            store.close()
+
+
 # -- damage and crashes --------------------------------------------------------------
 
 

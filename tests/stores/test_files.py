@@ -190,10 +190,11 @@ def test_a_stale_user_marker_is_dropped_when_read(store: FileStore) -> None:
     ],
     ids=["garbage", "half", "torn-header", "empty", "flipped-bit", "trailing-bytes"],
 )
+@pytest.mark.parametrize("user_id", ["alice", None], ids=["with-user", "without-user"])
 def test_a_damaged_record_file_reads_as_missing_and_is_removed(
-    store: FileStore, damage: Any
+    store: FileStore, damage: Any, user_id: str | None
 ) -> None:
-    record = make_record(size=20_000, user_id="alice")
+    record = make_record(size=20_000, user_id=user_id)
     store.save(record)
     path = Path(store._record_path(record.id))
     path.write_bytes(damage(path.read_bytes()))

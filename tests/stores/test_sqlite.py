@@ -171,6 +171,57 @@ def test_delete_many_counts_across_batches(store: SQLiteStore) -> None:
     assert store.delete_many([r.id for r in records] + [store_key(new_session_id())]) == 1500
 
 
+# -- rowid hints -----------------------------------------------------------------------
+
+
+def test_a_rowid_taken_over_by_another_record_never_serves_its_row(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    first, other = make_record(), make_record()
+    store.save(first)
+    assert store.load(first.id) == first  # the store now knows first's rowid
+    connection = raw(db_path)
+    (rowid,) = connection.execute(
+        "SELECT rowid FROM sessionware_sessions WHERE id = ?", (first.id,)
+    ).fetchone()
+    connection.execute("DELETE FROM sessionware_sessions WHERE id = ?", (first.id,))
+    connection.execute(
+        "INSERT INTO sessionware_sessions (rowid, id, data, created_at, expires_at, version)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (rowid, other.id, other.data, other.created_at, other.expires_at, other.version),
+    )
+    connection.close()
+    assert store.load(first.id) is None
+    assert not store.save_if_version(make_record(first.id, version=2), 1)
+    assert store.load(other.id) == other
+
+
+def test_a_record_that_moved_to_another_rowid_still_loads_and_saves(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    record = make_record()
+    store.save(record)
+    assert store.load(record.id) == record
+    connection = raw(db_path)
+    connection.execute(
+        "UPDATE sessionware_sessions SET rowid = rowid + 1000 WHERE id = ?", (record.id,)
+    )
+    connection.close()
+    assert store.load(record.id) == record
+    updated = make_record(record.id, version=2)
+    assert store.save_if_version(updated, 1)
+    assert store.load(record.id) == updated
+
+
+def test_rowid_hints_are_bounded(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sessionware.stores.sqlite._RowidHints.LIMIT", 10)
+    records = [make_record(size=10) for _ in range(25)]
+    for record in records:
+        store.save(record)
+        assert store.load(record.id) == record
+    assert len(store._rowids._rowids) <= 10
+
+
 # -- damaged rows --------------------------------------------------------------------
 
 

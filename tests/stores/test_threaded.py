@@ -13,6 +13,8 @@ from sessionware.stores.threaded import ThreadedStore
 from sessionware.testing import AsyncStoreConformance
 from sessionware.testing._async.conformance import make_record
 
+from ..conftest import CountingProxy
+
 
 class TestThreadedMemoryStore(AsyncStoreConformance):
     @pytest.fixture
@@ -45,3 +47,76 @@ async def test_operations_run_outside_the_event_loop_thread() -> None:
     await store.close()
     assert sync_store.load_threads[0].startswith("sessionware-store")
     assert threading.current_thread().name not in sync_store.load_threads
+
+
+class _LoopLoadingStore(MemoryStore):
+    """A memory store that can answer loads without waiting (``load_nowait``), or
+    says it would have to wait; notes the thread each operation ran in."""
+
+    def __init__(self, *, would_wait: bool = False) -> None:
+        super().__init__()
+        self.would_wait = would_wait
+        self.threads: dict[str, list[str]] = {"load_nowait": [], "load": [], "save": []}
+
+    def _note(self, operation: str) -> None:
+        self.threads[operation].append(threading.current_thread().name)
+
+    def load_nowait(self, id: str) -> Record | None:
+        self._note("load_nowait")
+        if self.would_wait:
+            raise BlockingIOError
+        return super().load(id)
+
+    def load(self, id: str) -> Record | None:
+        self._note("load")
+        return super().load(id)
+
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        self._note("save")
+        return super().save_if_version(record, expected_version)
+
+
+@pytest.mark.anyio
+async def test_a_load_the_store_answers_without_waiting_stays_on_the_event_loop_thread() -> None:
+    sync_store = _LoopLoadingStore()
+    store = ThreadedStore(sync_store)
+    record = make_record()
+    await store.save(record)
+    assert await store.load(record.id) == record
+    await store.close()
+    assert sync_store.threads["load_nowait"] == [threading.current_thread().name]
+    assert sync_store.threads["load"] == []
+
+
+@pytest.mark.anyio
+async def test_a_load_the_store_would_have_to_wait_for_runs_in_a_worker_thread() -> None:
+    sync_store = _LoopLoadingStore(would_wait=True)
+    store = ThreadedStore(sync_store)
+    record = make_record()
+    await store.save(record)
+    assert await store.load(record.id) == record
+    await store.close()
+    assert sync_store.threads["load_nowait"] == [threading.current_thread().name]
+    assert sync_store.threads["load"][0].startswith("sessionware-store")
+
+
+@pytest.mark.anyio
+async def test_writes_run_in_a_worker_thread_even_when_loads_need_not() -> None:
+    sync_store = _LoopLoadingStore()
+    store = ThreadedStore(sync_store)
+    record = make_record()
+    assert await store.save_if_version(record, 0)
+    await store.close()
+    assert sync_store.threads["save"][0].startswith("sessionware-store")
+
+
+@pytest.mark.anyio
+async def test_a_proxy_sees_every_load_of_a_store_that_could_answer_on_the_loop() -> None:
+    proxy = CountingProxy(_LoopLoadingStore())
+    store = ThreadedStore(proxy)
+    record = make_record()
+    await store.save(record)
+    assert await store.load(record.id) == record
+    await store.close()
+    assert proxy.calls_to("load") == 1
+    assert proxy.store.threads["load_nowait"] == []

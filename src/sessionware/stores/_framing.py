@@ -14,7 +14,7 @@ Layout (little-endian)::
     user_len  I    NO_USER when user_id is None
     data_len  I
     body_crc  I    CRC-32 of user bytes + data
-    head_crc  I    CRC-32 of the 36 bytes before it
+    head_crc  I    CRC-32 of the 40 bytes before it
     user      user_len bytes (UTF-8)
     data      data_len bytes
 """
@@ -46,7 +46,11 @@ MAGIC = b"SWR1"
 NO_USER = 0xFFFFFFFF
 _FIELDS = struct.Struct("<4sddqIII")
 _CRC = struct.Struct("<I")
-HEADER_SIZE = _FIELDS.size + _CRC.size  # 44
+_HEAD = struct.Struct("<4sddqIIII")  # the fields and the header CRC, read in one call
+HEADER_SIZE = _HEAD.size  # 44
+_FIELDS_SIZE = _FIELDS.size  # 40: what the header CRC covers
+_new_header = tuple.__new__  # builds a Header without NamedTuple's Python-level __new__
+
 
 #: Store keys are ``store_key()`` values: 40 lowercase hex characters. Anything
 #: else is refused before it can become part of a path or collide with an index key.
@@ -81,13 +85,15 @@ def _header_bytes(
 def encode_parts(record: Record) -> tuple[bytes, bytes, bytes]:
     """Header, user bytes and data: written one after the other (``os.writev``) or
     joined, they are the record's binary form."""
+    data = record.data
+    if type(data) is not bytes:
+        data = bytes(data)
     if record.user_id is None:
-        user, user_len = b"", NO_USER
+        user, user_len, body_crc = b"", NO_USER, crc32(data)
     else:
         user = record.user_id.encode()
         user_len = len(user)
-    data = bytes(record.data)
-    body_crc = crc32(data, crc32(user))
+        body_crc = crc32(data, crc32(user))
     head = _header_bytes(
         record.expires_at, record.created_at, record.version, user_len, len(data), body_crc
     )
@@ -98,13 +104,10 @@ def parse_header(blob: bytes) -> Header | None:
     """The header at the start of ``blob``, or None when it is not a valid one."""
     if len(blob) < HEADER_SIZE:
         return None
-    fields = blob[: _FIELDS.size]
-    if _CRC.unpack_from(blob, _FIELDS.size)[0] != crc32(fields):
+    fields = _HEAD.unpack_from(blob)
+    if fields[7] != crc32(blob[:_FIELDS_SIZE]) or fields[0] != MAGIC:
         return None
-    magic, expires_at, created_at, version, user_len, data_len, body_crc = _FIELDS.unpack(fields)
-    if magic != MAGIC:
-        return None
-    return Header(expires_at, created_at, version, user_len, data_len, body_crc)
+    return _new_header(Header, fields[1:7])
 
 
 def total_size(header: Header) -> int:
@@ -118,25 +121,32 @@ def decode(key: str, blob: bytes, *, allow_trailing: bool = False) -> Record | N
     value with a stale, longer length after a crash, and the CRCs still prove the
     record itself whole.
     """
-    header = parse_header(blob)
-    if header is None:
+    # parse_header inlined: this runs on every load.
+    length = len(blob)
+    if length < HEADER_SIZE:
         return None
-    size = total_size(header)
-    if len(blob) != size and not (allow_trailing and len(blob) > size):
+    magic, expires_at, created_at, version, user_len, data_len, body_crc, head_crc = (
+        _HEAD.unpack_from(blob)
+    )
+    if head_crc != crc32(blob[:_FIELDS_SIZE]) or magic != MAGIC:
         return None
-    body = memoryview(blob)[HEADER_SIZE:size]
-    if crc32(body) != header.body_crc:
+    data_start = HEADER_SIZE if user_len == NO_USER else HEADER_SIZE + user_len
+    size = data_start + data_len
+    if length != size and not (allow_trailing and length > size):
         return None
-    if header.user_len == NO_USER:
-        user_id = None
-        data = bytes(body)
-    else:
-        try:
-            user_id = str(body[: header.user_len], "utf-8")
-        except UnicodeDecodeError:
+    data = blob[data_start:size]
+    if user_len == NO_USER:
+        if crc32(data) != body_crc:
             return None
-        data = bytes(body[header.user_len :])
-    return Record(key, data, header.created_at, header.expires_at, header.version, user_id)
+        return Record(key, data, created_at, expires_at, version, None)
+    user = blob[HEADER_SIZE:data_start]
+    if crc32(data, crc32(user)) != body_crc:
+        return None
+    try:
+        user_id = str(user, "utf-8")
+    except UnicodeDecodeError:
+        return None
+    return Record(key, data, created_at, expires_at, version, user_id)
 
 
 def stored_user(header: Header, blob: bytes) -> str | None:

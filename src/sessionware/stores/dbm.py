@@ -10,7 +10,11 @@ with it) and is checked when read.
 One process only: ``dbm`` files cannot be shared by processes (each keeps its own
 view), so the store takes an exclusive ``flock`` on ``<file>.lock`` and a second
 process gets ``StoreUnavailable``; use ``sqlite://`` or ``file://`` for several
-workers. Threads of the process share one handle behind a lock.
+workers. Threads of the process share one handle behind a lock. Being the
+file's only user, the store remembers the header of each record it read or
+wrote, so a save does not read the value back; ``dbm.dumb`` values are read
+with one ``pread`` (``_DumbReader``), and under ``ThreadedStore`` on the event
+loop when they are in memory (``load_nowait``).
 
 Crashes: a damaged value fails its CRC and reads as a missing session (and is
 removed), never as wrong data, and a torn ``dbm.dumb`` index is repaired on open.
@@ -36,12 +40,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.record import Record
 from ..errors import StoreError, StoreUnavailable
 from . import _framing as framing
-from ._local import split_url, store_error
+from ._local import call_in_forked_child, split_url, store_error
+from ._nowait import pread_nowait
 
 __all__ = ["DbmStore"]
 
@@ -49,7 +54,27 @@ FLAVOURS = ("gnu", "ndbm", "dumb")
 BATCH = 1000  # keys handled per lock hold in scans, so requests get in between
 _USER_PREFIX = b"u:"
 _KEY_LENGTH = 40
+KNOWN_LIMIT = 10_000  # records whose stored header is remembered (about 1 MB)
 _ERRORS: tuple[type[BaseException], ...] = (OSError, *dbm.error)
+
+
+class _Known(NamedTuple):
+    """What a writer needs to know about a stored value: its live version and
+    expiry, its user (for the index) and its stored length (for dumb's padding)."""
+
+    version: int
+    expires_at: float
+    user_id: str | None
+    length: int
+
+
+def _known(record: Record, length: int) -> _Known:
+    return _Known(record.version, record.expires_at, record.user_id, length)
+
+
+def _damaged(length: int) -> _Known:
+    """A stored value whose header does not parse: no live version, no user."""
+    return _Known(0, 0.0, None, length)
 
 
 class DbmStore:
@@ -60,9 +85,16 @@ class DbmStore:
         self.flavour = flavour
         self._lock = threading.Lock()
         self._db: Any = None
+        self._reader: _DumbReader | None = None
         self._keep_length = False
+        # The header of each record last read or written, so that a save does not
+        # read the value back first. Sound because this instance is the file's only
+        # user (the flock below) and every write goes through it; cleared on open
+        # and close. Bounded: the oldest entries go first.
+        self._known: dict[bytes, _Known] = {}
         self._lock_fd: int | None = None
-        self._pid = os.getpid()
+        self._forked = False  # a hook, not os.getpid() on every operation
+        call_in_forked_child(self._mark_forked)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> DbmStore:
@@ -84,9 +116,12 @@ class DbmStore:
 
     # -- opening ----------------------------------------------------------------
 
+    def _mark_forked(self) -> None:
+        self._forked = True
+
     def _handle(self) -> Any:
         """The open database; the caller holds ``self._lock``."""
-        if self._pid != os.getpid():
+        if self._forked:
             raise StoreError(
                 f"dbm store {self.path} was opened before a fork; open it in each process"
             )
@@ -96,6 +131,7 @@ class DbmStore:
 
     def _open(self) -> None:
         self._take_process_lock()
+        self._known.clear()
         try:
             module = self._module()
             if module is None or module.__name__ == "dbm.dumb":
@@ -103,6 +139,7 @@ class DbmStore:
             opener = dbm.open if module is None else module.open
             self._db = opener(self.path, "c", 0o600)
             self._keep_length = type(self._db).__module__ == "dbm.dumb"
+            self._reader = _DumbReader.attach(self._db)
         except BaseException as exc:
             self._release_process_lock()
             if isinstance(exc, _ERRORS):
@@ -145,8 +182,9 @@ class DbmStore:
     # -- record helpers (caller holds self._lock) -------------------------------
 
     def _get(self, db: Any, key: bytes) -> bytes | None:
+        reader = self._reader
         try:
-            value: bytes | None = db.get(key)
+            value: bytes | None = db.get(key) if reader is None else reader.get(key)
         except _ERRORS as exc:
             raise store_error("dbm", "read", self.path, exc) from exc
         return value
@@ -165,29 +203,53 @@ class DbmStore:
         except _ERRORS as exc:
             raise store_error("dbm", "delete from", self.path, exc) from exc
 
-    def _put(self, db: Any, record: Record, previous: bytes | None, now: float) -> None:
+    def _previous(self, db: Any, key: bytes) -> _Known | None:
+        """The stored value's header, remembered or read; None when there is none."""
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        blob = self._get(db, key)
+        if blob is None:
+            return None
+        header = framing.parse_header(blob)
+        if header is None:
+            return _damaged(len(blob))
+        user_id = framing.stored_user(header, blob)
+        return _Known(header.version, header.expires_at, user_id, len(blob))
+
+    def _remember(self, key: bytes, known: _Known) -> None:
+        known_headers = self._known
+        known_headers.pop(key, None)  # re-inserted last: the oldest go first
+        if len(known_headers) >= KNOWN_LIMIT:
+            del known_headers[next(iter(known_headers))]
+        known_headers[key] = known
+
+    def _put(self, db: Any, record: Record, previous: _Known | None, now: float) -> None:
         key = record.id.encode()
-        header = None if previous is None else framing.parse_header(previous)
         before = None
-        if header is not None and previous is not None and header.expires_at > now:
-            before = framing.stored_user(header, previous)
+        if previous is not None and previous.expires_at > now:
+            before = previous.user_id
         after = record.user_id
         if after is not None and after != before:
             self._index_add(db, after, key)  # before the record: the index never misses it
-        self._set(db, key, self._stored_form(record, previous))
+        value = self._stored_form(record, previous)
+        self._known.pop(key, None)  # a write that fails leaves the value unknown
+        self._set(db, key, value)
+        self._remember(key, _known(record, len(value)))
         if before is not None and before != after:
             self._index_remove(db, before, key)
 
-    def _stored_form(self, record: Record, previous: bytes | None) -> bytes:
+    def _stored_form(self, record: Record, previous: _Known | None) -> bytes:
         value = b"".join(framing.encode_parts(record))
-        if self._keep_length and previous is not None and len(previous) > len(value):
+        if self._keep_length and previous is not None and previous.length > len(value):
             # dbm.dumb writes a value that fits in place, but keeps a changed length
             # in memory until sync: padded to the old length, the on-disk index stays
             # right, so the new value is what a crash leaves (decode skips padding).
-            value += bytes(len(previous) - len(value))
+            value += bytes(previous.length - len(value))
         return value
 
     def _remove(self, db: Any, key: bytes) -> int:
+        self._known.pop(key, None)
         previous = self._get(db, key)
         if previous is None:
             return 0
@@ -249,22 +311,52 @@ class DbmStore:
             if record is None:  # damaged: a missing session, and removed
                 self._remove(db, key)
                 return None
+            self._remember(key, _known(record, len(blob)))
+        return record if record.expires_at > time.time() else None
+
+    def load_nowait(self, id: str) -> Record | None:
+        """``load``, from an event loop: raises BlockingIOError instead of waiting
+        (``ThreadedStore`` then runs ``load`` in a thread).
+
+        Never waits, because: the store's lock is only tried (a thread writing
+        holds it); only an open ``dbm.dumb`` file is read, whose index is in
+        memory, and its value only if all of it is in the page cache (preadv2
+        RWF_NOWAIT). Opening the file, other dbm flavours (their reads are C
+        library I/O) and a damaged value (removed by ``load``) go to the thread.
+        """
+        if not framing.valid_key(id):
+            return None
+        if not self._lock.acquire(blocking=False):
+            raise BlockingIOError(errno.EAGAIN, "the dbm store is busy")
+        key = id.encode()
+        try:
+            reader = self._reader  # read under the lock: close() clears it
+            if reader is None or self._forked:
+                raise BlockingIOError(errno.EAGAIN, "the dbm file is not open")
+            blob = reader.get_nowait(key)
+            if blob is None:
+                return None
+            record = framing.decode(id, blob, allow_trailing=True)
+            if record is None:
+                raise BlockingIOError(errno.EAGAIN, "a damaged value: load() removes it")
+            self._remember(key, _known(record, len(blob)))
+        finally:
+            self._lock.release()
         return record if record.expires_at > time.time() else None
 
     def save(self, record: Record) -> None:
         key = _checked(record.id)
         with self._lock:
             db = self._handle()
-            self._put(db, record, self._get(db, key), time.time())
+            self._put(db, record, self._previous(db, key), time.time())
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         key = _checked(record.id)
         now = time.time()
         with self._lock:
             db = self._handle()
-            previous = self._get(db, key)
-            header = None if previous is None else framing.parse_header(previous)
-            live = 0 if header is None or header.expires_at <= now else header.version
+            previous = self._previous(db, key)
+            live = 0 if previous is None or previous.expires_at <= now else previous.version
             if live != expected_version:
                 return False
             self._put(db, record, previous, now)
@@ -285,7 +377,10 @@ class DbmStore:
         # Only ever later: a touch queued earlier must not undo a later save.
         if blob is not None and header is not None and now < header.expires_at < expires_at:
             # Same length as before: dbm.dumb rewrites it in place.
+            self._known.pop(key, None)
             self._set(db, key, framing.with_expiry(blob, header, expires_at))
+            user_id = framing.stored_user(header, blob)
+            self._remember(key, _Known(header.version, expires_at, user_id, len(blob)))
 
     def delete(self, id: str) -> int:
         if not framing.valid_key(id):
@@ -364,14 +459,61 @@ class DbmStore:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None and self._pid == os.getpid():
+            if self._db is not None and not self._forked:
+                reader, self._reader = self._reader, None
                 try:
                     self._db.close()
                 except _ERRORS as exc:
                     raise store_error("dbm", "close", self.path, exc) from exc
                 finally:
+                    if reader is not None:
+                        reader.close()
                     self._db = None
+                    self._known.clear()
                     self._release_process_lock()
+
+
+class _DumbReader:
+    """Reads ``dbm.dumb`` values straight from its data file: one ``pread`` on a
+    descriptor kept open, where dumb itself opens, seeks, reads and closes the file
+    on every read (seven system calls). It looks values up in dumb's in-memory index
+    (``_index``: key -> (offset, size), updated after each write has reached the
+    file); writes still go through dumb. Used only where dumb has that index."""
+
+    __slots__ = ("_db", "_fd")
+
+    def __init__(self, db: Any, fd: int) -> None:
+        self._db = db
+        self._fd = fd
+
+    @classmethod
+    def attach(cls, db: Any) -> _DumbReader | None:
+        datfile = getattr(db, "_datfile", None)
+        index = getattr(db, "_index", None)
+        if not isinstance(index, dict) or not isinstance(datfile, (str, bytes)):
+            return None
+        try:
+            return cls(db, os.open(datfile, os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            return None
+
+    def get(self, key: bytes) -> bytes | None:
+        where = self._db._index.get(key)
+        if where is None:
+            return None
+        position, size = where
+        return os.pread(self._fd, size, position)
+
+    def get_nowait(self, key: bytes) -> bytes | None:
+        """``get`` from the page cache only: BlockingIOError if it would wait."""
+        where = self._db._index.get(key)
+        if where is None:
+            return None
+        position, size = where
+        return pread_nowait(self._fd, size, position)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _checked(key: str) -> bytes:

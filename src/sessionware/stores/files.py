@@ -13,6 +13,9 @@ one, never a mix. Writers of a key hold its shard lock (a thread lock plus an
 ``flock`` on the shard's lock file), which makes ``save_if_version`` atomic
 across processes. ``fsync=True`` (``?fsync=1``) also survives power loss.
 
+Under ``ThreadedStore`` a load is answered on the event loop when the record is
+in the kernel's caches (``load_nowait``); writes always run in a thread.
+
 The user index is a hint checked when read: a marker is written before its
 record and removed after, so a crash can leave a stale marker (dropped when
 ``ids_for_user`` or ``purge_expired`` meets it) but never a record that its
@@ -26,14 +29,14 @@ import fcntl
 import os
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..core.record import Record
 from ..errors import StoreError, StoreUnavailable
 from . import _framing as framing
-from ._local import as_bool, split_url, store_error
+from ._local import as_bool, call_in_forked_child, split_url, store_error
+from ._nowait import read_cached_file
 
 __all__ = ["FileStore"]
 
@@ -69,8 +72,7 @@ class FileStore:
         self._users = os.path.join(self.directory, "users")
         self._locks = os.path.join(self.directory, "locks")
         self._reset_locks()
-        after_fork = weakref.WeakMethod(self._after_fork)
-        os.register_at_fork(after_in_child=lambda: _call_if_alive(after_fork))
+        call_in_forked_child(self._after_fork)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FileStore:
@@ -90,11 +92,22 @@ class FileStore:
 
     def _after_fork(self) -> None:
         # Inherited descriptors share the parent's flock: a child needs its own.
-        for fd in self._lock_fds.values():
+        for fd in [*self._lock_fds.values(), *self._unclosed]:
             os.close(fd)
         self._reset_locks()
 
+    def _close_unclosed(self) -> None:
+        """Close descriptors ``load_nowait`` left open (it runs on an event loop)."""
+        unclosed = self._unclosed
+        while True:
+            try:
+                fd = unclosed.pop()  # atomic: threads may drain it at once
+            except IndexError:
+                return
+            os.close(fd)
+
     def _reset_locks(self) -> None:
+        self._unclosed: list[int] = []
         self._thread_locks = [threading.Lock() for _ in range(LOCK_SHARDS)]
         self._lock_fds: dict[int, int] = {}
         self._fd_guard = threading.Lock()
@@ -121,6 +134,8 @@ class FileStore:
         return fd
 
     def _locked(self, key: str) -> _ShardLock:
+        if self._unclosed:
+            self._close_unclosed()
         shard = int(key[:2], 16)
         return _ShardLock(self._thread_locks[shard], self._lock_fd(shard))
 
@@ -248,6 +263,8 @@ class FileStore:
             raise StoreUnavailable(f"file://{self.directory}", exc) from exc
 
     def load(self, id: str) -> Record | None:
+        if self._unclosed:
+            self._close_unclosed()
         if not framing.valid_key(id):
             return None
         blob = self._read(self._record_path(id))
@@ -257,6 +274,29 @@ class FileStore:
         if record is None:
             self._discard_if_damaged(id)
             return None
+        return record if record.expires_at > time.time() else None
+
+    def load_nowait(self, id: str) -> Record | None:
+        """``load``, from an event loop: raises BlockingIOError instead of waiting
+        (``ThreadedStore`` then runs ``load`` in a thread).
+
+        Never waits, because: a load takes no lock (writers rename whole files);
+        the file is opened only if every directory on its path is in the kernel's
+        cache (openat2 RESOLVE_CACHED) and read only if all of it is in the page
+        cache (preadv2 RWF_NOWAIT), without updating its access time (O_NOATIME,
+        which would dirty the inode for the journal). A damaged record goes to the
+        thread too, where ``load`` removes it under the key's lock. A file replaced
+        while it was read is closed later, by the next operation in a thread
+        (closing the last reference to a deleted file may wait for the journal).
+        """
+        if not framing.valid_key(id):
+            return None
+        blob = read_cached_file(self._record_path(id), self._unclosed.append)
+        if blob is None:
+            return None
+        record = framing.decode(id, blob)
+        if record is None:
+            raise BlockingIOError(errno.EAGAIN, "a damaged record: load() removes it")
         return record if record.expires_at > time.time() else None
 
     def save(self, record: Record) -> None:
@@ -369,6 +409,7 @@ class FileStore:
                 _unlink(f"{directory}/{name}")
 
     def close(self) -> None:
+        self._close_unclosed()
         with self._fd_guard:
             for fd in self._lock_fds.values():
                 os.close(fd)
@@ -424,12 +465,6 @@ def _checked(key: str) -> str:
     if not framing.valid_key(key):
         raise InvalidKeyError(f"file store keys are 40 lowercase hex characters, got {key!r}")
     return key
-
-
-def _call_if_alive(method: weakref.WeakMethod[Any]) -> None:
-    bound = method()
-    if bound is not None:
-        bound()
 
 
 def _open_creating_dirs(path: str, flags: int, mode: int = 0o600) -> int:

@@ -20,6 +20,9 @@ _REDIS = "sessionware.stores.redis:RedisStore"
 _ASYNC_REDIS = "sessionware.stores.redis:AsyncRedisStore"
 _SQL = "sessionware.stores.sql:SQLStore"
 _ASYNC_SQL = "sessionware.stores.sql:AsyncSQLStore"
+#: The embedded stores have no async client: their sync store, run in threads
+#: (loads it can answer from memory stay on the event loop).
+_THREADED = "sessionware.stores.threaded:ThreadedStore"
 
 BUILTIN_STORES: dict[str, str] = {
     "memory": "sessionware.stores.memory:MemoryStore",
@@ -43,6 +46,7 @@ BUILTIN_STORES: dict[str, str] = {
 
 BUILTIN_ASYNC_STORES: dict[str, str] = {
     "memory": "sessionware.stores.memory:AsyncMemoryStore",
+    **dict.fromkeys(("file", "dbm", "sqlite"), _THREADED),
     **{scheme: _ASYNC_REDIS for scheme, target in BUILTIN_STORES.items() if target == _REDIS},
 }
 
