@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from itertools import cycle
+from itertools import count, cycle
 from typing import Any
 
 from sessionware import Record
@@ -152,10 +152,13 @@ def _payload_axis(bench: Bench, spec: StoreSpec) -> None:
 
 def _raw_round_trip(raw: Any, prebuilt: Record) -> Callable[[], None]:
     load, save = raw.load, raw.save
+    # Every save writes a new version, as a session save does: a database may skip
+    # writing a row that an update leaves unchanged.
+    versions = count(prebuilt.version + 1)
 
     def operation() -> None:
         load(prebuilt.id)
-        save(prebuilt)
+        save(_with_version(prebuilt, next(versions)))
 
     return operation
 
@@ -163,13 +166,21 @@ def _raw_round_trip(raw: Any, prebuilt: Record) -> Callable[[], None]:
 def _raw_cycle(raw: Any, keys: list[str], payload: bytes, now: float) -> Callable[[], None]:
     load, save = raw.load, raw.save
     upcoming = cycle([record(key, payload, now=now) for key in keys])
+    versions = count(2)
 
     def operation() -> None:
         prebuilt = next(upcoming)
         load(prebuilt.id)
-        save(prebuilt)
+        save(_with_version(prebuilt, next(versions)))
 
     return operation
+
+
+def _with_version(prebuilt: Record, version: int) -> Record:
+    # Built as the sessionware side builds its record, so both sides pay the same.
+    return Record(
+        prebuilt.id, prebuilt.data, prebuilt.created_at, prebuilt.expires_at, version, None
+    )
 
 
 def _size(size: int) -> str:
