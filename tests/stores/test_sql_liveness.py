@@ -16,11 +16,13 @@ from typing import Any
 import anyio
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from sessionware.errors import StoreUnavailable
+from sessionware.stores._sql_schema import async_driver_url
 from sessionware.stores.sql import AsyncSQLStore, SQLStore
 from sessionware.testing._sync.conformance import make_record
 
@@ -113,7 +115,7 @@ def make_store(server_sql_url: str) -> Iterator[Callable[..., SQLStore]]:
             pass
 
 
-def count_pings(store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def count_pings(store: SQLStore | AsyncSQLStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the liveness pings the store's dialect sends (the real pings still run)."""
     dialect = store.engine.dialect
     original = dialect.do_ping
@@ -257,6 +259,61 @@ async def test_an_async_compare_and_set_that_meets_a_dead_connection_is_not_repe
     with pytest.raises(StoreUnavailable):
         await async_store.save_if_version(make_record(key=record.id, version=2), 1)
     assert await async_store.save_if_version(make_record(key=record.id, version=2), 1) is True
+
+
+@pytest.mark.anyio
+async def test_an_async_save_that_meets_a_dead_connection_is_tried_again(
+    async_store: AsyncSQLStore, kill: Callable[[list[int]], None], server_sql_url: str
+) -> None:
+    record = make_record()
+    await async_store.save(record)
+    kill(await async_backend_ids(async_store, server_sql_url))
+    changed = make_record(key=record.id, data=b"changed", version=2)
+    await async_store.save(changed)
+    assert await async_store.load(record.id) == changed
+
+
+@pytest.mark.anyio
+async def test_an_async_connection_unused_longer_than_pool_ping_idle_is_pinged(
+    server_sql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AsyncSQLStore.from_url(
+        server_sql_url, table=unique_table("aping"), pool_ping_idle=0.05, **ONE_CONNECTION
+    )
+    await store.setup()
+    try:
+        record = make_record()
+        await store.save(record)
+        pings = count_pings(store, monkeypatch)
+        await anyio.sleep(0.1)
+        assert await store.load(record.id) == record
+        assert await store.load(record.id) == record  # used just now: no second ping
+        assert pings == [1]
+    finally:
+        await store.drop_table()
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_an_async_engine_not_in_autocommit_still_commits_every_write(
+    server_sql_url: str,
+) -> None:
+    table = unique_table("atx")
+    engine = create_async_engine(async_driver_url(make_url(server_sql_url)), **ONE_CONNECTION)
+    store = AsyncSQLStore(engine, table=table)
+    other = AsyncSQLStore.from_url(server_sql_url, table=table)
+    try:
+        await store.setup()
+        record = make_record(version=1)
+        assert await store.save_if_version(record, 0) is True
+        assert await other.load(record.id) == record
+        updated = make_record(key=record.id, version=2)
+        assert await store.save_if_version(updated, 1) is True
+        assert await other.load(record.id) == updated
+    finally:
+        await other.close()
+        await store.drop_table()
+        await store.close()
 
 
 # ------------------------------------------------------------------ options

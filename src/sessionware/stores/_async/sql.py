@@ -3,8 +3,8 @@
 One table, one prebuilt statement per operation, autocommit (every operation is a
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
 and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
-on a pooled DBAPI connection; pings only for idle connections, one more try after a
-disconnection); everything else through SQLAlchemy Core.
+on the driver's own pooled connection; pings only for idle connections, one more try
+after a disconnection); everything else through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import DDLElement, DropTable
-from sqlalchemy.util import greenlet_spawn  # unasync: remove
 
 from ...core.record import Record
 from ...errors import StoreError
-from .._sql_fast import FastPath
+from .._sql_fast import AsyncFastPath
 from .._sql_schema import (
     DEFAULT_PING_IDLE,
     DELETE_BATCH,
@@ -72,7 +71,9 @@ class AsyncSQLStore:
         settings = connection_settings(self._family)
         if settings is not None:
             event.listen(pool_engine, "connect", settings)
-        self._fast = FastPath(pool_engine, self._sql.hot_statements(), ping_idle=pool_ping_idle)
+        self._fast = AsyncFastPath(
+            pool_engine, self._sql.hot_statements(), ping_idle=pool_ping_idle
+        )
 
     @classmethod
     def from_url(cls, url: str | URL, **options: Any) -> AsyncSQLStore:
@@ -130,7 +131,7 @@ class AsyncSQLStore:
     async def load(self, id: str) -> Record | None:
         values = {"r_id": id, "now": self._clock()}
         with self._errors:
-            row = await greenlet_spawn(self._fast.load, values)
+            row = await self._fast.load(values)
         return None if row is None else row_to_record(id, row)
 
     async def ids(self) -> AsyncIterator[str]:
@@ -170,7 +171,7 @@ class AsyncSQLStore:
         params = record_params(record)
         with self._errors:
             if self._sql.save is not None:
-                await greenlet_spawn(self._fast.save, params)
+                await self._fast.save(params)
             else:
                 await self._save_without_upsert(params)
 
@@ -192,10 +193,10 @@ class AsyncSQLStore:
         with self._errors:
             if expected_version != 0:
                 params["expected"] = expected_version
-                count = await greenlet_spawn(self._fast.update_if_version, params)
+                count = await self._fast.update_if_version(params)
                 return count == 1
             if self._sql.create_if_absent is not None:
-                count = await greenlet_spawn(self._fast.create_if_absent, params)
+                count = await self._fast.create_if_absent(params)
                 # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
                 return count > 0
             return await self._create_without_upsert(params)

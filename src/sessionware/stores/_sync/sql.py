@@ -4,8 +4,8 @@
 One table, one prebuilt statement per operation, autocommit (every operation is a
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
 and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
-on a pooled DBAPI connection; pings only for idle connections, one more try after a
-disconnection); everything else through SQLAlchemy Core.
+on the driver's own pooled connection; pings only for idle connections, one more try
+after a disconnection); everything else through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ class SQLStore:
         settings = connection_settings(self._family)
         if settings is not None:
             event.listen(pool_engine, "connect", settings)
-        self._fast = FastPath(pool_engine, self._sql.hot_statements(), ping_idle=pool_ping_idle)
+        self._fast = FastPath(
+            pool_engine, self._sql.hot_statements(), ping_idle=pool_ping_idle
+        )
 
     @classmethod
     def from_url(cls, url: str | URL, **options: Any) -> SQLStore:
