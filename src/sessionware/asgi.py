@@ -252,9 +252,8 @@ class SessionExchange:
         if message["status"] >= 500:
             await self.forget()
         else:
-            self.settled = True
             try:
-                cookie_value = await self.manager.save_changes(session)
+                cookie_value = await self.save()  # a hook: integrations adapt it
             except Exception:
                 logger.exception("saving the session failed; answering 500")
                 return False
