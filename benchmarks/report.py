@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -98,6 +99,9 @@ class Report:
 
 
 def _format(value: float) -> str:
+    if not math.isfinite(value):
+        # A speed-up over a cost that noise drove to zero (tiny smoke budgets).
+        return "inf" if value > 0 else "-inf" if value < 0 else "nan"
     if value == int(value) and abs(value) >= 100:
         return f"{int(value):,}"
     if abs(value) >= 100:

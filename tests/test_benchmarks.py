@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("benchmarks.cli", reason="benchmarks/ is run from a source checkout")
 
 from benchmarks.cli import main
+from benchmarks.report import Report, Row
 
 ROW_KEYS = {"scenario", "store", "measurement", "value", "unit", "target", "ok", "result", "detail"}
 
@@ -61,3 +62,13 @@ def test_a_file_backed_store_runs_fills_and_cleans_up(tmp_path: Path) -> None:
     report = json.loads(output.read_text())
     assert {row["store"] for row in report["rows"]} == {"sqlite"}
     assert any(row["measurement"].startswith("ASGI") for row in report["rows"])
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(float("inf"), "inf"), (float("nan"), "nan"), (1234.0, "1,234")]
+)
+def test_the_table_shows_any_value_a_row_can_hold(value: float, shown: str) -> None:
+    # A speed-up over a cost that noise made zero is infinite; the table still prints.
+    report = Report("smoke")
+    report.add(Row("3 peers", "memory", "speed-up", value, "x"))
+    assert f"| {shown} x |" in report.markdown()
