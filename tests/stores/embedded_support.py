@@ -13,7 +13,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,3 +230,24 @@ def evict_from_page_cache(*paths: str | Path) -> None:
                 pytest.skip(f"the page cache keeps {path} here (tmpfs?)")
         finally:
             os.close(fd)
+
+
+def refused_once_evicted(
+    load_nowait: Callable[[str], object],
+    key: str,
+    *paths: str | Path,
+    settle: float = 0.0,
+    attempts: int = 5,
+) -> bool:
+    """Whether a load that must not wait refuses (BlockingIOError) once the files it
+    reads have left the page cache. Something outside the test (another process's
+    readahead, the VM's own reclaim) can bring a page back between the eviction and
+    the read, so a few tries tell that apart from a load that reads through."""
+    for _ in range(attempts):
+        evict_from_page_cache(*paths)
+        time.sleep(settle)
+        try:
+            load_nowait(key)
+        except BlockingIOError:
+            return True
+    return False

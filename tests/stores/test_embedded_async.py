@@ -18,7 +18,7 @@ from sessionware.stores.files import FileStore
 from sessionware.stores.sqlite import SQLiteStore
 from sessionware.stores.threaded import ThreadedStore
 
-from .embedded_support import evict_from_page_cache, make_record, tmpfs
+from .embedded_support import make_record, refused_once_evicted, tmpfs
 
 # -- files -------------------------------------------------------------------------
 
@@ -50,9 +50,7 @@ def test_a_file_record_on_tmpfs_loads_without_waiting(tmp_path: Path) -> None:
 def test_a_file_record_not_in_the_page_cache_is_left_to_a_thread(files: FileStore) -> None:
     record = make_record()
     files.save(record)
-    evict_from_page_cache(files._record_path(record.id))
-    with pytest.raises(BlockingIOError):
-        files.load_nowait(record.id)
+    assert refused_once_evicted(files.load_nowait, record.id, files._record_path(record.id))
     assert files.load(record.id) == record
 
 
@@ -156,9 +154,7 @@ def test_a_dbm_value_not_in_the_page_cache_is_left_to_a_thread(
 ) -> None:
     record = make_record()
     dumb.save(record)
-    evict_from_page_cache(tmp_path / "sessions.dat")
-    with pytest.raises(BlockingIOError):
-        dumb.load_nowait(record.id)
+    assert refused_once_evicted(dumb.load_nowait, record.id, tmp_path / "sessions.dat")
     assert dumb.load(record.id) == record
 
 
@@ -298,10 +294,9 @@ def test_a_sqlite_database_not_in_the_page_cache_is_left_to_a_thread(
     sqlite.save(record)
     ready(sqlite, record.id)
     assert sqlite.load_nowait(record.id) == record
-    evict_from_page_cache(db_path, f"{db_path}-wal")
-    time.sleep(ResidentFiles.INTERVAL + 0.05)  # the files are checked this often
-    with pytest.raises(BlockingIOError):
-        sqlite.load_nowait(record.id)
+    settle = ResidentFiles.INTERVAL + 0.05  # the files are checked this often
+    paths = (db_path, f"{db_path}-wal")
+    assert refused_once_evicted(sqlite.load_nowait, record.id, *paths, settle=settle)
     assert sqlite.load(record.id) == record
 
 
