@@ -258,8 +258,8 @@ async def test_a_load_that_would_wait_for_a_lock_waits_in_a_thread_instead() -> 
     record = make_record()
     await store.save(record)
     thread, leave = held_in_a_thread(sync_store._serial)
+    started = time.monotonic()  # before the timer: the lock goes 0.2 s after this at least
     threading.Timer(0.2, leave.set).start()
-    started = time.monotonic()
     try:
         assert await store.load(record.id) == record
         assert time.monotonic() - started >= 0.15  # it waited for the lock, in a thread
