@@ -82,14 +82,14 @@ class SessionMiddleware:
         self, session: Session, had_cookie: bool, status: str
     ) -> list[tuple[str, str]]:
         """Save or forget by ``status``; the headers to add to the response."""
+        set_cookie = None
         if status[:1] == "5":
             self.manager.forget_changes(session)
-            return [_VARY_COOKIE] if session.accessed else []
-        cookie_value = self.manager.save_changes(session)
-        if cookie_value is None and not session.invalidated:
-            # A returning visitor's request: nothing to set, the common case.
-            return [_VARY_COOKIE] if session.accessed else []
-        set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
+        else:
+            cookie_value = self.manager.save_changes(session)
+            # A returning visitor's request has nothing to set: the common case.
+            if cookie_value is not None or session.invalidated:
+                set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
         if set_cookie is None:
             return [_VARY_COOKIE] if varies_on_cookie(session, None) else []
         return [("Set-Cookie", set_cookie), _VARY_COOKIE]

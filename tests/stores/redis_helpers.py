@@ -1,5 +1,5 @@
 """Helpers for the Redis store tests: unique prefixes, stores that clean up after
-themselves, and reading server-side counters."""
+themselves, and a private server (per test module) with a raw client on it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,25 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import pytest
+import redis
+
 from sessionware.stores.redis import AsyncRedisStore, RedisStore
+from tests.servers import RedisServer, RedisServerFactory
+
+
+# Fixtures: a module imports them by name; each module gets its own server, so its
+# tests may read and reset the server's counters without disturbing other modules.
+@pytest.fixture(scope="module")
+def private_server(redis_server_factory: RedisServerFactory) -> RedisServer:
+    return redis_server_factory()
+
+
+@pytest.fixture
+def raw(private_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(host=private_server.host, port=private_server.port)
+    yield client
+    client.close()
 
 
 def unique_prefix(label: str = "t") -> str:

@@ -14,21 +14,11 @@ from sessionware.core.record import NEVER, Record
 from sessionware.stores._redis_shared import HEADER
 from sessionware.stores.redis import RedisStore
 from sessionware.testing._sync.conformance import make_record, unique_user
-from tests.servers import RedisServer, RedisServerFactory
+from tests.servers import RedisServer
 
-from .redis_helpers import redis_store
+from .redis_helpers import private_server, raw, redis_store
 
-
-@pytest.fixture(scope="module")
-def private_server(redis_server_factory: RedisServerFactory) -> RedisServer:
-    return redis_server_factory()
-
-
-@pytest.fixture
-def raw(private_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=private_server.host, port=private_server.port)
-    yield client
-    client.close()
+__all__ = ["private_server", "raw"]  # fixtures
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import asyncio
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -19,21 +18,11 @@ from sessionware.errors import StoreUnavailable
 from sessionware.stores._redis_shared import parse_url
 from sessionware.stores.redis import AsyncRedisStore, RedisStore
 from sessionware.testing._sync.conformance import make_record
-from tests.servers import RedisSentinel, RedisServer, RedisServerFactory, wait_for
+from tests.servers import RedisSentinel, RedisServer, wait_for
 
-from .redis_helpers import redis_store, unique_prefix
+from .redis_helpers import private_server, raw, redis_store, unique_prefix
 
-
-@pytest.fixture(scope="module")
-def private_server(redis_server_factory: RedisServerFactory) -> RedisServer:
-    return redis_server_factory()
-
-
-@pytest.fixture
-def raw(private_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=private_server.host, port=private_server.port)
-    yield client
-    client.close()
+__all__ = ["private_server", "raw"]  # fixtures
 
 
 def connected_clients(raw: redis.Redis) -> int:

@@ -168,10 +168,6 @@ class Session(MutableMapping[str, Any]):
     def _encoded_differs(self) -> bool:
         return encode_checked(self._codec, self._data or {}) != self._original
 
-    def load_on_access(self, loader: Callable[[Session], object]) -> None:
-        """Defer loading until the mapping is first used (sync manager only)."""
-        self._loader = loader
-
     # -- mapping --------------------------------------------------------------
 
     def _mapping(self) -> dict[str, Any]:
