@@ -20,13 +20,14 @@ import signal
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sessionware.stores.sql import AsyncSQLStore
 from tests.servers import (
     LOOPBACK,
     free_port,
@@ -283,3 +284,17 @@ def dropped_afterwards(store: Any) -> Iterator[Any]:
         with contextlib.suppress(Exception):
             store.drop_table()
         store.close()
+
+
+@contextlib.asynccontextmanager
+async def async_sql_store(url: str, **options: Any) -> AsyncIterator[AsyncSQLStore]:
+    """A set-up async store in a fresh table (``unique_table()`` unless ``table=``
+    is given), dropped and closed afterwards."""
+    options.setdefault("table", unique_table())
+    store = AsyncSQLStore.from_url(url, **options)
+    await store.setup()
+    try:
+        yield store
+    finally:
+        await store.drop_table()
+        await store.close()

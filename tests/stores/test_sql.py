@@ -25,6 +25,7 @@ from tests.servers import free_port
 from .sql_support import (
     SECRET,
     ThrowawayPostgres,
+    async_sql_store,
     dropped_afterwards,
     server_sql_url,
     setup_in_process,
@@ -54,13 +55,8 @@ class TestSQLStore(StoreConformance):
 class TestAsyncSQLStore(AsyncStoreConformance):
     @pytest.fixture
     async def store(self, sql_url: str) -> AsyncIterator[AsyncSQLStore]:
-        store = AsyncSQLStore.from_url(sql_url, table=unique_table())
-        await store.setup()
-        try:
+        async with async_sql_store(sql_url) as store:
             yield store
-        finally:
-            await store.drop_table()
-            await store.close()
 
 
 def many_records(store: SQLStore, count: int, **options: Any) -> list[sw.Record]:

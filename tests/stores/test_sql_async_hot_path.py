@@ -22,7 +22,7 @@ from sessionware.stores.sql import AsyncSQLStore
 from sessionware.testing import AsyncStoreConformance
 from sessionware.testing._sync.conformance import make_record
 
-from .sql_support import server_sql_url, sqlite_url, unique_table
+from .sql_support import async_sql_store, server_sql_url, sqlite_url, unique_table
 
 __all__ = ["server_sql_url", "sqlite_url"]  # fixtures
 
@@ -51,13 +51,8 @@ async def open_store() -> AsyncIterator[Callable[..., Any]]:
 class TestAsyncpgSQLStore(AsyncStoreConformance):
     @pytest.fixture
     async def store(self, postgres_url: str) -> AsyncIterator[AsyncSQLStore]:
-        store = AsyncSQLStore.from_url(asyncpg_url(postgres_url), table=unique_table())
-        await store.setup()
-        try:
+        async with async_sql_store(asyncpg_url(postgres_url)) as store:
             yield store
-        finally:
-            await store.drop_table()
-            await store.close()
 
 
 @pytest.mark.anyio

@@ -26,7 +26,7 @@ from sessionware.stores._sql_schema import async_driver_url
 from sessionware.stores.sql import AsyncSQLStore, SQLStore
 from sessionware.testing._sync.conformance import make_record
 
-from .sql_support import dropped_afterwards, server_sql_url, unique_table
+from .sql_support import async_sql_store, dropped_afterwards, server_sql_url, unique_table
 
 __all__ = ["server_sql_url"]  # fixture
 
@@ -225,13 +225,10 @@ def test_after_one_dead_connection_every_older_pooled_connection_is_checked(
 
 @pytest.fixture
 async def async_store(server_sql_url: str) -> AsyncIterator[AsyncSQLStore]:
-    store = AsyncSQLStore.from_url(server_sql_url, table=unique_table("alive"), **ONE_CONNECTION)
-    await store.setup()
-    try:
+    async with async_sql_store(
+        server_sql_url, table=unique_table("alive"), **ONE_CONNECTION
+    ) as store:
         yield store
-    finally:
-        await store.drop_table()
-        await store.close()
 
 
 async def async_backend_ids(store: AsyncSQLStore, url: str) -> list[int]:
