@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .core.lifecycle import SessionCore
     from .core.session import Session
 
-__all__ = ["CookieSettings", "cookie_max_age_of", "read_cookie", "varies_on_cookie"]
+__all__ = [
+    "CookieSettings",
+    "cookie_max_age_of",
+    "read_cookie",
+    "varies_on_cookie",
+    "warn_if_insecure",
+]
+
+logger = logging.getLogger("sessionware")
+_warned_insecure: set[str] = set()
 
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
@@ -116,3 +126,17 @@ def cookie_max_age_of(core: SessionCore) -> int | None:
     (None: no absolute lifetime, so a browser-session cookie)."""
     max_age = core.policy.max_age
     return None if max_age is None else int(max_age)
+
+
+def warn_if_insecure(secure: bool, https: bool, where: str) -> None:
+    """Log once per ``where`` (an integration's name) that a session cookie without
+    ``Secure`` is being set on a request that arrived over https: the framework's
+    setting (off by default there) lets the cookie leak over plain http later."""
+    if secure or not https or where in _warned_insecure:
+        return
+    _warned_insecure.add(where)
+    logger.warning(
+        "%s: the session cookie is set without the Secure flag on an https request; "
+        "turn on the integration's secure-cookie setting so it never travels over http",
+        where,
+    )
