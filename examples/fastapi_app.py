@@ -18,7 +18,7 @@ from sessionware.integrations.starlette import SessionMiddleware
 app = FastAPI(title="sessionware example")
 app.add_middleware(
     SessionMiddleware,
-    secret_key=os.environ.get("SESSION_SECRET", "change me: a long random string"),
+    secret_key=os.environ.get("SESSION_SECRET", "change me: a long random string, please"),
     store=os.environ.get("SESSION_STORE", "memory://"),
     https_only=False,  # plain http on localhost; keep the default (True) in production
 )

@@ -15,7 +15,7 @@ import sessionware as sw
 
 store = sw.open_store("memory://")
 # In a real app the secret comes from configuration, never from source code.
-SECRET_KEY = os.environ.get("SESSION_SECRET", "development only: not secret")
+SECRET_KEY = os.environ.get("SESSION_SECRET", "development only: not secret, change it")
 manager = sw.SessionManager(store, secret_key=SECRET_KEY)
 
 

@@ -44,7 +44,7 @@ def test_a_bad_cookie_gets_a_fresh_session_without_store_call(
 def test_a_cookie_signed_with_another_key_never_reaches_the_store(
     manager: sw.SessionManager, counting_store: CountingProxy, clock: Clock
 ) -> None:
-    forged = CookieSigner("attacker's own key, long enough").sign(new_session_id(), clock())
+    forged = CookieSigner("attacker's own key, long enough as well").sign(new_session_id(), clock())
     with manager.scope(forged) as session:
         assert session.is_new
     assert counting_store.calls == []

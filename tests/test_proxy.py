@@ -11,6 +11,8 @@ import sessionware as sw
 from sessionware.stores.memory import AsyncMemoryStore, MemoryStore
 from sessionware.testing._sync.conformance import make_record
 
+from .conftest import SECRET
+
 
 class LoadLog(sw.StoreProxy):
     def __init__(self, store: Any) -> None:
@@ -75,7 +77,7 @@ def test_a_proxy_wraps_an_async_store_too() -> None:
 
 def test_a_proxied_store_serves_a_manager() -> None:
     proxy = LoadLog(MemoryStore())
-    manager = sw.SessionManager(proxy, secret_key="k" * 32)
+    manager = sw.SessionManager(proxy, secret_key=SECRET)
     with manager.scope(None) as session:
         session["a"] = 1
     with manager.scope(session.cookie_value) as again:

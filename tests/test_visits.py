@@ -308,7 +308,7 @@ EXIT_WITHOUT_CLOSE = textwrap.dedent(
             return call(expiries)
 
     store = Journal(MemoryStore())
-    manager = sw.SessionManager(store, secret_key="k" * 32, idle_timeout=600,
+    manager = sw.SessionManager(store, secret_key="k3" * 8 + "0123456789abcdef", idle_timeout=600,
                                 visit_tracker=sw.VisitTracker(interval=60))
     with manager.scope(None) as session:
         session["n"] = 1

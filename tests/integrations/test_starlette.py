@@ -73,7 +73,7 @@ ROUTES = [
 
 
 def make_app(**options: Any) -> Starlette:
-    options.setdefault("secret_key", "example")
+    options.setdefault("secret_key", SECRET)
     return Starlette(routes=ROUTES, middleware=[Middleware(SessionMiddleware, **options)])
 
 
@@ -118,7 +118,7 @@ def test_an_expired_session_reads_as_empty(clock: Clock) -> None:
 
 
 def test_max_age_is_the_session_lifetime() -> None:
-    middleware = SessionMiddleware(make_app(), secret_key="example", max_age=60)
+    middleware = SessionMiddleware(make_app(), secret_key=SECRET, max_age=60)
     assert middleware.manager is not None
     assert middleware.manager.core.policy.max_age == 60
 
@@ -286,7 +286,7 @@ def test_new_data_after_a_clear_is_kept_under_a_new_id() -> None:
     store = AsyncMemoryStore()
     app = Starlette(
         routes=[*ROUTES, Route("/relogin", relogin, methods=["POST"])],
-        middleware=[Middleware(SessionMiddleware, secret_key="example", store=store)],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET, store=store)],
     )
     client = TestClient(app)
     client.post("/update_session", json={"cart": [1]})
@@ -304,7 +304,7 @@ def test_nested_changes_are_saved_without_reassignment() -> None:
 
     app = Starlette(
         routes=[*ROUTES, Route("/add", add_to_cart, methods=["POST"])],
-        middleware=[Middleware(SessionMiddleware, secret_key="example")],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)],
     )
     client = TestClient(app)
     client.post("/update_session", json={"cart": []})
@@ -322,7 +322,7 @@ def test_writes_through_the_sessionware_session_are_kept_too() -> None:
 
     app = Starlette(
         routes=[*ROUTES, Route("/both", both)],
-        middleware=[Middleware(SessionMiddleware, secret_key="example")],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)],
     )
     client = TestClient(app)
     client.get("/both")
@@ -341,7 +341,7 @@ def test_a_change_to_request_session_reaches_the_sessionware_session_at_once() -
 
     app = Starlette(
         routes=[*ROUTES, Route("/write", write_then_look)],
-        middleware=[Middleware(SessionMiddleware, secret_key="example")],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)],
     )
     client = TestClient(app)
     client.post("/update_session", json={"size": "L", "kept": 1})
@@ -357,7 +357,7 @@ def test_mark_modified_saves_a_session_whose_values_did_not_change() -> None:
     store = AsyncMemoryStore()
     app = Starlette(
         routes=[*ROUTES, Route("/touch", touch)],
-        middleware=[Middleware(SessionMiddleware, secret_key="example", store=store)],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET, store=store)],
     )
     client = TestClient(app)
     client.post("/update_session", json={"some": "data"})
@@ -376,13 +376,13 @@ def test_a_standalone_session_dict_changes_only_itself() -> None:
 
 
 def test_a_secret_object_is_accepted_as_secret_key() -> None:
-    client = TestClient(make_app(secret_key=Secret("from the environment")))
+    client = TestClient(make_app(secret_key=Secret("from the environment: 4b1e9c0d7a2f58e3")))
     client.post("/update_session", json={"some": "data"})
     assert client.get("/view_session").json() == {"session": {"some": "data"}}
 
 
 def test_a_store_url_is_opened_on_first_use() -> None:
-    middleware = SessionMiddleware(make_app(), secret_key="example", store="memory:///lazy")
+    middleware = SessionMiddleware(make_app(), secret_key=SECRET, store="memory:///lazy")
     assert middleware.manager is None
     client = TestClient(make_app(store="memory:///lazy"))
     client.post("/update_session", json={"some": "data"})
@@ -421,7 +421,7 @@ def test_a_websocket_sees_the_session() -> None:
 
     app = Starlette(
         routes=[*ROUTES, WebSocketRoute("/ws", whoami)],
-        middleware=[Middleware(SessionMiddleware, secret_key="example")],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)],
     )
     client = TestClient(app)
     client.post("/update_session", json={"user": "ada"})
@@ -440,6 +440,6 @@ def test_a_websocket_sees_the_session() -> None:
     ],
 )
 def test_bad_configuration_is_refused(options: dict[str, Any], message: str) -> None:
-    options.setdefault("secret_key", "example")
+    options.setdefault("secret_key", SECRET)
     with pytest.raises((ValueError, TypeError), match=message):
         SessionMiddleware(make_app(), **options)

@@ -11,7 +11,9 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import math
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -54,10 +56,43 @@ class SignedId(NamedTuple):
     key: str
 
 
-def _derive(secret: str | bytes) -> bytes:
+#: A signing key must be at least this long in bytes (a str counts as UTF-8).
+MIN_SECRET_BYTES = 32
+#: ...and a str key must carry at least this many bits by a Shannon estimate over its
+#: characters. The estimate undercounts short random strings (32 random hex digits,
+#: 128 true bits, score 92-120), so the bar sits well below the true entropy wanted:
+#: it refuses repeated characters and short repeated patterns, not honest keys.
+MIN_SECRET_BITS = 64
+SECRET_RULE = (
+    f"a secret_key needs at least {MIN_SECRET_BYTES} bytes and, for a str, "
+    f"an estimated {MIN_SECRET_BITS} bits of entropy (Shannon, over its characters); "
+    "make one with secrets.token_urlsafe(32)"
+)
+
+
+def estimated_bits(text: str) -> float:
+    """Shannon estimate of a string's entropy: its length times the entropy of its
+    character frequencies (0 for "aaaa", 1 bit a character for "abab")."""
+    length = len(text)
+    counts = Counter(text).values()
+    return -sum(count * math.log2(count / length) for count in counts)
+
+
+def check_secret(secret: str | bytes, index: int = 0) -> bytes:
+    """The key as bytes, or a ValueError naming the rule it breaks.
+
+    ``index`` names the key of a rotation list in the message (never the key)."""
     raw = secret.encode() if isinstance(secret, str) else secret
-    if not raw:
-        raise ValueError("secret_key must not be empty")
+    which = "secret_key" if index == 0 else f"secret_key[{index}]"
+    if len(raw) < MIN_SECRET_BYTES:
+        raise ValueError(f"{which} is {len(raw)} bytes long: {SECRET_RULE}")
+    if isinstance(secret, str) and estimated_bits(secret) < MIN_SECRET_BITS:
+        raise ValueError(f"{which} is too predictable (repeated characters?): {SECRET_RULE}")
+    return raw
+
+
+def _derive(secret: str | bytes, index: int = 0) -> bytes:
+    raw = check_secret(secret, index)
     return hmac.new(raw, b"sessionware cookie signature", hashlib.sha256).digest()
 
 
@@ -77,7 +112,10 @@ class CookieSigner:
             raise ValueError("secret_key must name at least one key")
         # Keyed HMAC states prepared once; each signature copies one (cheaper than
         # hmac.digest, which re-derives the padded keys every time).
-        self._keys = [hmac.new(_derive(key), digestmod=hashlib.sha256) for key in keys]
+        self._keys = [
+            hmac.new(_derive(key, index), digestmod=hashlib.sha256)
+            for index, key in enumerate(keys)
+        ]
         self._verified: dict[str, SignedId] = {}
 
     def sign(self, session_id: str, created_at: float) -> str:
