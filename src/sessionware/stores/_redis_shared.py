@@ -11,13 +11,14 @@ import contextlib
 import inspect
 import math
 import os
+import re
 import struct
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from redis import exceptions as redis_errors
 
@@ -472,16 +473,74 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 #: Everything ``store_error`` translates. Hot paths catch it in a plain ``try``
 #: (free in CPython 3.11 when nothing is raised); a ``@contextmanager`` costs a
-#: generator and two calls, ~1 us per operation.
-REDIS_ERRORS: tuple[type[BaseException], ...] = (redis_errors.RedisError, OSError)
+#: generator and two calls, ~1 us per operation. ``RedisClusterException`` (no
+#: reachable startup node...) is not a ``RedisError``.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    redis_errors.RedisError,
+    redis_errors.RedisClusterException,
+    OSError,
+)
+
+#: Longest reason an error message carries: a log line, not a dump.
+MAX_REASON = 400
+_CLIENT_REPR = "<redis."
+_HOST_PORT = re.compile(r"\bhost=([^,()<>]+),port=(\d+)")
+#: redis-py 6+ reprs its errors as ``network:ConnectionError``; the class name says it.
+_ERROR_REPR = re.compile(r"\b[a-z_]+:([A-Z]\w*Error)\b")
 
 
 def store_error(url: str, exc: BaseException) -> StoreError:
     """``exc`` (one of ``REDIS_ERRORS``) as ``StoreUnavailable`` / ``StoreError``,
-    URL redacted. Raise it ``from exc``."""
+    URL redacted, reason on one line. Raise it ``from exc``."""
+    reason = error_reason(url, exc)
     if isinstance(exc, UNAVAILABLE):
-        return StoreUnavailable(url, f"{type(exc).__name__}: {exc}")
-    return StoreError(f"session store {redact_url(url)} failed: {exc}")
+        return StoreUnavailable(url, f"{type(exc).__name__}: {reason}")
+    return StoreError(f"session store {redact_url(url)} failed: {reason}")
+
+
+def error_reason(url: str, exc: BaseException) -> str:
+    """What redis-py said, on one line and short: Sentinel failures embed the full
+    repr of each sentinel's client (over 1,000 characters each), which is cut down
+    to the address it names; the URL's password never appears."""
+    text = _ERROR_REPR.sub(r"\1", _without_client_reprs(str(exc)))
+    text = " ".join(text.split()) or type(exc).__name__
+    for secret in _secrets_of(url):
+        text = text.replace(secret, "***")
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "\u2026"
+
+
+def _without_client_reprs(text: str) -> str:
+    """``text`` with each ``<redis.client.Redis(<...ConnectionPool(<...>)>)>`` replaced
+    by the ``host:port`` it names (the reprs nest, so brackets are counted)."""
+    parts: list[str] = []
+    position = 0
+    while (start := text.find(_CLIENT_REPR, position)) != -1:
+        depth, end = 0, len(text)
+        for index in range(start, len(text)):
+            if text[index] == "<":
+                depth += 1
+            elif text[index] == ">":
+                depth -= 1
+                if depth == 0:
+                    end = index + 1
+                    break
+        address = _HOST_PORT.search(text, start, end)
+        parts += [text[position:start], f"server {address[1]}:{address[2]}" if address else ""]
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The password of ``url``, in its user info or its query, if any."""
+    try:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        in_userinfo = unquote(parts.password) if parts.password else None
+    except ValueError:
+        return []
+    secrets = [in_userinfo, query.get("password"), query.get("sentinel_password")]
+    return [secret for secret in secrets if secret]
 
 
 @contextlib.contextmanager

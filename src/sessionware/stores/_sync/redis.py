@@ -129,7 +129,10 @@ class RedisStore:
         """A store on the client shared by every store of this process with the same
         URL and options (one connection pool)."""
         settings = parse_url(url, options)
-        lease = CLIENTS.acquire(settings, IS_ASYNC, lambda: make_client(settings))
+        # A Cluster client (the sync one) asks its startup nodes for the topology
+        # as soon as it is made.
+        with translate_errors(url):
+            lease = CLIENTS.acquire(settings, IS_ASYNC, lambda: make_client(settings))
         return cls(
             lease.client,
             prefix=settings.prefix,
