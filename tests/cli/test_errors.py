@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from sessionware.cli._common import CliError, CliUsageError, explain, resolve_key
 from sessionware.core.signing import store_key
-from sessionware.stores.registry import UnknownStoreError
+from sessionware.stores.registry import UnknownStoreError, install_hint
 
 
 def test_a_missing_driver_names_the_extra_to_install() -> None:
     error = explain(ModuleNotFoundError("No module named 'redis'", name="redis"))
 
     assert isinstance(error, CliError)
-    assert error.message == "the 'redis' package is missing: pip install 'sessionware[redis]'"
+    assert error.message == f"the 'redis' package is missing: {install_hint('redis')}"
 
 
 def test_a_missing_sql_driver_names_its_extra() -> None:
     error = explain(ModuleNotFoundError("No module named 'psycopg'", name="psycopg"))
 
-    assert "pip install 'sessionware[postgres]'" in error.message
+    assert install_hint("postgres") in error.message
 
 
 def test_a_store_module_missing_from_sessionware_says_so() -> None:

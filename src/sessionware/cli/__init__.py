@@ -12,9 +12,6 @@ from typing import Any
 
 __all__ = ["main"]
 
-_MISSING_CLI_EXTRA = (
-    "sessionware: the command line needs the [cli] extra: pip install 'sessionware[cli]'"
-)
 
 
 def main(args: list[str] | None = None) -> Any:
@@ -23,7 +20,12 @@ def main(args: list[str] | None = None) -> Any:
         from .commands import cli
     except ImportError as exc:
         if exc.name in ("click", "rich"):
-            print(_MISSING_CLI_EXTRA, file=sys.stderr)
+            from ..stores.registry import install_hint
+
+            print(
+                f"sessionware: the command line needs the [cli] extra: {install_hint('cli')}",
+                file=sys.stderr,
+            )
             raise SystemExit(1) from None
         raise
     return cli.main(args=args, prog_name="sessionware")

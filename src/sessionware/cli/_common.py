@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..core.signing import store_key
 from ..errors import SessionwareError, StoreError, redact_url
-from ..stores.registry import UnknownStoreError, open_store
+from ..stores.registry import MissingExtraError, UnknownStoreError, install_hint, open_store
 
 __all__ = [
     "CliContext",
@@ -114,6 +114,8 @@ def explain(exc: BaseException) -> click.ClickException:
 
 
 def _missing_module(exc: ImportError) -> str:
+    if isinstance(exc, MissingExtraError):  # already names the extra the URL needs
+        return _one_line(str(exc))
     name = exc.name or ""
     if name.startswith("sessionware."):
         return f"this installation of sessionware has no {name} module (store not available)"
@@ -121,7 +123,7 @@ def _missing_module(exc: ImportError) -> str:
     extra = EXTRA_FOR_MODULE.get(top)
     if extra is None:
         return f"a required module is missing: {_one_line(str(exc))}"
-    return f"the {top!r} package is missing: pip install 'sessionware[{extra}]'"
+    return f"the {top!r} package is missing: {install_hint(extra)}"
 
 
 @contextmanager

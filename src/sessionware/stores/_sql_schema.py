@@ -318,10 +318,10 @@ class ErrorTranslator:
 
 
 def driver_missing(url: URL, exc: BaseException) -> StoreError:
-    return StoreError(
-        f"cannot open {url.render_as_string()}: {exc} "
-        "(install the driver, e.g. pip install 'sessionware[postgres]' or '[mysql]')"
-    )
+    """SQLAlchemy could not load the URL's driver: name the extra that brings it."""
+    from .registry import missing_extra  # the registry imports stores, not the reverse
+
+    return missing_extra(url.render_as_string(hide_password=False), exc)
 
 
 # ---------------------------------------------------------------------- statements

@@ -9,12 +9,24 @@ classmethod, or at any callable taking ``(url, **options)``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
+import json
+from pathlib import Path
 from typing import Any
 
-from ..errors import SessionwareError
+from ..errors import SessionwareError, StoreError, redact_url
 
-__all__ = ["open_async_store", "open_store", "scheme_of"]
+__all__ = [
+    "MissingExtraError",
+    "UnknownStoreError",
+    "install_hint",
+    "missing_extra",
+    "open_async_store",
+    "open_store",
+    "scheme_of",
+]
 
 _REDIS = "sessionware.stores.redis:RedisStore"
 _ASYNC_REDIS = "sessionware.stores.redis:AsyncRedisStore"
@@ -58,6 +70,83 @@ class UnknownStoreError(SessionwareError, ValueError):
     """No store is registered for the URL's scheme."""
 
 
+class MissingExtraError(StoreError, ImportError):
+    """The store for a URL needs a package that is not installed; the message names
+    the extra that brings it and the command that installs it. Also an
+    ``ImportError``, which is what it was before it had a clear message."""
+
+
+# ------------------------------------------------------------ missing extras
+
+#: The extra that brings the client of each database family, by URL dialect. The
+#: async stores of PostgreSQL and MySQL need their database's extra even when the
+#: sync driver came with ``[sql]``: it also brings SQLAlchemy's asyncio support.
+_DIALECT_EXTRAS = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
+def extra_for(url: str, *, is_async: bool = False) -> str:
+    """The extra a user installs to open ``url`` (``[sql]`` for dialects without one)."""
+    scheme = scheme_of(url)
+    if BUILTIN_STORES.get(scheme) == _REDIS:
+        return "redis"
+    dialect, _, driver = scheme.partition("+")
+    if dialect == "sqlite":
+        return "sqlite-async" if is_async or driver == "aiosqlite" else "sql"
+    return _DIALECT_EXTRAS.get(dialect, "sql")
+
+
+@functools.cache
+def _source_checkout() -> Path | None:
+    """The checkout this sessionware runs from (an editable or ``src``-path install),
+    or None for an installed wheel or sdist, where ``pip install -e`` means nothing."""
+    package = Path(__file__).resolve().parent.parent
+    root = package.parent.parent
+    if package.parent.name == "src" and (root / "pyproject.toml").is_file():
+        return root
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        direct_url = distribution("sessionware").read_text("direct_url.json")
+    except (PackageNotFoundError, OSError):
+        return None
+    try:
+        info = json.loads(direct_url or "{}")
+    except ValueError:
+        return None
+    if not info.get("dir_info", {}).get("editable"):
+        return None
+    url = str(info.get("url", ""))
+    return Path(url.removeprefix("file://")) if url.startswith("file://") else None
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``: from PyPI, or into the checkout this
+    sessionware runs from."""
+    checkout = _source_checkout()
+    if checkout is not None:
+        return f'pip install -e ".[{extra}]" in {checkout}'
+    return f'pip install "sessionware[{extra}]"'
+
+
+def missing_extra(url: str, exc: BaseException, *, is_async: bool = False) -> MissingExtraError:
+    """The error for a store whose package (``exc``: the ImportError, or SQLAlchemy's
+    error for a driver it cannot load) is missing. Raise it ``from exc``."""
+    extra = extra_for(url, is_async=is_async)
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    driver = " and the database's driver" if extra == "sql" and scheme_of(url) != "sqlite" else ""
+    error = MissingExtraError(
+        f"cannot open {redact_url(url)}: {detail} "
+        f"(this store needs the [{extra}] extra{driver}: {install_hint(extra)})"
+    )
+    error.name = getattr(exc, "name", None)
+    return error
+
+
 def scheme_of(url: str) -> str:
     scheme, sep, _ = url.partition("://")
     if not sep or not scheme:
@@ -65,9 +154,14 @@ def scheme_of(url: str) -> str:
     return scheme.lower()
 
 
-def _load(target: str) -> Any:
+def _load(target: str, url: str, *, is_async: bool = False) -> Any:
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except ImportError as exc:
+        if (exc.name or "").startswith("sessionware"):
+            raise  # a broken installation, not a missing extra
+        raise missing_extra(url, exc, is_async=is_async) from exc
 
 
 def _entry_point(group: str, scheme: str) -> Any | None:
@@ -83,11 +177,11 @@ def _build(factory: Any, url: str, options: dict[str, Any]) -> Any:
     return from_url(url, **options) if from_url is not None else factory(url, **options)
 
 
-def _sync_factory(scheme: str) -> Any | None:
+def _sync_factory(scheme: str, url: str) -> Any | None:
     if scheme in BUILTIN_STORES:
-        return _load(BUILTIN_STORES[scheme])
+        return _load(BUILTIN_STORES[scheme], url)
     if scheme.partition("+")[0] in SQL_DIALECTS or scheme.startswith("sqlite+"):
-        return _load(_SQL)
+        return _load(_SQL, url)
     return _entry_point("sessionware.stores", scheme)
 
 
@@ -99,12 +193,18 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Any:
     ``valkey...``), any SQLAlchemy URL such as ``postgresql+psycopg://...``, or a
     scheme a third-party package registered.
     """
-    factory = _sync_factory(scheme_of(url))
+    factory = _sync_factory(scheme_of(url), url)
     if factory is None:
         raise UnknownStoreError(f"no session store is registered for {scheme_of(url)!r} URLs")
     store = _build(factory, url, options)
     if setup:
-        store.setup()
+        try:
+            store.setup()
+        except BaseException:
+            # The caller never gets this store to close: release its connections.
+            with contextlib.suppress(Exception):
+                store.close()
+            raise
     return store
 
 
@@ -114,9 +214,9 @@ async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> A
     scheme = scheme_of(url)
     factory: Any | None
     if scheme in BUILTIN_ASYNC_STORES:
-        factory = _load(BUILTIN_ASYNC_STORES[scheme])
+        factory = _load(BUILTIN_ASYNC_STORES[scheme], url, is_async=True)
     elif scheme.partition("+")[0] in SQL_DIALECTS or scheme.startswith("sqlite+"):
-        factory = _load(_ASYNC_SQL)
+        factory = _load(_ASYNC_SQL, url, is_async=True)
     else:
         factory = _entry_point("sessionware.async_stores", scheme)
     if factory is not None:
@@ -126,5 +226,10 @@ async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> A
 
         store = ThreadedStore(open_store(url, setup=False, **options))
     if setup:
-        await store.setup()
+        try:
+            await store.setup()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await store.close()
+            raise
     return store

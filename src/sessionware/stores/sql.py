@@ -4,11 +4,28 @@
 ``SQLStore`` is sync; ``AsyncSQLStore`` takes the same URL and swaps in the async
 driver of the same database (pymysql -> aiomysql, pysqlite -> aiosqlite; psycopg is
 both).
+
+``AsyncSQLStore`` is imported on first use: it needs SQLAlchemy's asyncio extension,
+which needs ``greenlet``, and the sync store must work where only the ``[sql]``
+extra and a sync driver are installed.
 """
 
 from __future__ import annotations
 
-from ._async.sql import AsyncSQLStore
+from typing import TYPE_CHECKING, Any
+
 from ._sync.sql import SQLStore
 
+if TYPE_CHECKING:
+    from ._async.sql import AsyncSQLStore
+
 __all__ = ["AsyncSQLStore", "SQLStore"]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "AsyncSQLStore":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ._async.sql import AsyncSQLStore
+
+    globals()[name] = AsyncSQLStore
+    return AsyncSQLStore
