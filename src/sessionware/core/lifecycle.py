@@ -79,7 +79,14 @@ class SessionCore:
         if signed is None or self.policy.cookie_expired(signed.created_at, now):
             return self.fresh(now)
         created_at = float(signed.created_at)
-        return Session(signed.session_id, signed.key, False, created_at, now, 0.0, None, self.codec)
+        session = Session(
+            signed.session_id, signed.key, False, created_at, now, 0.0, None, self.codec
+        )
+        if signed.stale:
+            # Signed by a fallback key: hand the visitor the current key's cookie once,
+            # so the old key can be retired (``attach`` withdraws it if the record is gone).
+            session.cookie_value = self.signer.resign(signed)
+        return session
 
     def fresh(self, now: float) -> Session:
         expires_at = self.policy.expires_at(now, now)
@@ -111,6 +118,7 @@ class SessionCore:
                     session._expires_at = session._stored_expires_at = expires_at
                     return True
         self._reset_fresh(session, now)
+        session.cookie_value = None  # no re-signed cookie for a session that is gone
         return False
 
     def _reset_fresh(self, session: Session, now: float) -> None:

@@ -54,6 +54,8 @@ class SignedId(NamedTuple):
     created_at: int
     #: ``store_key(session_id)``, derived once when the cookie is first verified.
     key: str
+    #: Verified by a fallback key, not the current one: re-sign it (key rotation).
+    stale: bool = False
 
 
 #: A signing key must be at least this long in bytes (a str counts as UTF-8).
@@ -99,7 +101,9 @@ def _derive(secret: str | bytes, index: int = 0) -> bytes:
 class CookieSigner:
     """Signs ids with the first key and verifies with every key (key rotation).
 
-    Values that verified are remembered (at most ``VERIFIED_CACHE_SIZE``, oldest
+    A value that verified with a fallback key comes back ``stale``, so the caller can
+    send the visitor a value signed with the current key (``resign``) and the old key
+    can be retired before the longest session ends. Values that verified are remembered (at most ``VERIFIED_CACHE_SIZE``, oldest
     dropped first): the keys never change, so a value genuine once stays genuine.
     Only genuine values are kept, so forged ones cannot fill the cache.
     """
@@ -134,20 +138,29 @@ class CookieSigner:
             self._remember(cookie_value, signed)
         return signed
 
+    def resign(self, signed: SignedId) -> str:
+        """The current key's cookie for a ``stale`` value, remembered as genuine so the
+        visitor's next request needs no HMAC."""
+        value = self.sign(signed.session_id, signed.created_at)
+        self._remember(value, signed._replace(stale=False))
+        return value
+
     def _verify(self, cookie_value: str) -> SignedId | None:
         message, _, signature = cookie_value.rpartition(".")
         session_id, _, created = message.partition(".")
         if (
             len(signature) != SIGNATURE_LENGTH
+            # compare_digest refuses non-ASCII str (TypeError): such a value is forged.
+            or not signature.isascii()
             or len(session_id) != ID_LENGTH
             or not created.isascii()
             or not created.isdigit()
             or not _ID_ALPHABET.issuperset(session_id)
         ):
             return None
-        for key in self._keys:
+        for index, key in enumerate(self._keys):
             if hmac.compare_digest(signature, self._signature(key, message)):
-                return SignedId(session_id, int(created), store_key(session_id))
+                return SignedId(session_id, int(created), store_key(session_id), index > 0)
         return None
 
     def _remember(self, cookie_value: str, signed: SignedId) -> None:
