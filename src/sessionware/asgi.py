@@ -27,7 +27,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import CookieSettings, cookie_max_age_of, read_cookie, varies_on_cookie
+from .cookies import (
+    CookieSettings,
+    cookie_max_age_of,
+    read_cookie,
+    varies_on_cookie,
+    warn_if_insecure,
+)
 
 if TYPE_CHECKING:
     from ._async.manager import AsyncSessionManager
@@ -60,6 +66,10 @@ class SessionMiddleware:
     """Wraps an ASGI app; ``scope["session"]`` and ``sessionware.current()`` give the
     connection's session. Cookie attributes as in ``sessionware.wsgi``."""
 
+    #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
+    #: an https request (None: the cookie is Secure, nothing to check per request).
+    _insecure_where: str | None = None
+
     def __init__(
         self,
         app: ASGIApp,
@@ -73,6 +83,8 @@ class SessionMiddleware:
         domain: str | None = None,
         cookie_max_age: int | None = None,
     ) -> None:
+        if not secure:
+            self._insecure_where = "sessionware.asgi.SessionMiddleware"
         if cookie_max_age is None:
             cookie_max_age = cookie_max_age_of(manager.core)
         cookie = CookieSettings(
@@ -121,6 +133,8 @@ class SessionMiddleware:
         cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
         session = await manager.open(cookie_value)
         exchange = self._exchange(manager, session, cookie_value is not None)
+        if self._insecure_where is not None and scope.get("scheme") == "https":
+            exchange.insecure_where = self._insecure_where
         exchange.expose(scope)
         return exchange
 
@@ -205,7 +219,16 @@ class SessionMiddleware:
 class SessionExchange:
     """One connection's session and the decisions taken on it."""
 
-    __slots__ = ("cookie", "downstream", "had_cookie", "manager", "replaced", "session", "settled")
+    __slots__ = (
+        "cookie",
+        "downstream",
+        "had_cookie",
+        "insecure_where",
+        "manager",
+        "replaced",
+        "session",
+        "settled",
+    )
 
     def __init__(
         self,
@@ -221,6 +244,8 @@ class SessionExchange:
         self.settled = False  # saved or forgotten
         self.replaced = False  # a failed save answered 500 instead of the app
         self.downstream: Send | None = None
+        #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
+        self.insecure_where: str | None = None
 
     def expose(self, scope: Scope) -> None:
         scope["session"] = self.session
@@ -263,6 +288,8 @@ class SessionExchange:
                 return False
             if cookie_value is not None or session.invalidated:
                 set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+                if self.insecure_where is not None and cookie_value is not None:
+                    warn_if_insecure(False, True, self.insecure_where)
         if varies_on_cookie(session, set_cookie):
             headers = list(message.get("headers") or ())
             if set_cookie is not None:

@@ -14,7 +14,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import CookieSettings, cookie_max_age_of, read_cookie, varies_on_cookie
+from .cookies import (
+    CookieSettings,
+    cookie_max_age_of,
+    read_cookie,
+    varies_on_cookie,
+    warn_if_insecure,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -36,6 +42,10 @@ class SessionMiddleware:
     """Wraps a WSGI app; ``environ["sessionware.session"]`` and
     ``sessionware.current()`` give the request's session."""
 
+    #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
+    #: an https request (None: the cookie is Secure, nothing to check per request).
+    _insecure_where: str | None = None
+
     def __init__(
         self,
         app: WSGIApplication,
@@ -51,6 +61,8 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         self.manager = manager
+        if not secure:
+            self._insecure_where = "sessionware.wsgi.SessionMiddleware"
         if cookie_max_age is None:
             cookie_max_age = cookie_max_age_of(manager.core)
         self.cookie = CookieSettings(
@@ -68,6 +80,8 @@ class SessionMiddleware:
         session = self.manager.open(cookie_value)
         environ[ENVIRON_KEY] = session
         response = _Response(self, session, cookie_value is not None, start_response)
+        if self._insecure_where is not None and environ.get("wsgi.url_scheme") == "https":
+            response.insecure_where = self._insecure_where
         token = current_session.set(session)
         try:
             body = self.app(environ, response.start_response)
@@ -79,9 +93,10 @@ class SessionMiddleware:
         return response.finish(body)
 
     def session_headers(
-        self, session: Session, had_cookie: bool, status: str
+        self, session: Session, had_cookie: bool, status: str, insecure_where: str | None = None
     ) -> list[tuple[str, str]]:
-        """Save or forget by ``status``; the headers to add to the response."""
+        """Save or forget by ``status``; the headers to add to the response
+        (``insecure_where``: an https request whose cookie would lack ``Secure``)."""
         set_cookie = None
         if status[:1] == "5":
             self.manager.forget_changes(session)
@@ -90,6 +105,8 @@ class SessionMiddleware:
             # A returning visitor's request has nothing to set: the common case.
             if cookie_value is not None or session.invalidated:
                 set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
+                if insecure_where is not None and cookie_value is not None:
+                    warn_if_insecure(False, True, insecure_where)
         if set_cookie is None:
             return [_VARY_COOKIE] if varies_on_cookie(session, None) else []
         return [("Set-Cookie", set_cookie), _VARY_COOKIE]
@@ -109,6 +126,7 @@ class _Response:
         "_returned",
         "_session",
         "_start_response",
+        "insecure_where",
         "pending",
         "sent",
     )
@@ -127,6 +145,7 @@ class _Response:
         self.pending: tuple[str, list[tuple[str, str]], OptExcInfo] | None = None
         self.sent = False
         self._returned = False
+        self.insecure_where: str | None = None
 
     def start_response(
         self,
@@ -152,7 +171,9 @@ class _Response:
         status, headers, exc_info = self.pending
         self.pending = None
         self.sent = True
-        extra = self._middleware.session_headers(self._session, self._had_cookie, status)
+        extra = self._middleware.session_headers(
+            self._session, self._had_cookie, status, self.insecure_where
+        )
         return self._start_response(status, headers + extra, exc_info)
 
     def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
