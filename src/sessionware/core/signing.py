@@ -103,8 +103,9 @@ class CookieSigner:
 
     A value that verified with a fallback key comes back ``stale``, so the caller can
     send the visitor a value signed with the current key (``resign``) and the old key
-    can be retired before the longest session ends. Values that verified are remembered (at most ``VERIFIED_CACHE_SIZE``, oldest
-    dropped first): the keys never change, so a value genuine once stays genuine.
+    can be retired before the longest session ends. Values that verified are
+    remembered (at most ``VERIFIED_CACHE_SIZE``, oldest dropped first): the keys
+    never change, so a value genuine once stays genuine.
     Only genuine values are kept, so forged ones cannot fill the cache.
     """
 
