@@ -45,7 +45,7 @@ async def test_operations_run_outside_the_event_loop_thread() -> None:
     await store.save(record)
     assert await store.load(record.id) is not None
     await store.close()
-    assert sync_store.load_threads[0].startswith("sessionware-store")
+    assert len(sync_store.load_threads) == 1
     assert threading.current_thread().name not in sync_store.load_threads
 
 
@@ -97,7 +97,7 @@ async def test_a_load_the_store_would_have_to_wait_for_runs_in_a_worker_thread()
     assert await store.load(record.id) == record
     await store.close()
     assert sync_store.threads["load_nowait"] == [threading.current_thread().name]
-    assert sync_store.threads["load"][0].startswith("sessionware-store")
+    assert sync_store.threads["load"][0] != threading.current_thread().name
 
 
 @pytest.mark.anyio
@@ -107,7 +107,7 @@ async def test_writes_run_in_a_worker_thread_even_when_loads_need_not() -> None:
     record = make_record()
     assert await store.save_if_version(record, 0)
     await store.close()
-    assert sync_store.threads["save"][0].startswith("sessionware-store")
+    assert sync_store.threads["save"][0] != threading.current_thread().name
 
 
 @pytest.mark.anyio

@@ -1,15 +1,25 @@
 """A periodic background job on the running event loop (hand-written; its
-sync counterpart in ``_sync/background.py`` uses a thread)."""
+sync counterpart in ``_sync/background.py`` uses a thread).
+
+It runs on any AnyIO backend: waiting, waking and shielding go through anyio. Only
+starting the job is per backend, because a job that outlives the request that
+started it has no task group to live in: on asyncio it is a task of the loop, on
+trio a system task of the run. Both are cancelled when the loop or run ends, and
+the job then runs a last time, shielded.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import anyio
 
 from ..core.retry import flush_backoff
+from .primitives import running_loop
 
 __all__ = ["AsyncBackgroundLoop"]
 
@@ -20,27 +30,35 @@ class AsyncBackgroundLoop:
     """Runs ``work`` every ``interval`` seconds, or sooner when woken; backs off
     (doubling, up to a minute) while ``work`` raises, and a wake does not cut a
     back-off short. ``stop`` runs it a last time; so does the task's cancellation
-    (``asyncio.run`` cancels leftover tasks at its end)."""
+    (``asyncio.run`` and ``trio.run`` cancel leftover tasks at their end)."""
 
     def __init__(self, work: Callable[[], Awaitable[object]], interval: float, name: str) -> None:
         self._work = work
         self._interval = interval
         self._name = name
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._running = False
+        self._handle: object = None
+        self._done: anyio.Event | None = None
+        self._wake: anyio.Event | None = None
         self._stopping = False
         #: Seconds until the next run at most: the interval, longer while backing off.
         self.delay = interval
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        handle = self._handle
+        if isinstance(handle, asyncio.Task):
+            # A task cancelled before its first step never reaches ``_run``'s finally.
+            return not handle.done()
+        return self._running
 
     def ensure_running(self) -> None:
-        if self._task is None or self._task.done():
+        if not self.running:
             self._stopping = False
-            self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
+            self._wake = anyio.Event()
+            self._done = anyio.Event()
+            self._handle = _spawn(self._run, self._name)
+            self._running = True
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -58,32 +76,40 @@ class AsyncBackgroundLoop:
                     self.delay = flush_backoff(self.delay, self._interval)
                 else:
                     self.delay = self._interval
-        except asyncio.CancelledError:
+        except anyio.get_cancelled_exc_class():
             # The event loop is shutting down without stop(): write what is left.
             if not self._stopping:
-                await self._last_run()
+                with anyio.CancelScope(shield=True):
+                    await self._last_run()
             raise
+        finally:
+            self._running = False
+            self._handle = None
+            if self._done is not None:
+                self._done.set()
 
     async def _wait(self, delay: float, wakeable: bool) -> None:
-        wake = self._wake
-        assert wake is not None
         deadline = time.monotonic() + delay
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), remaining)
-            wake.clear()
+            wake = self._wake
+            assert wake is not None
+            with anyio.move_on_after(remaining):
+                await wake.wait()
+            # An anyio event cannot be cleared: a fresh one takes the next wake.
+            if wake.is_set():
+                self._wake = anyio.Event()
             if self._stopping or wakeable:
                 return
 
     async def stop(self) -> None:
         self._stopping = True
-        task, self._task = self._task, None
-        if task is not None and not task.done():
+        done = self._done
+        if self._running and done is not None:
             self.wake()
-            await task
+            await done.wait()
         await self._last_run()
 
     async def _last_run(self) -> None:
@@ -91,3 +117,14 @@ class AsyncBackgroundLoop:
             await self._work()
         except Exception:
             logger.warning("%s: final run failed", self._name, exc_info=True)
+
+
+def _spawn(job: Callable[[], Coroutine[Any, Any, None]], name: str) -> object:
+    """Start ``job()`` detached from the calling task, on the current loop or run;
+    the handle returned must be kept (asyncio holds its tasks weakly)."""
+    loop = running_loop()
+    if loop is not None:
+        return loop.create_task(job(), name=name)
+    import trio  # the only other backend anyio runs on
+
+    return trio.lowlevel.spawn_system_task(job, name=name)

@@ -13,6 +13,12 @@ the built-in stores ask the kernel's caches first and say how in their docstring
 (SQLite's check is the coarsest: its files must have been wholly in memory a
 quarter second ago). Writes always go to a thread: a write may wait for a lock,
 and a file system may make any write wait for its journal.
+
+It works on any AnyIO backend. On asyncio the hop is ``loop.run_in_executor`` on
+the store's own pool (105 us a hop measured here, against 135-155 us for
+``anyio.to_thread.run_sync``, and a saving request makes one or two); on any other
+backend (trio) it is ``anyio.to_thread.run_sync``, limited to ``max_workers``
+threads at once like the pool.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.record import Record
+
+if TYPE_CHECKING:
+    import anyio
 
 __all__ = ["ThreadedStore"]
 
@@ -33,6 +42,8 @@ class ThreadedStore:
     def __init__(self, store: Any, *, max_workers: int = 4) -> None:
         self.sync_store = store
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="sessionware-store")
+        self._max_workers = max_workers
+        self._limiter: anyio.CapacityLimiter | None = None
         # Looked up on the class: a StoreProxy forwards unknown attributes to the
         # store it wraps, and a load answered past it would skip its ``load``.
         nowait = getattr(type(store), "load_nowait", None)
@@ -51,7 +62,20 @@ class ThreadedStore:
         return f"ThreadedStore({self.sync_store!r})"
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return await self._run_elsewhere(function, *args)
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    async def _run_elsewhere(self, function: Callable[..., T], *args: Any) -> T:
+        """The thread hop under a backend other than asyncio (trio)."""
+        import anyio.to_thread  # only here: sync users and asyncio never import it
+
+        limiter = self._limiter
+        if limiter is None:
+            limiter = self._limiter = anyio.CapacityLimiter(self._max_workers)
+        return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
 
     async def setup(self) -> None:
         await self._run(self.sync_store.setup)
