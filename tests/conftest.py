@@ -15,6 +15,14 @@ pytest_plugins = ["tests.servers"]
 SECRET = "test-secret-key-that-is-long-enough-000"
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio unless their module asks for trio too (the modules
+    of the embedded stores, the threaded store and the Starlette integration do):
+    the Redis and SQL async clients are asyncio-only libraries."""
+    return "asyncio"
+
+
 class Clock:
     """A clock the test moves by hand (time is an input of the core, not a store)."""
 

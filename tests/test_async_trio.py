@@ -33,12 +33,21 @@ def make_manager(store: Any, clock: Clock, **options: Any) -> sw.AsyncSessionMan
     return sw.AsyncSessionManager(store, secret_key=SECRET, clock=clock, **options)
 
 
-@pytest.fixture(params=["memory", "threaded-sqlite"])
+EMBEDDED_URLS = {
+    "sqlite": "sqlite:///{dir}/sessions.db",
+    "files": "file://{dir}/sessions",
+    "dbm": "dbm://{dir}/sessions.dbm",
+}
+
+
+@pytest.fixture(params=["memory", "sqlite", "files", "dbm"])
 async def store(request: pytest.FixtureRequest, clock: Clock, tmp_path: Path) -> Any:
+    """The memory store, and the embedded ones as ``open_async_store`` makes them
+    (threaded stores that answer cached loads without a thread)."""
     if request.param == "memory":
         store: Any = AsyncMemoryStore(MemoryStore(clock=clock))
     else:
-        store = ThreadedStore(SQLiteStore(str(tmp_path / "sessions.db")))
+        store = await sw.open_async_store(EMBEDDED_URLS[request.param].format(dir=tmp_path))
     await store.setup()
     return store
 

@@ -16,6 +16,13 @@ from sessionware.testing._async.conformance import make_record
 from ..conftest import CountingProxy
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """A threaded store hops to its threads on every AnyIO backend."""
+    backend: str = request.param
+    return backend
+
+
 class TestThreadedMemoryStore(AsyncStoreConformance):
     @pytest.fixture
     async def store(self) -> AsyncIterator[ThreadedStore]:
