@@ -379,7 +379,7 @@ def test_a_read_only_request_refreshes_the_cookie_only_for_permanent_sessions(
 def test_a_request_that_does_not_touch_the_session_costs_no_store_round_trip(
     app: flask.Flask, client: flask.testing.FlaskClient, store: CountingProxy
 ) -> None:
-    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
     @app.get("/login")
     def login() -> str:
@@ -392,6 +392,40 @@ def test_a_request_that_does_not_touch_the_session_costs_no_store_round_trip(
     store.calls.clear()
     response = client.get("/static-page")
     assert store.calls == []
+    assert "Set-Cookie" not in response.headers
+    assert "Vary" not in response.headers
+
+
+def test_an_untouched_permanent_session_is_refreshed_and_varies_as_flask_does(
+    app: flask.Flask, client: flask.testing.FlaskClient
+) -> None:
+    # Flask's test_session_refresh_vary: SESSION_REFRESH_EACH_REQUEST (on by
+    # default) re-sends a permanent session's cookie on every request.
+    @app.get("/login")
+    def login() -> str:
+        flask.session["user_id"] = 1
+        flask.session.permanent = True
+        return ""
+
+    app.add_url_rule("/ignored", "ignored", lambda: "")
+    first = client.get("/login").headers["Set-Cookie"]
+    response = client.get("/ignored")
+    assert response.headers["Vary"] == "Cookie"
+    assert response.headers["Set-Cookie"].split(";")[0] == first.split(";")[0]
+    assert "Expires=" in response.headers["Set-Cookie"]
+
+
+def test_an_untouched_browser_session_is_neither_refreshed_nor_varied(
+    app: flask.Flask, client: flask.testing.FlaskClient
+) -> None:
+    @app.get("/login")
+    def login() -> str:
+        flask.session["user_id"] = 1
+        return ""
+
+    app.add_url_rule("/ignored", "ignored", lambda: "")
+    client.get("/login")
+    response = client.get("/ignored")
     assert "Set-Cookie" not in response.headers
     assert "Vary" not in response.headers
 
@@ -858,7 +892,7 @@ def test_the_tagged_json_codec_keeps_flasks_special_types(store: CountingProxy) 
 
 def test_the_tagged_json_codec_rejects_bytes_that_are_not_a_session() -> None:
     codec = TaggedJSONCodec()
-    with pytest.raises(CodecError, match="mapping"):
+    with pytest.raises(CodecError, match="not Flask tagged JSON"):
         codec.decode(b"[1, 2]")
     with pytest.raises(CodecError):
         codec.decode(b"{not json")
@@ -906,9 +940,39 @@ def test_init_app_uses_a_given_manager(manager: sw.SessionManager) -> None:
     assert init_app(app, manager).manager is manager
 
 
-def test_init_app_without_a_secret_key_is_an_error() -> None:
+def test_without_a_secret_key_a_write_raises_flasks_own_error() -> None:
+    # As with Flask's cookie sessions: the app starts, reads see an empty (null)
+    # session, and the first write says what is missing.
     app = flask.Flask(__name__)
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+    app.config["SESSIONWARE_STORE"] = "memory://"
+    init_app(app)
+    with app.test_request_context():
+        assert flask.session.get("missing") is None
+        assert app.session_interface.is_null_session(flask.session._get_current_object())  # type: ignore[attr-defined]
+        with pytest.raises(RuntimeError, match="session is unavailable because no secret key"):
+            flask.session["user"] = "ada"
+
+
+def test_a_secret_key_set_after_init_app_is_used() -> None:
+    app = flask.Flask(__name__)
+    app.config["SESSIONWARE_STORE"] = "memory://"
+    init_app(app)
+    app.secret_key = SECRET
+
+    @app.get("/")
+    def count() -> str:
+        flask.session["n"] = flask.session.get("n", 0) + 1
+        return str(flask.session["n"])
+
+    client = app.test_client()
+    assert client.get("/").text == "1"
+    assert client.get("/").text == "2"
+
+
+def test_init_app_refuses_a_short_secret_key_naming_the_setting() -> None:
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="dev", SESSIONWARE_STORE="memory://")
+    with pytest.raises(ValueError, match=r"SECRET_KEY.*32 bytes"):
         init_app(app)
 
 

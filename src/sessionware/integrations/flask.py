@@ -14,12 +14,17 @@ or, with a manager you built yourself,
 ``app.session_interface = SessionInterface(manager)``.
 
 Flask's cookie settings (``SESSION_COOKIE_*``), ``session.permanent``,
-``PERMANENT_SESSION_LIFETIME`` and ``SESSION_REFRESH_EACH_REQUEST`` work as they do
-with Flask's cookie sessions; the cookie only carries a signed session id.
-Differences worth knowing:
+``PERMANENT_SESSION_LIFETIME``, ``SESSION_REFRESH_EACH_REQUEST``, ``SECRET_KEY``
+with ``SECRET_KEY_FALLBACKS``, flashing and the test client's
+``session_transaction()`` work as they do with Flask's cookie sessions, and the
+values Flask's tagged JSON keeps (tuples, bytes, ``Markup``, ``UUID``,
+``datetime``) come back as they were stored; the cookie only carries a signed
+session id. Differences worth knowing:
 
-- The session is loaded on first use, so a request that never touches ``session``
-  costs no store round trip, and its cookie is not refreshed either.
+- The session is loaded on first use. A request that never touches ``session``
+  costs no store round trip when ``SESSION_REFRESH_EACH_REQUEST`` is off; when it
+  is on (Flask's default) the session is loaded at the end of such a request to
+  learn whether it is permanent, as Flask refreshes a permanent session's cookie.
 - Changes are found by comparing data, so ``session["cart"].append(3)`` is saved
   without ``session.modified = True`` (setting it still forces a save).
 - A response with status 500 or above, or a request that raises, saves nothing.
@@ -30,27 +35,25 @@ Differences worth knowing:
 from __future__ import annotations
 
 import functools
-import logging
+import secrets
 import time
-from collections.abc import Iterator
-from contextvars import Token
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, Request, Response, request_tearing_down
 from flask import request as current_request
-from flask.json.tag import TaggedJSONSerializer
 from flask.sansio.app import App
 from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 from werkzeug.http import dump_cookie
 
 from .._sync.manager import SessionManager
-from ..context import current_session
-from ..cookies import read_cookie
-from ..core.codecs import Codec, CodecError
-from ..core.session import Session
+from ..cookies import read_cookie, warn_if_insecure
+from ..core.codecs import Codec
+from ..core.signing import CookieSigner
 from ..stores.registry import open_store
+from .flask_codec import TaggedJSONCodec
+from .flask_wrapper import CODEC_HINT, FlaskSession, value_guard
 
 __all__ = [
     "DEFAULT_STORE",
@@ -61,136 +64,14 @@ __all__ = [
     "manager_from_config",
 ]
 
-logger = logging.getLogger("sessionware")
-
 #: The store ``init_app`` opens when ``SESSIONWARE_STORE`` is not configured.
 DEFAULT_STORE = "sqlite:///sessions.db"
 
 ENVIRON_KEY = "sessionware.session"
 _WRAPPER_KEY = "sessionware.flask_session"
 _WATCHING_KEY = "sessionware.teardown"
-_MISSING: Any = object()
-
-
-class FlaskSession(SessionMixin):
-    """What ``flask.session`` is: Flask's ``SessionMixin`` around a ``sessionware.Session``.
-
-    ``permanent`` lives in the data under ``"_permanent"``, as in Flask.
-    ``modified`` is True once a value was set or deleted through it (as Flask's own
-    session says), when the data differs from what was loaded (an in-place change of
-    a nested value), or when a save was forced by setting it; ``new`` is True for a
-    session not stored yet.
-    ``.session`` is the underlying ``sessionware.Session`` (also ``sessionware.current()``).
-    """
-
-    def __init__(self, session: Session, cookie_value: str | None) -> None:
-        self.session = session
-        self.cookie_value = cookie_value  # what the request sent
-        self._accessed = False
-        self._written = False  # a value was set or deleted through this wrapper
-        self._token: Token[Session] | None = None
-        self._finished = False
-
-    # Flask 3.1.3+ marks the session accessed whenever the proxy is used; older
-    # versions expect the session to notice reads itself: support both.
-    @property
-    def accessed(self) -> bool:
-        return self._accessed or self.session.accessed
-
-    @accessed.setter
-    def accessed(self, value: bool) -> None:
-        self._accessed = value
-
-    @property
-    def modified(self) -> bool:
-        # A write through flask.session answers without encoding the data to compare.
-        return self._written or self.session.modified
-
-    @modified.setter
-    def modified(self, value: bool) -> None:
-        self.session.modified = value
-        if not value:
-            self._written = False
-
-    @property
-    def new(self) -> bool:  # type: ignore[override]
-        return self.session.is_new
-
-    def __getitem__(self, key: str) -> Any:
-        return self.session[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.session[key] = value
-        self._written = True
-
-    def __delitem__(self, key: str) -> None:
-        del self.session[key]
-        self._written = True
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.session)
-
-    def __len__(self) -> int:
-        return len(self.session)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.session
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.session.get(key, default)
-
-    def pop(self, key: str, default: Any = _MISSING) -> Any:
-        if key in self.session:
-            self._written = True
-        if default is _MISSING:
-            return self.session.pop(key)
-        return self.session.pop(key, default)
-
-    def clear(self) -> None:
-        self.session.clear()
-        self._written = True
-
-    def __repr__(self) -> str:
-        return f"<FlaskSession {self.session!r}>"
-
-    def _bind(self) -> None:
-        self._token = current_session.set(self.session)
-
-    def _unbind(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            try:
-                current_session.reset(token)
-            except ValueError:
-                # Bound in another context (a copied one): nothing to undo here.
-                logger.debug("sessionware.current() was bound in another context")
-
-
-class TaggedJSONCodec:
-    """Flask's own session serializer as a codec: JSON that keeps tuples, bytes,
-    ``Markup``, ``UUID`` and ``datetime`` values, as Flask's cookie sessions do.
-
-    Slower than the default msgspec JSON; choose it with
-    ``SESSIONWARE_CODEC = "flask"`` (or ``codec=TaggedJSONCodec()``) when the app
-    stores such values.
-    """
-
-    name = "flask-tagged-json"
-
-    def __init__(self) -> None:
-        self._serializer = TaggedJSONSerializer()
-
-    def encode(self, data: dict[str, Any]) -> bytes:
-        return self._serializer.dumps(data).encode()
-
-    def decode(self, payload: bytes) -> dict[str, Any]:
-        try:
-            data = self._serializer.loads(payload.decode())
-        except (ValueError, TypeError, KeyError) as exc:
-            raise CodecError(str(exc)) from exc
-        if not isinstance(data, dict):
-            raise CodecError("stored session is not a mapping")
-        return data
+#: Signers kept for the key sets an interface that follows the app has seen.
+_SIGNER_CACHE_SIZE = 8
 
 
 class SessionInterface(FlaskSessionInterface):
@@ -198,15 +79,60 @@ class SessionInterface(FlaskSessionInterface):
 
     Cookie attributes come from the app's ``SESSION_COOKIE_*`` settings, as for
     Flask's own sessions.
+
+    ``keys_from_app=True`` (what ``init_app`` sets up) signs cookies with the app's
+    ``SECRET_KEY`` and verifies them with ``SECRET_KEY_FALLBACKS`` too, read at each
+    request as Flask reads them, in place of the manager's own keys; without a
+    secret key, Flask's null session answers (and raises Flask's own "The session
+    is unavailable because no secret key was set" on a write). Such an interface
+    follows one set of keys at a time: give apps with different secrets an
+    interface each. Otherwise the manager's keys sign and the app needs none.
     """
 
-    def __init__(self, manager: SessionManager) -> None:
+    def __init__(self, manager: SessionManager, *, keys_from_app: bool = False) -> None:
         self.manager = manager
+        self.keys_from_app = keys_from_app
+        self._app_keys: tuple[Any, ...] | None = None
+        self._signers: dict[tuple[Any, ...], CookieSigner] = {}
+        self._guard = value_guard(manager.core.codec)
 
-    def open_session(self, app: Flask, request: Request) -> FlaskSession:
+    # -- keys ---------------------------------------------------------------------
+
+    def signing_keys(self, app: Flask) -> list[str | bytes]:
+        """The keys of a ``keys_from_app`` interface: the first signs, all verify.
+
+        ``SECRET_KEY`` then ``SECRET_KEY_FALLBACKS``, as Flask uses them (each must
+        pass sessionware's key rule: 32 bytes or more, not predictable)."""
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        return [app.secret_key, *fallbacks]
+
+    def _follow_app_keys(self, app: Flask) -> bool:
+        """Point the manager's signer at the app's current keys; False when the app
+        has no secret key (Flask then gives the request a null session)."""
+        secret = app.secret_key
+        if not secret:
+            return False
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS")
+        keys = (secret, *fallbacks) if fallbacks else (secret,)
+        if keys != self._app_keys:  # the same objects as last time: no work
+            signer = self._signers.get(keys)
+            if signer is None:
+                signer = _app_signer(self.signing_keys(app))
+                if len(self._signers) >= _SIGNER_CACHE_SIZE:
+                    self._signers.clear()
+                self._signers[keys] = signer
+            self.manager.core.signer = signer
+            self._app_keys = keys
+        return True
+
+    # -- a request ------------------------------------------------------------------
+
+    def open_session(self, app: Flask, request: Request) -> FlaskSession | None:
+        if self.keys_from_app and not self._follow_app_keys(app):
+            return None  # Flask's null session, with Flask's error on a write
         self._watch_teardown(app)
         cookie_value = _request_cookie(request, self.get_cookie_name(app)) or None
-        wrapper = FlaskSession(self.manager.open(cookie_value), cookie_value)
+        wrapper = FlaskSession(self.manager.open(cookie_value), cookie_value, self._guard)
         environ = request.environ
         previous = environ.get(_WRAPPER_KEY)
         if isinstance(previous, FlaskSession):
@@ -220,25 +146,47 @@ class SessionInterface(FlaskSessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):  # a null session or a foreign one
             return
-        # Read before anything below touches the data.
+        inner = session.session
+        # Read before anything below touches the data; what saving reads is not the
+        # application's access, so ``accessed`` is left as the request made it.
         varied = session.accessed
+        accessed = inner.accessed
+        try:
+            self._save(app, session, response, varied)
+        finally:
+            inner.accessed = accessed
+
+    def _save(self, app: Flask, session: FlaskSession, response: Response, varied: bool) -> None:
         if varied:
             _vary_on_cookie(response)
         session._finished = True
-        if response.status_code >= 500:
-            self.manager.forget_changes(session.session)
-            return
         inner = session.session
-        if not inner.loaded:
-            return  # never used by this request: nothing to save or refresh
+        if response.status_code >= 500:
+            self.manager.forget_changes(inner)
+            return
+        # Not used by this request and no re-signed cookie due: it is loaded below
+        # only to learn whether Flask would refresh its cookie (a permanent session).
+        if (
+            not inner.loaded
+            and inner.cookie_value is None
+            and not app.config["SESSION_REFRESH_EACH_REQUEST"]
+        ):
+            return
         if not inner and inner.user_id is None:
             self._end_empty(app, session, response)
             return
         # Flask's rule: set the cookie when modified, or refresh a permanent one.
         set_cookie = self.should_set_cookie(app, session)
-        value = self.manager.save_changes(inner)
+        try:
+            value = self.manager.save_changes(inner)
+        except TypeError as exc:
+            if self._guard is None:
+                raise
+            raise TypeError(f"{exc}; {CODEC_HINT}") from exc
         if value is None and set_cookie and not inner.is_new:
             value = session.cookie_value  # same session, same cookie: refresh it
+        # A value from save_changes is always sent: a new or regenerated session's
+        # cookie, or one re-signed because a fallback key verified it.
         if value is not None:
             self._set_cookie(app, session, response, value)
             if not varied:
@@ -267,6 +215,10 @@ class SessionInterface(FlaskSessionInterface):
     def _set_cookie(
         self, app: Flask, session: FlaskSession, response: Response, value: str
     ) -> None:
+        secure = self.get_cookie_secure(app)
+        if not secure:
+            https = current_request.environ.get("wsgi.url_scheme") == "https"
+            warn_if_insecure(secure, https, "flask")
         # werkzeug's dump_cookie renders the attributes (once per second and
         # configuration: they only change with the clock's second); the value, a
         # signed id, is cookie-safe as it is, so it needs no quoting.
@@ -274,7 +226,7 @@ class SessionInterface(FlaskSessionInterface):
             self._expires(app, session),
             self.get_cookie_path(app),
             self.get_cookie_domain(app),
-            self.get_cookie_secure(app),
+            secure,
             self.get_cookie_httponly(app),
             self.get_cookie_samesite(app),
             self.get_cookie_partitioned(app),
@@ -310,6 +262,16 @@ class SessionInterface(FlaskSessionInterface):
             wrapper._finished = True
             self.manager.forget_changes(wrapper.session)
         wrapper._unbind()
+
+
+def _app_signer(keys: list[str | bytes]) -> CookieSigner:
+    """A signer for Flask's keys, or a ValueError that names the Flask settings."""
+    try:
+        return CookieSigner(keys)
+    except ValueError as exc:
+        raise ValueError(
+            f"Flask's SECRET_KEY (then SECRET_KEY_FALLBACKS) signs sessionware's cookies: {exc}"
+        ) from None
 
 
 def _request_cookie(request: Request, name: str) -> str | None:
@@ -374,18 +336,18 @@ def init_app(
 ) -> SessionInterface:
     """Make ``app`` keep its sessions server-side; returns the installed interface.
 
-    Without ``manager``, one is built from ``app.config``: the store from ``store``
-    (a store or a URL) or ``SESSIONWARE_STORE`` (default ``sqlite:///sessions.db``), the secret
-    from ``SECRET_KEY`` (plus ``SECRET_KEY_FALLBACKS`` to verify old cookies),
-    ``max_age`` from ``PERMANENT_SESSION_LIFETIME`` and ``idle_timeout`` from
-    ``SESSIONWARE_IDLE_TIMEOUT`` (seconds; default None, since Flask has no idle
-    timeout) and the codec from ``SESSIONWARE_CODEC`` ("json", the default;
-    "flask" for Flask's tagged JSON, see ``TaggedJSONCodec``).
-    The manager is ``app.extensions["sessionware"].manager``.
+    Without ``manager``, one is built from ``app.config`` (see
+    ``manager_from_config``) and the interface follows the app's ``SECRET_KEY`` and
+    ``SECRET_KEY_FALLBACKS`` (``keys_from_app``), so a secret set or rotated later
+    is used as Flask would use it; with ``manager``, its keys sign.
+    The interface is ``app.extensions["sessionware"]`` (its ``.manager``).
     """
+    keys_from_app = manager is None
     if manager is None:
         manager = manager_from_config(app, store)
-    interface = SessionInterface(manager)
+    interface = SessionInterface(manager, keys_from_app=keys_from_app)
+    if keys_from_app:
+        interface._follow_app_keys(app)  # a key sessionware refuses fails here, early
     app.session_interface = interface
     app.extensions["sessionware"] = interface
     interface._watch_teardown(app)
@@ -393,20 +355,30 @@ def init_app(
 
 
 def manager_from_config(app: Flask, store: Any = None) -> SessionManager:
-    """A ``SessionManager`` configured from ``app.config`` (see ``init_app``)."""
+    """A ``SessionManager`` configured from ``app.config``.
+
+    The store from ``store`` (a store or a URL) or ``SESSIONWARE_STORE`` (default
+    ``sqlite:///sessions.db``); the keys from ``SECRET_KEY`` plus
+    ``SECRET_KEY_FALLBACKS`` (a random placeholder while there is no secret key:
+    ``init_app``'s interface then gives Flask's null session); ``max_age`` from
+    ``PERMANENT_SESSION_LIFETIME``; ``idle_timeout`` from
+    ``SESSIONWARE_IDLE_TIMEOUT`` (seconds; default None, since Flask has no idle
+    timeout); the codec from ``SESSIONWARE_CODEC``: "flask" (the default, Flask's
+    tagged JSON, see ``TaggedJSONCodec``), "json", "msgpack" or a ``Codec``.
+    """
     config = app.config
     secret = config.get("SECRET_KEY")
-    if not secret:
-        raise RuntimeError("sessionware needs app.config['SECRET_KEY'] to sign session cookies")
     fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    keys = [secret, *fallbacks] if secret else [secrets.token_urlsafe(32)]
+    _app_signer(keys)  # a key sessionware refuses is named as the Flask setting it is
     if store is None or isinstance(store, str):
         store = open_store(store or config.get("SESSIONWARE_STORE") or DEFAULT_STORE)
-    codec: str | Codec = config.get("SESSIONWARE_CODEC", "json")
+    codec: str | Codec = config.get("SESSIONWARE_CODEC", "flask")
     if codec == "flask":
         codec = TaggedJSONCodec()
     return SessionManager(
         store,
-        secret_key=[secret, *fallbacks],
+        secret_key=keys,
         max_age=app.permanent_session_lifetime.total_seconds(),
         idle_timeout=config.get("SESSIONWARE_IDLE_TIMEOUT"),
         codec=codec,

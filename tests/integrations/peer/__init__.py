@@ -1,0 +1,1 @@
+"""Peer suites: a framework's own session tests run with sessionware swapped in."""
