@@ -1,0 +1,381 @@
+"""Django's ``SessionStore`` as a thin adapter over ``sessionware.SessionManager``.
+
+Every decision (signing, loading, compare-and-set with merge, what a concurrent
+deletion means, listeners, visit tracking) is the manager's, as for WSGI, ASGI,
+Flask and Starlette; this module only maps Django's ``SessionBase`` contract onto
+it:
+
+- ``session_key`` is the manager's signed cookie value (``<id>.<created>.<mac>``):
+  a key without a genuine signature never reaches the store.
+- ``save()`` is ``manager.save_changes``; a session deleted meanwhile raises
+  ``UpdateError`` (Django's middleware turns it into ``SessionInterrupted``).
+- ``cycle_key()`` is ``manager.regenerate`` plus a save, ``flush()`` and
+  ``delete()`` are ``manager.invalidate``; storing ``_auth_user_id`` (Django's
+  login) binds the session with ``manager.login``, so ``manager.revoke_user(id)``
+  logs that user out everywhere.
+- Django's per-session expiry (``set_expiry``, ``SESSION_COOKIE_AGE``) becomes the
+  record's expiry through a store proxy; a save with no lifetime left deletes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import threading
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from ..._sync.manager import SessionManager
+from ...core.codecs import CodecError, JsonCodec
+from ...core.record import Record
+from ...core.session import Session
+from ...stores.base import StoreProxy
+from ...stores.registry import open_store
+
+__all__ = [
+    "AUTH_USER_KEY",
+    "DEFAULT_STORE",
+    "SessionStore",
+    "close_stores",
+    "get_manager",
+    "get_store",
+]
+
+#: The store used when ``settings.SESSIONWARE_STORE`` is not set.
+DEFAULT_STORE = "sqlite:///sessions.db"
+#: The session key under which ``django.contrib.auth`` keeps the user's id.
+AUTH_USER_KEY = "_auth_user_id"
+#: Settings the manager is built from: changing one (``override_settings``) builds
+#: (or picks up) the manager for the new values.
+MANAGER_SETTINGS = frozenset(
+    {
+        "SESSIONWARE_STORE",
+        "SESSIONWARE_LISTENERS",
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+        "SESSION_COOKIE_AGE",
+    }
+)
+
+_codec = JsonCodec()
+_security_log = logging.getLogger("django.security.SuspiciousSession")
+_lock = threading.Lock()
+_stores: dict[str, Any] = {}
+_managers: dict[tuple[Any, ...], SessionManager] = {}
+_current: SessionManager | None = None
+#: The expiry Django wants for the record being saved (see ``_DjangoExpiry``).
+_expiry: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sessionware_django_expiry", default=None
+)
+
+
+class _DjangoExpiry(StoreProxy):
+    """Gives written records Django's expiry (save time + ``get_expiry_age()``),
+    which can differ per session, where the manager's policy has one idle timeout.
+    Closing is left to ``close_stores``: managers of one URL share the store."""
+
+    def save_if_version(self, call: Any, record: Record, expected_version: int) -> bool:
+        expires_at = _expiry.get()
+        if expires_at is not None and expires_at != record.expires_at:
+            record = Record(
+                record.id,
+                record.data,
+                record.created_at,
+                expires_at,
+                record.version,
+                record.user_id,
+            )
+        written: bool = call(record, expected_version)
+        return written
+
+    def close(self, call: Any) -> None:
+        return None
+
+
+def get_store() -> Any:
+    """The process's store for ``settings.SESSIONWARE_STORE``, opened on first use."""
+    url: str = getattr(settings, "SESSIONWARE_STORE", None) or DEFAULT_STORE
+    with _lock:
+        store = _stores.get(url)
+        if store is None:
+            store = _stores[url] = open_store(url)
+    return store
+
+
+def get_manager() -> SessionManager:
+    """The ``SessionManager`` for the current settings: add listeners or call
+    ``revoke_user`` / ``purge_expired`` on it."""
+    manager = _current
+    return manager if manager is not None else _build_manager()
+
+
+def _build_manager() -> SessionManager:
+    global _current
+    fallbacks = tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    age = settings.SESSION_COOKIE_AGE
+    listeners = tuple(getattr(settings, "SESSIONWARE_LISTENERS", ()))
+    store = get_store()
+    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners)
+    with _lock:
+        manager = _managers.get(config)
+        if manager is None:
+            manager = SessionManager(
+                _DjangoExpiry(store),
+                secret_key=[settings.SECRET_KEY, *fallbacks],
+                idle_timeout=age,  # Django's sessions live SESSION_COOKIE_AGE past use
+                max_age=None,
+            )
+            for listener in listeners:
+                manager.add_listener(import_string(listener))
+            _managers[config] = manager
+        _current = manager
+    return manager
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _current
+    if setting in MANAGER_SETTINGS:
+        _current = None
+
+
+setting_changed.connect(_settings_changed)
+
+
+def close_stores() -> None:
+    """Flush queued visits, close every store this module opened; the next use
+    opens them again."""
+    global _current
+    with _lock:
+        managers, stores = list(_managers.values()), list(_stores.values())
+        _managers.clear()
+        _stores.clear()
+        _current = None
+    for manager in managers:
+        manager.close()
+    for store in stores:
+        store.close()
+
+
+class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
+    """``SessionBase`` whose mapping is the manager's ``Session``."""
+
+    def __init__(self, session_key: str | None = None) -> None:
+        # SessionBase.__init__ minus its per-instance import of SESSION_SERIALIZER
+        # (this engine stores what the manager's codec writes).
+        self._session_key = session_key
+        self.accessed = self.modified = False
+        self._interrupted = False  # the record was deleted under this request
+
+    # -- the key and the mapping ------------------------------------------------
+
+    def _get_session_key(self) -> str | None:
+        return self.__dict__.get("_key")
+
+    def _set_session_key(self, value: str | None) -> None:
+        self.__dict__["_key"] = value if self._validate_session_key(value) else None
+
+    session_key = property(_get_session_key)
+    _session_key = property(_get_session_key, _set_session_key)
+
+    def _get_session(self, no_load: bool = False) -> Session:
+        self.accessed = True
+        cache: Session | None = self.__dict__.get("_session_cache")
+        if cache is None:
+            if no_load or self.__dict__["_key"] is None:
+                cache = get_manager().open(None)
+            else:
+                cache = self.load()
+            self._session_cache = cache
+        return cache
+
+    _session = property(_get_session)
+
+    async def _aget_session(self, no_load: bool = False) -> Session:
+        if no_load or "_session_cache" in self.__dict__ or self.__dict__["_key"] is None:
+            return self._get_session(no_load)  # no I/O in that
+        self.accessed = True
+        cache = self._session_cache = await self.aload()
+        return cache
+
+    def clear(self) -> None:
+        # SessionBase swaps in a plain dict; the manager's Session must stay.
+        self._get_session().clear()
+        self.modified = True
+
+    def is_empty(self) -> bool:
+        return not self.__dict__["_key"] and not self.__dict__.get("_session_cache")
+
+    @property
+    def serializer(self) -> Any:
+        """``settings.SESSION_SERIALIZER``, for code that reads it; this engine
+        stores JSON (msgspec) and never calls it."""
+        return import_string(settings.SESSION_SERIALIZER)
+
+    def encode(self, session_dict: dict[str, Any]) -> str:
+        return _codec.encode(session_dict).decode()
+
+    def decode(self, session_data: str | bytes) -> dict[str, Any]:
+        payload = session_data.encode() if isinstance(session_data, str) else session_data
+        try:
+            return _codec.decode(payload)
+        except CodecError:
+            _security_log.warning("Session data corrupted")
+            return {}
+
+    # -- the SessionBase contract -----------------------------------------------
+
+    def exists(self, session_key: str | None) -> bool:
+        return bool(session_key) and not get_manager().open(session_key).is_new
+
+    def load(self) -> Session:  # a Mapping, where Django's backends return a dict
+        session = get_manager().open(self.__dict__["_key"])
+        if session.is_new:  # unknown, expired or forged: never adopt the key
+            self._session_key = None
+        return session
+
+    def create(self) -> None:
+        """Store the current data under a new key (even when empty, as Django)."""
+        current = self.__dict__.get("_session_cache")
+        if current is None or not current.is_new or current.invalidated:
+            fresh = get_manager().open(None)
+            if current is not None:
+                fresh.update(current)
+            current = self._session_cache = fresh
+        current.modified = True
+        self._write(current)
+        self.modified = True
+
+    def save(self, must_create: bool = False) -> None:
+        """``manager.save_changes``. ``must_create``: only as a new record
+        (``CreateError`` when the key is taken); otherwise ``UpdateError`` when the
+        record was deleted meanwhile: it is never re-created."""
+        if self._interrupted:
+            raise UpdateError
+        if self.__dict__["_key"] is None:
+            self.create()
+            return
+        if must_create:
+            if self.exists(self.__dict__["_key"]):
+                raise CreateError
+            self._session_key = None
+            self.create()
+            return
+        session = self._get_session()
+        if self.__dict__["_key"] is None:  # the load found it unknown or expired
+            raise UpdateError
+        self._write(session)
+
+    def _write(self, session: Session) -> None:
+        age = self.get_expiry_age()
+        manager = get_manager()
+        if age <= 0:  # no lifetime left: a save is a delete
+            manager.invalidate(session)
+            return
+        user_id = session.get(AUTH_USER_KEY)
+        if user_id is not None and str(user_id) != session.user_id:
+            manager.login(session, str(user_id))  # indexed for revoke_user
+        token = _expiry.set(time.time() + age)
+        try:
+            cookie = manager.save_changes(session)
+        finally:
+            _expiry.reset(token)
+        if session.invalidated:  # deleted meanwhile: dropped, a fresh session now
+            self._interrupted = True
+            self._session_key = None
+            self._session_cache = manager.open(None)
+            raise UpdateError
+        if cookie is not None:
+            self._session_key = cookie
+
+    def cycle_key(self) -> None:
+        """``manager.regenerate``, written now: a new key, the same data, the old
+        record gone. If that record was deleted meanwhile (a logout elsewhere) the
+        session ends instead, and a later save raises ``UpdateError``."""
+        session = self._get_session()
+        get_manager().regenerate(session)
+        session.modified = True
+        with contextlib.suppress(UpdateError):  # dropped: the next save raises it
+            self._write(session)
+        self.modified = True
+
+    def flush(self) -> None:
+        self.delete()
+        self._session_key = None
+        self._session_cache = get_manager().open(None)
+        self._interrupted = False
+        self.accessed = self.modified = True
+
+    def delete(self, session_key: str | None = None) -> None:
+        own = self.__dict__["_key"]
+        if session_key is None or session_key == own:
+            if own is None:
+                return
+            session = self.__dict__.get("_session_cache")
+            if session is None:  # not loaded: delete by key, no load
+                session = get_manager().open(own)
+            get_manager().invalidate(session)
+            self._session_cache = session
+            return
+        get_manager().invalidate(get_manager().open(session_key))
+
+    def visit(self) -> str | None:
+        """End a request that does not save (Django's rule) through the manager:
+        changes made without ``modified`` are forgotten, as Django forgets them,
+        and the expiry is pushed forward when the visit throttle says so. Returns
+        the cookie to set: a re-signed one (rotated ``SECRET_KEY``), or the same
+        key when its expiry moved; None otherwise."""
+        session = self.__dict__.get("_session_cache")
+        if session is None or session.is_new or self._interrupted:
+            return None
+        manager = get_manager()
+        if session.may_have_changed:
+            manager.forget_changes(session)
+        cookie: str | None
+        if "_session_expiry" in session:  # Django's own expiry rule: moves on saves only
+            cookie = session.cookie_value
+        else:
+            expires_at = session.expires_at
+            cookie = manager.save_changes(session)
+            if cookie is None and session.expires_at > expires_at:
+                cookie = self.__dict__["_key"]
+        if cookie is not None:
+            self._session_key = cookie
+        return cookie
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        get_manager().purge_expired()
+
+    # -- async: the same in a worker thread, as Django's cache-backed engines do ---
+
+    async def aexists(self, session_key: str | None) -> bool:
+        return await sync_to_async(self.exists, thread_sensitive=False)(session_key)
+
+    async def aload(self) -> Session:
+        return await sync_to_async(self.load, thread_sensitive=False)()
+
+    async def acreate(self) -> None:
+        await sync_to_async(self.create, thread_sensitive=False)()
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save, thread_sensitive=False)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete, thread_sensitive=False)(session_key)
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key, thread_sensitive=False)()
+
+    async def aflush(self) -> None:
+        await sync_to_async(self.flush, thread_sensitive=False)()
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        await sync_to_async(cls.clear_expired, thread_sensitive=False)()
