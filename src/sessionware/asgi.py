@@ -82,20 +82,26 @@ class SessionMiddleware:
         path: str = "/",
         domain: str | None = None,
         cookie_max_age: int | None = None,
+        cookie: CookieSettings | None = None,
+        warn_as: str = "sessionware.asgi.SessionMiddleware",
     ) -> None:
+        # ``cookie``: settings made by an integration, used instead of the cookie_*
+        # arguments (``secure`` must say whether they set Secure); ``warn_as``: the
+        # name the insecure-cookie warning gives.
         if not secure:
-            self._insecure_where = "sessionware.asgi.SessionMiddleware"
-        if cookie_max_age is None:
-            cookie_max_age = cookie_max_age_of(manager.core)
-        cookie = CookieSettings(
-            cookie_name,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            path=path,
-            domain=domain,
-            max_age=cookie_max_age,
-        )
+            self._insecure_where = warn_as
+        if cookie is None:
+            if cookie_max_age is None:
+                cookie_max_age = cookie_max_age_of(manager.core)
+            cookie = CookieSettings(
+                cookie_name,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                path=path,
+                domain=domain,
+                max_age=cookie_max_age,
+            )
         self._configure(app, manager, cookie)
 
     def _configure(

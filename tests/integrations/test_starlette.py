@@ -7,6 +7,7 @@ what changes with the data kept server-side.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.datastructures import Secret
 from starlette.middleware import Middleware
+from starlette.middleware import sessions as starlette_sessions
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -166,10 +168,93 @@ def test_max_age_none_gives_a_browser_session_cookie() -> None:
     assert client.get("/view_session").json() == {"session": {}}
 
 
+@pytest.mark.parametrize("max_age", [0, -1])
+def test_a_non_positive_max_age_expires_the_cookie_at_once_and_stores_nothing(
+    max_age: int,
+) -> None:
+    store = AsyncMemoryStore()
+    client = TestClient(make_app(store=store, max_age=max_age))
+    response = client.post("/update_session", json={"some": "data"})
+    assert response.json() == {"session": {"some": "data"}}
+    assert f"max-age={max_age}" in cookie_attributes(response)
+    assert store.sync_store.count() == 0
+    value = re.search(r"session=([^;]*);", response.headers["set-cookie"])
+    assert value is not None
+    client = TestClient(make_app(store=store, max_age=max_age), cookies={"session": value[1]})
+    assert client.get("/view_session").json() == {"session": {}}
+
+
 def test_domain_cookie() -> None:
     client = TestClient(make_app(domain=".example.com"))
     response = client.post("/update_session", json={"some": "data"})
     assert "domain=.example.com" in cookie_attributes(response)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"max_age": None},
+        {"max_age": 0},
+        {"path": "/app", "domain": ".example.com", "same_site": "strict"},
+        {"https_only": True, "same_site": "none", "partitioned": True},
+    ],
+)
+def test_set_cookie_attributes_are_spelled_as_starlettes_own(options: dict[str, Any]) -> None:
+    def attributes(middleware: Any, secret: str, **extra: Any) -> list[str]:
+        app = Starlette(
+            routes=ROUTES, middleware=[Middleware(middleware, secret_key=secret, **extra)]
+        )
+        client = TestClient(app, base_url="https://testserver")
+        response = client.post("/update_session", json={"some": "data"})
+        return response.headers["set-cookie"].split("; ")[1:]
+
+    ours = attributes(SessionMiddleware, SECRET, **options)
+    assert ours == attributes(starlette_sessions.SessionMiddleware, SECRET, **options)
+
+
+def test_a_cleared_sessions_deletion_cookie_is_spelled_as_starlettes_own() -> None:
+    def deletion(middleware: Any) -> str:
+        app = Starlette(routes=ROUTES, middleware=[Middleware(middleware, secret_key=SECRET)])
+        client = TestClient(app)
+        client.post("/update_session", json={"some": "data"})
+        return client.post("/clear_session").headers["set-cookie"]
+
+    assert deletion(SessionMiddleware) == deletion(starlette_sessions.SessionMiddleware)
+
+
+def test_a_cookie_without_secure_set_over_https_logs_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sessionware import cookies
+
+    cookies._warned_insecure.discard("starlette")
+    client = TestClient(make_app(), base_url="https://testserver")
+    with caplog.at_level(logging.WARNING, logger="sessionware"):
+        client.post("/update_session", json={"some": "data"})
+    assert [r.getMessage() for r in caplog.records if "Secure" in r.getMessage()] == [
+        "starlette: the session cookie is set without the Secure flag on an https request; "
+        "turn on the integration's secure-cookie setting so it never travels over http"
+    ]
+
+
+def test_an_https_only_cookie_over_https_logs_no_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sessionware import cookies
+
+    cookies._warned_insecure.discard("starlette")
+    client = TestClient(make_app(https_only=True), base_url="https://testserver")
+    with caplog.at_level(logging.WARNING, logger="sessionware"):
+        client.post("/update_session", json={"some": "data"})
+    assert "Secure" not in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_sessions_are_kept_on_either_anyio_backend(backend: str) -> None:
+    client = TestClient(make_app(), backend=backend)
+    client.post("/update_session", json={"some": "data"})
+    assert client.get("/view_session").json() == {"session": {"some": "data"}}
 
 
 def test_set_cookie_only_when_the_session_is_created() -> None:
@@ -272,7 +357,7 @@ def test_clearing_deletes_the_stored_session_and_the_cookie() -> None:
     client.post("/update_session", json={"some": "data"})
     assert store.sync_store.count() == 1
     response = client.post("/clear_session")
-    assert "max-age=0" in cookie_attributes(response)
+    assert "expires=thu, 01 jan 1970 00:00:00 gmt" in cookie_attributes(response)
     assert "session" not in client.cookies
     assert store.sync_store.count() == 0
 
@@ -433,7 +518,6 @@ def test_a_websocket_sees_the_session() -> None:
     ("options", "message"),
     [
         ({"same_site": "none", "https_only": False}, "Secure"),
-        ({"max_age": 0}, "max_age"),
         ({"secret_key": None}, "secret_key"),
         ({"session_cookie": "bad name"}, "cookie name"),
         ({"store": "memory://", "manager": object()}, "not both"),

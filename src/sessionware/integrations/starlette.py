@@ -9,9 +9,11 @@ server-side (the cookie carries only a signed id)::
 
 The constructor takes Starlette's arguments (``secret_key``, ``session_cookie``,
 ``max_age``, ``path``, ``same_site``, ``https_only``, ``domain``, ``partitioned``)
-plus ``store=`` (a URL for ``sessionware.open_async_store`` or an async store;
-``memory://`` by default) or ``manager=`` (an ``AsyncSessionManager``, whose own
-secret and lifetimes are then used).
+with Starlette's meaning, plus ``store=`` (a URL for ``sessionware.open_async_store``
+or an async store; ``memory://`` by default) or ``manager=`` (an
+``AsyncSessionManager``, whose own secret and lifetimes are then used). The
+``Set-Cookie`` header is spelled as Starlette spells it (``path=/; Max-Age=...;
+httponly; samesite=lax``...). It runs on asyncio and trio.
 
 ``request.session`` is a ``dict`` as in Starlette: reading, writing, ``pop``,
 ``update``, ``|=``... are saved when the response starts. Differences worth knowing:
@@ -19,16 +21,25 @@ secret and lifetimes are then used).
 - ``max_age`` is the session's absolute lifetime (from its creation) and the
   cookie's ``Max-Age``; ``max_age=None`` gives a browser-session cookie, and the
   stored data then expires after 14 days without a visit (``idle_timeout=``).
+  ``max_age=0`` or negative: as in Starlette, the cookie expires at once; nothing
+  is stored, so the session lasts one request (the cookie's value is ``null``).
+- The cookie is set when a session is created (or its id changes), not again on
+  each change: its data is in the store.
 - ``request.session.clear()`` deletes the stored session and the cookie; clearing
   and then storing new values (a typical login) keeps the data under a new id.
 - ``same_site="none"`` needs ``https_only=True`` (browsers drop such cookies
-  otherwise); a non-positive ``max_age`` is refused.
+  otherwise).
 - ``scope["sessionware.session"]`` is the underlying ``sessionware.Session``
   (also ``sessionware.current()``) and ``scope["sessionware.manager"]`` the manager,
   for ``manager.login(...)`` and friends. Changes made through either the Session
   or ``request.session`` are saved; a change to ``request.session`` reaches the
   Session at once, but ``request.session`` (a copy made when the request began)
   does not show changes made to the Session directly.
+
+Built by composition: this middleware configures a ``sessionware.asgi.SessionMiddleware``
+(which opens, saves and forgets the session and writes the cookie) around a small
+app that hands the user's app the ``dict`` view and applies what the view asks for
+(a clear, a read that makes the response vary on the cookie) before the save.
 """
 
 from __future__ import annotations
@@ -38,8 +49,8 @@ from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from .._async.manager import AsyncSessionManager
-from ..asgi import ASGIApp, Scope, SessionExchange
-from ..asgi import SessionMiddleware as _ASGISessionMiddleware
+from ..asgi import ASGIApp, Message, Receive, Scope, Send
+from ..asgi import SessionMiddleware as ASGISessionMiddleware
 from ..cookies import CookieSettings
 from ..stores.registry import open_async_store
 
@@ -50,9 +61,11 @@ __all__ = ["SessionDict", "SessionMiddleware"]
 
 BROWSER_SESSION_IDLE_TIMEOUT = 14 * 24 * 60 * 60
 _MEMORY_URL = "memory://"
+#: The name the insecure-cookie warning gives (``https_only=False`` on an https request).
+WARN_AS = "starlette"
 
 
-class SessionMiddleware(_ASGISessionMiddleware):
+class SessionMiddleware:
     """Starlette's ``SessionMiddleware`` with the data in a sessionware store."""
 
     def __init__(
@@ -71,55 +84,69 @@ class SessionMiddleware(_ASGISessionMiddleware):
         manager: AsyncSessionManager | None = None,
         idle_timeout: float | None = None,
     ) -> None:
-        if max_age is not None and max_age <= 0:
-            raise ValueError(f"max_age must be positive or None, not {max_age!r}")
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
         if manager is not None and store is not None:
             raise TypeError("give store= or manager=, not both (a manager has its store)")
+        # Starlette's max_age <= 0: a cookie that expires at once, so nothing to keep.
+        self._one_request = max_age is not None and max_age <= 0
+        lifetime = None if self._one_request else max_age
         self._manager_options: dict[str, Any] = {
             # Starlette's secret_key may be a starlette.datastructures.Secret.
             "secret_key": _secret(secret_key),
-            "max_age": max_age,
+            "max_age": lifetime,
             "idle_timeout": (
                 idle_timeout
-                if idle_timeout is not None or max_age is not None
+                if idle_timeout is not None or lifetime is not None
                 else BROWSER_SESSION_IDLE_TIMEOUT
             ),
         }
-        self._store = _MEMORY_URL if store is None else store
+        self._store = _MEMORY_URL if store is None or self._one_request else store
+        self.cookie = StarletteCookie(
+            session_cookie,
+            max_age=max_age,
+            path=path,
+            same_site=same_site,
+            https_only=https_only,
+            domain=domain,
+            partitioned=partitioned,
+        )
+        self.app = app
+        self._https_only = https_only
+        self._inner: ASGISessionMiddleware | None = None
         if manager is None and not isinstance(self._store, str):
-            manager = AsyncSessionManager(store, **self._manager_options)
+            manager = AsyncSessionManager(self._store, **self._manager_options)
         elif manager is None and self._store == _MEMORY_URL:
             from ..stores.memory import AsyncMemoryStore
 
             manager = AsyncSessionManager(AsyncMemoryStore(), **self._manager_options)
-        cookie = CookieSettings(
-            session_cookie,
-            secure=https_only,
-            httponly=True,
-            samesite=same_site,
-            path=path,
-            domain=domain,
-            max_age=max_age,
-            partitioned=partitioned,
+        if manager is not None:
+            self._inner = self._around(manager)
+
+    @property
+    def manager(self) -> AsyncSessionManager | None:
+        """The manager (None until a store given by URL is opened, on first use)."""
+        return None if self._inner is None else self._inner.manager
+
+    def _around(self, manager: AsyncSessionManager) -> ASGISessionMiddleware:
+        """The ASGI middleware that keeps the session, around the app's dict view."""
+        view = _RequestSession(self.app, manager, self.cookie if self._one_request else None)
+        return ASGISessionMiddleware(
+            view, manager, secure=self._https_only, cookie=self.cookie, warn_as=WARN_AS
         )
-        self._configure(app, manager, cookie)
 
-    async def _manager(self) -> AsyncSessionManager:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self._inner or await self._open()
+        await inner(scope, receive, send)
+
+    async def _open(self) -> ASGISessionMiddleware:
         """Open the store named by URL on first use (opening it is asynchronous)."""
-        if self.manager is None:
-            store = await open_async_store(self._store)
-            if self.manager is None:
-                self.manager = AsyncSessionManager(store, **self._manager_options)
-            else:  # another request opened it meanwhile
-                await store.close()
-        return self.manager
-
-    def _exchange(
-        self, manager: AsyncSessionManager, session: Session, had_cookie: bool
-    ) -> SessionExchange:
-        return _StarletteExchange(manager, self.cookie, session, had_cookie)
+        store = await open_async_store(self._store)
+        if self._inner is None:
+            self._inner = self._around(AsyncSessionManager(store, **self._manager_options))
+        else:  # another request opened it meanwhile
+            await store.close()
+        return self._inner
 
 
 def _secret(secret_key: Any) -> Any:
@@ -129,38 +156,111 @@ def _secret(secret_key: Any) -> Any:
     return str(secret_key)
 
 
-class _StarletteExchange(SessionExchange):
-    """Hands the app a ``SessionDict`` that writes through to the Session."""
+class StarletteCookie(CookieSettings):
+    """``Set-Cookie`` spelled as Starlette's middleware spells it: lower-case
+    attributes in its order and ``null`` as a deleted cookie's value, so tests,
+    proxies and scripts that match Starlette's header keep matching. The checks
+    (name, SameSite) are ``CookieSettings``'."""
 
-    __slots__ = ("view",)
+    __slots__ = ()
 
-    def expose(self, scope: Scope) -> None:
-        session = self.session
-        self.view = view = SessionDict(session.to_dict())
-        view._session = session
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_age: int | None,
+        path: str,
+        same_site: str,
+        https_only: bool,
+        domain: str | None,
+        partitioned: bool,
+    ) -> None:
+        super().__init__(
+            name,
+            secure=https_only,
+            samesite=same_site,
+            path=path,
+            domain=domain,
+            max_age=max_age,
+            partitioned=partitioned,
+        )
+        flags = "httponly; samesite=" + same_site
+        if https_only:
+            flags += "; secure"
+        if domain is not None:
+            flags += f"; domain={domain}"
+        if partitioned:
+            flags += "; partitioned"
+        lifetime = "" if max_age is None else f"Max-Age={max_age}; "
+        self._attributes = f"path={path}; {lifetime}{flags}"
+        self._deletion = f"path={path}; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}"
+
+    def deletion(self) -> str:
+        return f"{self.name}=null; {self._deletion}"
+
+
+class _RequestSession:
+    """The app as ``sessionware.asgi.SessionMiddleware`` calls it: hands it
+    ``request.session`` (a ``SessionDict`` over the connection's Session) and, before
+    the response starts (a websocket: once the app returns), applies what the view
+    asks for, so that the ASGI middleware's save sees it."""
+
+    def __init__(
+        self, app: ASGIApp, manager: AsyncSessionManager, one_request: StarletteCookie | None
+    ) -> None:
+        self.app = app
+        self.manager = manager
+        #: Set when Starlette's max_age <= 0: the view stands alone, nothing is saved,
+        #: and a changed session only gets Starlette's at-once-expired cookie.
+        self.one_request = one_request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        session: Session = scope["session"]
+        view = self._expose(scope, session)
+        if kind == "websocket":
+            await self.app(scope, receive, send)
+            await self._settle(view, session)
+            return
+
+        async def send_settled(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 500:
+                await self._settle(view, session, message)
+            await send(message)
+
+        await self.app(scope, receive, send_settled)
+
+    def _expose(self, scope: Scope, session: Session) -> SessionDict:
+        view = SessionDict(session.to_dict())
+        if self.one_request is None:
+            view._session = session
         session.accessed = False  # copying it for the app is not the app reading it
         scope["session"] = view
         scope["sessionware.session"] = session
         scope["sessionware.manager"] = self.manager
+        return view
 
-    async def save(self) -> str | None:
-        view = self.view
-        if view.cleared:
-            await self._after_clear()
+    async def _settle(
+        self, view: SessionDict, session: Session, message: Message | None = None
+    ) -> None:
         if view.accessed:
-            self.session.accessed = True  # the response depends on the cookie
-        return await super().save()
-
-    async def _after_clear(self) -> None:
-        """A cleared stored session is deleted, or moves to a new id if new data
-        was stored after the clear (a login)."""
-        session = self.session
-        if session.is_new:
+            session.accessed = True  # the response depends on the cookie: Vary
+        if self.one_request is not None:
+            if message is not None and view.modified and view:
+                headers = list(message.get("headers") or ())
+                headers.append((b"set-cookie", self.one_request.set_value("null").encode()))
+                message["headers"] = headers
             return
-        if session:
-            await self.manager.regenerate(session)
-        else:
-            await self.manager.invalidate(session)  # the cookie is deleted too
+        if view.cleared and not session.is_new:
+            # A cleared stored session is deleted, or moves to a new id if new data
+            # was stored after the clear (a login).
+            if session:
+                await self.manager.regenerate(session)
+            else:
+                await self.manager.invalidate(session)  # the cookie is deleted too
 
 
 class SessionDict(dict[str, Any]):
