@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +263,39 @@ def probe_cli(_url: str) -> None:
             timeout=60,
         )
     assert stats.returncode == 0, stats.stderr
+    check_demo_serves(command)
+
+
+def check_demo_serves(command: Path) -> None:
+    """``sessionware demo`` starts from the wheel (its templates and static files
+    included) and answers its home page."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        demo = subprocess.Popen(
+            [str(command), "demo", "--port", str(port), "--store", f"sqlite:///{directory}/d.db"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            page = _first_answer(f"http://127.0.0.1:{port}/", demo)
+        finally:
+            demo.terminate()
+            _, stderr = demo.communicate(timeout=30)
+        assert page is not None, f"the demo never answered: {stderr.decode()[-2000:]}"
+        assert b"</html>" in page
+
+
+def _first_answer(url: str, server: subprocess.Popen[bytes]) -> bytes | None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return bytes(response.read())
+        except OSError:
+            time.sleep(0.1)
+    return None
 
 
 PROBES = {
