@@ -321,7 +321,11 @@ def driver_missing(url: URL, exc: BaseException) -> StoreError:
     """SQLAlchemy could not load the URL's driver: name the extra that brings it."""
     from .registry import missing_extra  # the registry imports stores, not the reverse
 
-    return missing_extra(url.render_as_string(hide_password=False), exc)
+    return missing_extra(
+        url.render_as_string(hide_password=False),
+        exc,
+        unknown_driver=isinstance(exc, NoSuchModuleError),
+    )
 
 
 # ---------------------------------------------------------------------- statements

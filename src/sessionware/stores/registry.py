@@ -133,15 +133,26 @@ def install_hint(extra: str) -> str:
     return f'pip install "sessionware[{extra}]"'
 
 
-def missing_extra(url: str, exc: BaseException, *, is_async: bool = False) -> MissingExtraError:
+def missing_extra(
+    url: str, exc: BaseException, *, is_async: bool = False, unknown_driver: bool = False
+) -> MissingExtraError:
     """The error for a store whose package (``exc``: the ImportError, or SQLAlchemy's
-    error for a driver it cannot load) is missing. Raise it ``from exc``."""
+    error for a driver it cannot load) is missing. ``unknown_driver``: SQLAlchemy
+    knows no driver of that name, which may be a typo as well as a missing plugin.
+    Raise it ``from exc``."""
     extra = extra_for(url, is_async=is_async)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    driver = " and the database's driver" if extra == "sql" and scheme_of(url) != "sqlite" else ""
+    if unknown_driver:
+        needs = (
+            "no such driver, or its package is missing; "
+            f"the [{extra}] extra brings the supported ones"
+        )
+    elif extra == "sql" and not scheme_of(url).startswith("sqlite"):
+        needs = "this store needs the [sql] extra and the database's driver"
+    else:
+        needs = f"this store needs the [{extra}] extra"
     error = MissingExtraError(
-        f"cannot open {redact_url(url)}: {detail} "
-        f"(this store needs the [{extra}] extra{driver}: {install_hint(extra)})"
+        f"cannot open {redact_url(url)}: {detail} ({needs}: {install_hint(extra)})"
     )
     error.name = getattr(exc, "name", None)
     return error
