@@ -286,7 +286,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
             cookie = manager.save_changes(session)
         finally:
             _expiry.reset(token)
-        if session.invalidated:  # deleted meanwhile: dropped, a fresh session now
+        if session.invalidated or session.is_new:  # deleted meanwhile: dropped
             self._interrupted = True
             self._session_key = None
             self._session_cache = manager.open(None)
