@@ -21,19 +21,14 @@ compare-and-set saves that merge concurrent changes, sessions bound to their use
 visit tracking.
 
 - ``backend``: ``SessionStore``, Django's ``SessionBase`` over the manager.
+- ``engine``: the process's manager and stores for the current settings.
 - ``middleware``: ``SessionMiddleware``, the drop-in for Django's.
 """
 
 from __future__ import annotations
 
-from .backend import (
-    AUTH_USER_KEY,
-    DEFAULT_STORE,
-    SessionStore,
-    close_stores,
-    get_manager,
-    get_store,
-)
+from .backend import AUTH_USER_KEY, SessionStore
+from .engine import DEFAULT_STORE, close_stores, get_manager, get_store
 from .middleware import SessionMiddleware
 
 __all__ = [

@@ -20,147 +20,26 @@ it:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
-import threading
 import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from ..._sync.manager import SessionManager
 from ...core.codecs import CodecError, JsonCodec
-from ...core.record import Record
 from ...core.session import Session
-from ...stores.base import StoreProxy
-from ...stores.registry import open_store
+from .engine import get_manager, record_expiry
 
-__all__ = [
-    "AUTH_USER_KEY",
-    "DEFAULT_STORE",
-    "SessionStore",
-    "close_stores",
-    "get_manager",
-    "get_store",
-]
+__all__ = ["AUTH_USER_KEY", "SessionStore"]
 
-#: The store used when ``settings.SESSIONWARE_STORE`` is not set.
-DEFAULT_STORE = "sqlite:///sessions.db"
 #: The session key under which ``django.contrib.auth`` keeps the user's id.
 AUTH_USER_KEY = "_auth_user_id"
-#: Settings the manager is built from: changing one (``override_settings``) builds
-#: (or picks up) the manager for the new values.
-MANAGER_SETTINGS = frozenset(
-    {
-        "SESSIONWARE_STORE",
-        "SESSIONWARE_LISTENERS",
-        "SECRET_KEY",
-        "SECRET_KEY_FALLBACKS",
-        "SESSION_COOKIE_AGE",
-    }
-)
 
 _codec = JsonCodec()
 _security_log = logging.getLogger("django.security.SuspiciousSession")
-_lock = threading.Lock()
-_stores: dict[str, Any] = {}
-_managers: dict[tuple[Any, ...], SessionManager] = {}
-_current: SessionManager | None = None
-#: The expiry Django wants for the record being saved (see ``_DjangoExpiry``).
-_expiry: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "sessionware_django_expiry", default=None
-)
-
-
-class _DjangoExpiry(StoreProxy):
-    """Gives written records Django's expiry (save time + ``get_expiry_age()``),
-    which can differ per session, where the manager's policy has one idle timeout.
-    Closing is left to ``close_stores``: managers of one URL share the store."""
-
-    def save_if_version(self, call: Any, record: Record, expected_version: int) -> bool:
-        expires_at = _expiry.get()
-        if expires_at is not None and expires_at != record.expires_at:
-            record = Record(
-                record.id,
-                record.data,
-                record.created_at,
-                expires_at,
-                record.version,
-                record.user_id,
-            )
-        written: bool = call(record, expected_version)
-        return written
-
-    def close(self, call: Any) -> None:
-        return None
-
-
-def get_store() -> Any:
-    """The process's store for ``settings.SESSIONWARE_STORE``, opened on first use."""
-    url: str = getattr(settings, "SESSIONWARE_STORE", None) or DEFAULT_STORE
-    with _lock:
-        store = _stores.get(url)
-        if store is None:
-            store = _stores[url] = open_store(url)
-    return store
-
-
-def get_manager() -> SessionManager:
-    """The ``SessionManager`` for the current settings: add listeners or call
-    ``revoke_user`` / ``purge_expired`` on it."""
-    manager = _current
-    return manager if manager is not None else _build_manager()
-
-
-def _build_manager() -> SessionManager:
-    global _current
-    fallbacks = tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()))
-    age = settings.SESSION_COOKIE_AGE
-    listeners = tuple(getattr(settings, "SESSIONWARE_LISTENERS", ()))
-    store = get_store()
-    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners)
-    with _lock:
-        manager = _managers.get(config)
-        if manager is None:
-            manager = SessionManager(
-                _DjangoExpiry(store),
-                secret_key=[settings.SECRET_KEY, *fallbacks],
-                idle_timeout=age,  # Django's sessions live SESSION_COOKIE_AGE past use
-                max_age=None,
-            )
-            for listener in listeners:
-                manager.add_listener(import_string(listener))
-            _managers[config] = manager
-        _current = manager
-    return manager
-
-
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    global _current
-    if setting in MANAGER_SETTINGS:
-        _current = None
-
-
-setting_changed.connect(_settings_changed)
-
-
-def close_stores() -> None:
-    """Flush queued visits, close every store this module opened; the next use
-    opens them again."""
-    global _current
-    with _lock:
-        managers, stores = list(_managers.values()), list(_stores.values())
-        _managers.clear()
-        _stores.clear()
-        _current = None
-    for manager in managers:
-        manager.close()
-    for store in stores:
-        store.close()
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
@@ -281,11 +160,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
         user_id = session.get(AUTH_USER_KEY)
         if user_id is not None and str(user_id) != session.user_id:
             manager.login(session, str(user_id))  # indexed for revoke_user
-        token = _expiry.set(time.time() + age)
+        token = record_expiry.set(time.time() + age)
         try:
             cookie = manager.save_changes(session)
         finally:
-            _expiry.reset(token)
+            record_expiry.reset(token)
         if session.invalidated or session.is_new:  # deleted meanwhile: dropped
             self._interrupted = True
             self._session_key = None
