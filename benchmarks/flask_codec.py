@@ -31,7 +31,7 @@ from .scenarios.per_request import bare_app, make_write_app, read_app
 from .timing import Batch, Budget, compare_batches, repeat
 
 BUDGETS = {
-    "full": Budget(rounds=41, round_ms=60, warmup_ms=200),
+    "full": Budget(rounds=201, round_ms=10, warmup_ms=200),
     "quick": Budget(rounds=15, round_ms=30, warmup_ms=60),
 }
 CODECS = ("json", "flask")

@@ -817,7 +817,7 @@ def test_flashed_messages_survive_to_the_next_request_only(
 
     @app.get("/show")
     def show() -> str:
-        # JSON keeps (category, message) pairs as lists: they unpack the same way.
+        # Flashes are kept in Flask's tagged form with any codec: pairs stay tuples.
         pairs = flask.get_flashed_messages(with_categories=True)
         return "; ".join(f"{category}: {message}" for category, message in pairs)
 

@@ -130,6 +130,23 @@ def test_a_cookie_signed_with_a_fallback_key_is_reissued_with_the_current_key(
     assert client.get("/").json == {"a": 1}
 
 
+def test_a_fallback_signed_cookie_is_reissued_even_by_a_request_not_using_the_session(
+    store: Any,
+) -> None:
+    app = rotating_app(store)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    app.add_url_rule("/nothing", "nothing", lambda: "")
+    client = app.test_client()
+    client.post("/")
+    old_cookie = cookie_value(client)
+    app.secret_key = NEW_KEY
+    app.config["SECRET_KEY_FALLBACKS"] = [OLD_KEY]
+    response = client.get("/nothing")
+    assert response.headers["Set-Cookie"].startswith("session=")
+    assert cookie_value(client) != old_cookie
+    assert "Set-Cookie" not in client.get("/nothing").headers  # once only
+
+
 def test_a_cookie_signed_with_a_key_no_longer_listed_is_a_fresh_session(store: Any) -> None:
     app = rotating_app(store)
     client = app.test_client()
