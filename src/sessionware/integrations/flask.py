@@ -164,8 +164,8 @@ class SessionInterface(FlaskSessionInterface):
         if response.status_code >= 500:
             self.manager.forget_changes(inner)
             return
-        # Not used by this request and no re-signed cookie due: it is loaded below
-        # only to learn whether Flask would refresh its cookie (a permanent session).
+        # A session this request never used is loaded below only when a re-signed
+        # cookie is due or Flask would refresh the cookie of a permanent session.
         if (
             not inner.loaded
             and inner.cookie_value is None

@@ -129,7 +129,12 @@ def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
         ]
         archive.extractall(scratch, members=members, filter="data")
         (top,) = Path(scratch).iterdir()
-        top.rename(target)
+        try:
+            top.rename(target)
+        except OSError:
+            if not (target / "tests" / "conftest.py").is_file():
+                raise
+            # Another run unpacked the same sdist meanwhile: use that copy.
     return target
 
 
