@@ -62,7 +62,8 @@ class ValueGuard:
         return value
 
     def loaded(self, key: str, value: Any) -> Any:
-        """What ``session[key]`` gives for a kept ``value``."""
+        """What ``session[key]`` gives for a kept ``value`` (FlaskSession asks only
+        for the flashes: every other value is kept as it was given)."""
         if key == FLASHES_KEY:
             return self._serializer._untag_scan(value)
         return value
@@ -124,7 +125,9 @@ class FlaskSession(SessionMixin):
 
     def __getitem__(self, key: str) -> Any:
         value = self.session[key]
-        return value if self._guard is None else self._guard.loaded(key, value)
+        if key == FLASHES_KEY and self._guard is not None:
+            return self._guard.loaded(key, value)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         if self._guard is not None:
@@ -146,17 +149,17 @@ class FlaskSession(SessionMixin):
         return key in self.session
 
     def get(self, key: str, default: Any = None) -> Any:
-        if self._guard is None:
+        if key != FLASHES_KEY or self._guard is None:
             return self.session.get(key, default)
-        if key not in self.session:
-            return default
-        return self._guard.loaded(key, self.session[key])
+        return self[key] if key in self.session else default
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         if key in self.session:
             self._written = True
             value = self.session.pop(key)
-            return value if self._guard is None else self._guard.loaded(key, value)
+            if key == FLASHES_KEY and self._guard is not None:
+                return self._guard.loaded(key, value)
+            return value
         if default is _MISSING:
             raise KeyError(key)
         return default
