@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 
 from ...core.codecs import CodecError, JsonCodec
 from ...core.session import Session
-from .engine import get_manager, record_expiry
+from .engine import get_manager, record_expiry, setting
 
 __all__ = ["AUTH_USER_KEY", "SessionStore"]
 
@@ -75,6 +75,41 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
         return cache
 
     _session = property(_get_session)
+
+    # SessionBase's versions through ``_session`` and Django's lazy settings, with
+    # fewer Python calls: they are most of what the engine costs a request.
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._get_session().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get_session()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._get_session()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._get_session()[key] = value
+        self.modified = True
+
+    def get_session_cookie_age(self) -> int:
+        age: int = setting("SESSION_COOKIE_AGE")
+        return age
+
+    def get_expire_at_browser_close(self) -> bool:
+        if (expiry := self.get("_session_expiry")) is None:
+            return bool(setting("SESSION_EXPIRE_AT_BROWSER_CLOSE"))
+        return bool(expiry == 0)
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        """As SessionBase's, without reading the clock when the session has no
+        expiry of its own (the common case, asked twice per save)."""
+        if not kwargs:
+            expiry = self.get("_session_expiry")
+            if not expiry:
+                return self.get_session_cookie_age()
+            kwargs = {"expiry": expiry}
+        age: int = super().get_expiry_age(**kwargs)
+        return age
 
     async def _aget_session(self, no_load: bool = False) -> Session:
         if no_load or "_session_cache" in self.__dict__ or self.__dict__["_key"] is None:
@@ -152,19 +187,19 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
         self._write(session)
 
     def _write(self, session: Session) -> None:
-        age = self.get_expiry_age()
         manager = get_manager()
-        if age <= 0:  # no lifetime left: a save is a delete
-            manager.invalidate(session)
-            return
         user_id = session.get(AUTH_USER_KEY)
         if user_id is not None and str(user_id) != session.user_id:
             manager.login(session, str(user_id))  # indexed for revoke_user
-        token = record_expiry.set(time.time() + age)
-        try:
+        if session.get("_session_expiry") is None:
+            # SESSION_COOKIE_AGE is the manager's idle timeout: its policy applies.
             cookie = manager.save_changes(session)
-        finally:
-            record_expiry.reset(token)
+        else:  # set_expiry: the record expires when Django says
+            age = self.get_expiry_age()
+            if age <= 0:  # no lifetime left: the save is a delete
+                manager.invalidate(session)
+                return
+            cookie = _save_until(manager, session, time.time() + age)
         if session.invalidated or session.is_new:  # deleted meanwhile: dropped
             self._interrupted = True
             self._session_key = None
@@ -258,3 +293,14 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
     @classmethod
     async def aclear_expired(cls) -> None:
         await sync_to_async(cls.clear_expired, thread_sensitive=False)()
+
+
+def _save_until(manager: Any, session: Session, expires_at: float) -> str | None:
+    """``manager.save_changes`` with the written record expiring at ``expires_at``
+    (the engine's store proxy applies it)."""
+    token = record_expiry.set(expires_at)
+    try:
+        cookie: str | None = manager.save_changes(session)
+    finally:
+        record_expiry.reset(token)
+    return cookie

@@ -21,7 +21,14 @@ from ...core.record import Record
 from ...stores.base import StoreProxy
 from ...stores.registry import open_store
 
-__all__ = ["DEFAULT_STORE", "close_stores", "get_manager", "get_store", "record_expiry"]
+__all__ = [
+    "DEFAULT_STORE",
+    "close_stores",
+    "get_manager",
+    "get_store",
+    "record_expiry",
+    "setting",
+]
 
 #: The store used when ``settings.SESSIONWARE_STORE`` is not set.
 DEFAULT_STORE = "sqlite:///sessions.db"
@@ -68,6 +75,19 @@ class _DjangoExpiry(StoreProxy):
 
     def close(self, call: Any) -> None:
         return None
+
+
+def setting(name: str) -> Any:
+    """``getattr(settings, name, None)``, read from the cache Django's settings
+    object keeps of every setting read: Django fills it on first read and empties it
+    whenever settings change (``override_settings``, assignment), and the
+    ``settings.X`` lookup itself costs a Python call each time. A miss (not read yet,
+    or just changed) reads through ``settings``."""
+    cached: dict[str, Any] = object.__getattribute__(settings, "__dict__")
+    try:
+        return cached[name]
+    except KeyError:
+        return getattr(settings, name, None)
 
 
 def get_store() -> Any:

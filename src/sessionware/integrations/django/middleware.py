@@ -27,21 +27,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
 from ...cookies import read_cookie, warn_if_insecure
+from .engine import setting as _setting
 
 __all__ = ["SessionMiddleware"]
-
-
-def _setting(name: str) -> Any:
-    """``getattr(settings, name, None)``, read from the cache Django's settings
-    object keeps of every setting read: Django fills it on first read and empties it
-    whenever settings change (``override_settings``, assignment), and the
-    ``settings.X`` lookup itself costs a Python call each time. A miss (not read yet,
-    or just changed) reads through ``settings``."""
-    cached: dict[str, Any] = object.__getattribute__(settings, "__dict__")
-    try:
-        return cached[name]
-    except KeyError:
-        return getattr(settings, name, None)
 
 
 class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # no Django types
