@@ -234,3 +234,26 @@ def test_django_requests_reach_the_managers_listeners() -> None:
     client.get("/cycle")
     client.get("/flush")
     assert seen.events == ["create", "save", "regenerate", "save", "invalidate"]
+
+
+@pytest.mark.usefixtures("memory_store")
+@override_settings(MIDDLEWARE=[DROP_IN])
+def test_a_read_that_moves_the_expiry_resends_the_cookie() -> None:
+    import time
+
+    from sessionware.core.record import Record
+
+    key = _stored_session(contextlib.nullcontext, color="blue")
+    store = get_store()
+    (stored_key,) = store.ids()
+    record = store.load(stored_key)
+    half_gone = time.time() + settings.SESSION_COOKIE_AGE / 2  # the visit throttle is due
+    store.save(Record(record.id, record.data, record.created_at, half_gone, record.version))
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    response = client.get("/get/color")
+    assert response.content == b"'blue'"
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie.value == key
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    assert settings.SESSION_COOKIE_NAME not in client.get("/get/color").cookies
