@@ -18,12 +18,12 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from redis import exceptions as redis_errors
 
 from ..core.record import NEVER, Record
-from ..errors import SessionwareError, StoreError, StoreUnavailable, redact_url
+from ..errors import SessionwareError, StoreError, StoreUnavailable, redact_text, redact_url
 
 __all__ = [
     "CLIENTS",
@@ -504,8 +504,7 @@ def error_reason(url: str, exc: BaseException) -> str:
     to the address it names; the URL's password never appears."""
     text = _ERROR_REPR.sub(r"\1", _without_client_reprs(str(exc)))
     text = " ".join(text.split()) or type(exc).__name__
-    for secret in _secrets_of(url):
-        text = text.replace(secret, "***")
+    text = redact_text(text, url)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "\u2026"
 
 
@@ -529,18 +528,6 @@ def _without_client_reprs(text: str) -> str:
         position = end
     parts.append(text[position:])
     return "".join(parts)
-
-
-def _secrets_of(url: str) -> list[str]:
-    """The password of ``url``, in its user info or its query, if any."""
-    try:
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        in_userinfo = unquote(parts.password) if parts.password else None
-    except ValueError:
-        return []
-    secrets = [in_userinfo, query.get("password"), query.get("sentinel_password")]
-    return [secret for secret in secrets if secret]
 
 
 @contextlib.contextmanager

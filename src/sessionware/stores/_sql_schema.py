@@ -52,7 +52,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.schema import CreateIndex, CreateTable, DDLElement
 
 from ..core.record import Record
-from ..errors import StoreError, StoreUnavailable
+from ..errors import StoreError, StoreUnavailable, redact_text, redact_url
 
 __all__ = [
     "DEFAULT_PING_IDLE",
@@ -279,15 +279,13 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def _reason(exc: BaseException, password: str | None) -> str:
+def _reason(exc: BaseException, url: str) -> str:
     # The driver's own message: SQLAlchemy's wrapper would add the statement and its
     # parameters, i.e. session data, to every log line.
     original = getattr(exc, "orig", None)
     text = str(original if original is not None else exc).strip() or type(exc).__name__
     text = text.splitlines()[0] if text else text
-    if password:
-        text = text.replace(password, "***")
-    return text
+    return redact_text(text, url)
 
 
 class ErrorTranslator:
@@ -296,12 +294,12 @@ class ErrorTranslator:
     of the message. One instance per store, reused by every operation (it keeps no
     state per use), so the hot path does not build a context manager each time."""
 
-    __slots__ = ("_password", "_rendered_url", "url")
+    __slots__ = ("_rendered_url", "_shown_url", "url")
 
     def __init__(self, url: URL) -> None:
         self.url = url
         self._rendered_url = url.render_as_string(hide_password=False)
-        self._password = url.password if isinstance(url.password, str) else None
+        self._shown_url = redact_url(self._rendered_url)  # query passwords too
 
     def __enter__(self) -> None:
         return None
@@ -311,10 +309,10 @@ class ErrorTranslator:
     ) -> None:
         if exc is None or not isinstance(exc, (SQLAlchemyError, OSError)):
             return
-        reason = _reason(exc, self._password)
+        reason = _reason(exc, self._rendered_url)
         if isinstance(exc, OSError) or is_unavailable(exc):
             raise StoreUnavailable(self._rendered_url, reason) from exc
-        raise StoreError(f"session store {self.url.render_as_string()}: {reason}") from exc
+        raise StoreError(f"session store {self._shown_url}: {reason}") from exc
 
 
 def driver_missing(url: URL, exc: BaseException) -> StoreError:

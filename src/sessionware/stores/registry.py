@@ -161,7 +161,7 @@ def missing_extra(
 def scheme_of(url: str) -> str:
     scheme, sep, _ = url.partition("://")
     if not sep or not scheme:
-        raise UnknownStoreError(f"not a store URL (expected scheme://...): {url!r}")
+        raise UnknownStoreError(f"not a store URL (expected scheme://...): {redact_url(url)!r}")
     return scheme.lower()
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.schema import DDLElement, DropTable
 
 from ...core.record import Record
-from ...errors import StoreError
+from ...errors import StoreError, redact_url
 from .._sql_fast import AsyncFastPath
 from .._sql_schema import (
     DEFAULT_PING_IDLE,
@@ -92,7 +92,8 @@ class AsyncSQLStore:
         return cls(engine, table=parsed.table, clock=clock, pool_ping_idle=parsed.ping_idle)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url.render_as_string()!r}, table={self.table!r})"
+        shown = redact_url(self.url.render_as_string(hide_password=False))
+        return f"{type(self).__name__}({shown!r}, table={self.table!r})"
 
     @property
     def table(self) -> str:
