@@ -235,13 +235,13 @@ def test_a_wrong_type_under_a_session_key_is_a_store_error_not_unavailable(
     [b"too short", b"\0" * 24 + b"\x00\x00\x01\x00" + b"user id longer than the value"],
     ids=["shorter-than-a-header", "user-id-past-the-end"],
 )
-def test_a_string_this_store_did_not_write_is_a_store_error(
+def test_a_string_this_store_did_not_write_is_a_missing_session_and_is_removed(
     store: RedisStore, raw: redis.Redis, value: bytes
 ) -> None:
     key = new_key()
     raw.set(store.keys.session(key), value)
-    with pytest.raises(StoreError, match="is not a session"):
-        store.load(key)
+    assert store.load(key) is None
+    assert not raw.exists(store.keys.session(key))
 
 
 # -- round trips ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import math
 import os
 import re
@@ -24,6 +25,8 @@ from redis import exceptions as redis_errors
 
 from ..core.record import NEVER, Record
 from ..errors import SessionwareError, StoreError, StoreUnavailable, redact_text, redact_url
+
+logger = logging.getLogger("sessionware")
 
 __all__ = [
     "CLIENTS",
@@ -235,8 +238,9 @@ def touch_args(expires_at: float) -> list[bytes | str]:
     return [EXPIRY.pack(expires_at), expiry_ms(expires_at)]
 
 
-def record_from_value(id: str, value: bytes, url: str) -> Record:
-    """A ``GET`` reply -> Record; a value this store did not write is a StoreError."""
+def record_from_value(id: str, value: bytes, url: str) -> Record | None:
+    """A ``GET`` reply -> Record; None for a value this store did not write (the
+    caller logs it with ``log_damaged`` and removes it, as the other stores do)."""
     if len(value) >= USER_AT:
         version, expires_at, created_at, user_len = HEADER.unpack_from(value)
         if user_len == ANONYMOUS:
@@ -249,7 +253,16 @@ def record_from_value(id: str, value: bytes, url: str) -> Record:
                 pass
             else:
                 return Record(id, value[data_at:], created_at, expires_at, version, user)
-    raise StoreError(f"session store {redact_url(url)}: the value under {id!r} is not a session")
+    return None
+
+
+def log_damaged(url: str, id: str) -> None:
+    """One warning for a damaged record, in the wording every store uses."""
+    logger.warning(
+        "session store %s: the record under key %s is damaged (not a session); removed",
+        redact_url(url),
+        id,
+    )
 
 
 def owner_span(user_id: str) -> tuple[int, int, bytes]:

@@ -50,6 +50,7 @@ from .._redis_shared import (
     create_command,
     decode_user,
     index_score,
+    log_damaged,
     owner_span,
     parse_url,
     record_from_value,
@@ -240,7 +241,16 @@ class RedisStore:
             value = self._command("GET", self.keys.session(id))
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
-        return None if value is None else record_from_value(id, value, self.url)
+        if value is None:
+            return None
+        record = record_from_value(id, value, self.url)
+        if record is None:  # bytes this store did not write: a missing session
+            log_damaged(self.url, id)
+            try:
+                self._command("DEL", self.keys.session(id))
+            except REDIS_ERRORS as exc:
+                raise store_error(self.url, exc) from exc
+        return record
 
     def save(self, record: Record) -> None:
         self._write(record, -1)

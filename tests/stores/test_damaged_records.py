@@ -1,0 +1,91 @@
+"""A record a store cannot read (foreign bytes under its keys) is a missing session:
+logged once with its key, removed, never an error. Real Redis on 127.0.0.1:6379."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import sessionware as sw
+
+from ..conftest import SECRET
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+FOREIGN = b"written by some other program"
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    prefix = f"damaged-{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def plant_foreign_value(store: Any, key: str) -> str:
+    """Overwrite a session's value with bytes the store did not write; the Redis key."""
+    redis_key = store.keys.session(key)
+    client = redis.Redis.from_url(REDIS_URL)
+    client.set(redis_key, FOREIGN)
+    client.close()
+    return str(redis_key)
+
+
+def redis_has(redis_key: str) -> bool:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        return bool(client.exists(redis_key))
+    finally:
+        client.close()
+
+
+def test_redis_treats_foreign_bytes_as_a_missing_session_logs_and_removes_them(
+    prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = sw.open_store(f"{REDIS_URL}?prefix={prefix}")
+    manager = sw.SessionManager(store, secret_key=SECRET)
+    try:
+        with manager.scope(None) as session:
+            session["n"] = 1
+        cookie = session.cookie_value
+        redis_key = plant_foreign_value(store, session.key)
+        with caplog.at_level(logging.WARNING, logger="sessionware"):
+            for _ in range(2):
+                with manager.scope(cookie) as again:
+                    assert again.is_new
+                    assert dict(again) == {}
+        assert not redis_has(redis_key)
+        damaged = [r for r in caplog.records if "is damaged" in r.getMessage()]
+        assert len(damaged) == 1
+        assert session.key in damaged[0].getMessage()
+    finally:
+        manager.close()
+
+
+def test_the_async_redis_store_treats_foreign_bytes_as_missing_and_removes_them(
+    prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        store = await sw.open_async_store(f"{REDIS_URL}?prefix={prefix}")
+        manager = sw.AsyncSessionManager(store, secret_key=SECRET)
+        try:
+            async with manager.scope(None) as session:
+                session["n"] = 1
+            redis_key = plant_foreign_value(store, session.key)
+            with caplog.at_level(logging.WARNING, logger="sessionware"):
+                async with manager.scope(session.cookie_value) as again:
+                    assert again.is_new
+            assert not redis_has(redis_key)
+            assert "is damaged" in caplog.text
+        finally:
+            await manager.close()
+
+    asyncio.run(scenario())
