@@ -4,15 +4,20 @@ logged once with its key, removed, never an error. Real Redis on 127.0.0.1:6379.
 from __future__ import annotations
 
 import asyncio
+import dbm.dumb
 import logging
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
 import sessionware as sw
+from sessionware.stores.dbm import DbmStore
+from sessionware.stores.files import FileStore
+from sessionware.testing._sync.conformance import make_record
 
 from ..conftest import SECRET
 
@@ -89,3 +94,45 @@ def test_the_async_redis_store_treats_foreign_bytes_as_missing_and_removes_them(
             await manager.close()
 
     asyncio.run(scenario())
+
+
+# -- file and dbm stores: damaged records were removed silently; now logged too ------
+
+
+def damaged_warnings(caplog: pytest.LogCaptureFixture, key: str) -> int:
+    return sum("is damaged" in r.getMessage() and key in r.getMessage() for r in caplog.records)
+
+
+def test_a_damaged_record_file_is_logged_once_with_its_key(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FileStore(tmp_path)
+    store.setup()
+    record = make_record()
+    store.save(record)
+    Path(store._record_path(record.id)).write_bytes(b"garbage" * 10)
+    with caplog.at_level(logging.WARNING, logger="sessionware"):
+        assert store.load(record.id) is None
+        assert store.load(record.id) is None
+    assert damaged_warnings(caplog, record.id) == 1
+    store.close()
+
+
+def test_a_damaged_dbm_value_is_logged_once_with_its_key(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "sessions.dbm"
+    store = DbmStore(path, flavour="dumb")
+    record = make_record()
+    store.save(record)
+    store.close()
+    with dbm.dumb.open(str(path), "w") as raw:
+        raw[record.id.encode()] = b"garbage bytes, not a record"
+    store = DbmStore(path, flavour="dumb")
+    try:
+        with caplog.at_level(logging.WARNING, logger="sessionware"):
+            assert store.load(record.id) is None
+            assert store.load(record.id) is None
+        assert damaged_warnings(caplog, record.id) == 1
+    finally:
+        store.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import logging
 import math
 import os
 import re
@@ -25,8 +24,6 @@ from redis import exceptions as redis_errors
 
 from ..core.record import NEVER, Record
 from ..errors import SessionwareError, StoreError, StoreUnavailable, redact_text, redact_url
-
-logger = logging.getLogger("sessionware")
 
 __all__ = [
     "CLIENTS",
@@ -254,15 +251,6 @@ def record_from_value(id: str, value: bytes, url: str) -> Record | None:
             else:
                 return Record(id, value[data_at:], created_at, expires_at, version, user)
     return None
-
-
-def log_damaged(url: str, id: str) -> None:
-    """One warning for a damaged record, in the wording every store uses."""
-    logger.warning(
-        "session store %s: the record under key %s is damaged (not a session); removed",
-        redact_url(url),
-        id,
-    )
 
 
 def owner_span(user_id: str) -> tuple[int, int, bytes]:

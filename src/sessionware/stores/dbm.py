@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 from ..core.record import Record
 from ..errors import StoreError, StoreUnavailable
 from . import _framing as framing
+from ._damaged import log_damaged
 from ._local import call_in_forked_child, split_url, store_error
 from ._nowait import pread_nowait
 
@@ -310,6 +311,7 @@ class DbmStore:
             record = framing.decode(id, blob, allow_trailing=True)
             if record is None:  # damaged: a missing session, and removed
                 self._remove(db, key)
+                log_damaged(f"dbm://{self.path}", id)
                 return None
             self._remember(key, _known(record, len(blob)))
         return record if record.expires_at > time.time() else None

@@ -35,6 +35,7 @@ from typing import Any
 from ..core.record import Record
 from ..errors import StoreError, StoreUnavailable
 from . import _framing as framing
+from ._damaged import log_damaged
 from ._local import as_bool, call_in_forked_child, split_url, store_error
 from ._nowait import read_cached_file
 
@@ -252,6 +253,7 @@ class FileStore:
             blob = self._read(path)
             if blob is not None and framing.decode(key, blob) is None:
                 _unlink(path)
+                log_damaged(f"file://{self.directory}", key)
 
     # -- the store interface ----------------------------------------------------
 

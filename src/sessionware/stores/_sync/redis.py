@@ -30,6 +30,7 @@ from redis.exceptions import NoScriptError
 
 from ...core.record import Record
 from ...errors import redact_url
+from .._damaged import log_damaged
 from .._redis_shared import (
     ANONYMOUS_OWNER,
     BATCH,
@@ -50,7 +51,6 @@ from .._redis_shared import (
     create_command,
     decode_user,
     index_score,
-    log_damaged,
     owner_span,
     parse_url,
     record_from_value,
