@@ -83,14 +83,14 @@ def pg_durable(postgres_url: str) -> Iterator[SQLStore]:
 class TestTieredStore(StoreConformance):
     @pytest.fixture
     def store(self, durable: SQLStore) -> TieredStore:
-        return TieredStore(MemoryStore(), durable)
+        return TieredStore(MemoryStore(), durable, single_process=True)
 
 
 class TestAsyncTieredStore(AsyncStoreConformance):
     @pytest.fixture
     async def store(self, postgres_url: str) -> AsyncIterator[AsyncTieredStore]:
         durable = AsyncSQLStore.from_url(postgres_url, table=unique_table("tier"))
-        store = AsyncTieredStore(AsyncMemoryStore(), durable)
+        store = AsyncTieredStore(AsyncMemoryStore(), durable, single_process=True)
         await store.setup()
         try:
             yield store
@@ -108,14 +108,14 @@ def test_a_miss_in_the_fast_tier_is_read_from_the_durable_one_and_copied(
     fast = MemoryStore()
     record = make_record()
     pg_durable.save(record)
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     assert store.load(record.id) == record
     assert fast.load(record.id) == record
 
 
 def test_a_hit_in_the_fast_tier_does_not_reach_the_durable_one(pg_durable: SQLStore) -> None:
     durable = CountingProxy(pg_durable)
-    store = TieredStore(MemoryStore(), durable)
+    store = TieredStore(MemoryStore(), durable, single_process=True)
     record = make_record()
     store.save_if_version(record, 0)
     assert store.load(record.id) == record
@@ -126,7 +126,7 @@ def test_reads_fall_back_to_the_durable_tier_while_the_fast_one_is_down(
     pg_durable: SQLStore,
 ) -> None:
     fast = FastTierFault(MemoryStore(), reads_fail=True)
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     record = make_record()
     store.save_if_version(record, 0)
     fast.failing = True
@@ -140,7 +140,7 @@ def test_a_failed_fast_tier_write_never_leaves_stale_data_to_be_served(
     pg_durable: SQLStore,
 ) -> None:
     fast = FastTierFault(MemoryStore())
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     first = make_record(data=b"first", version=1)
     assert store.save_if_version(first, 0)
     fast.failing = True
@@ -155,7 +155,7 @@ def test_a_session_saved_while_the_fast_tier_fails_is_read_back_as_saved(
 ) -> None:
     # The Django cached_db scenario, end to end through the manager.
     fast = FastTierFault(MemoryStore())
-    manager = sw.SessionManager(TieredStore(fast, pg_durable), secret_key=SECRET)
+    manager = sw.SessionManager(TieredStore(fast, pg_durable, single_process=True), secret_key=SECRET)
     try:
         cookie = cookie_for(manager, cart=["apple"])
         fast.failing = True
@@ -170,7 +170,7 @@ def test_a_session_saved_while_the_fast_tier_fails_is_read_back_as_saved(
 
 def test_a_plain_save_whose_fast_copy_fails_evicts_the_old_copy(pg_durable: SQLStore) -> None:
     fast = FastTierFault(MemoryStore())
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     first = make_record(data=b"first")
     store.save(first)
     fast.failing = True
@@ -182,7 +182,7 @@ def test_a_plain_save_whose_fast_copy_fails_evicts_the_old_copy(pg_durable: SQLS
 
 def test_a_refused_durable_write_evicts_a_stale_fast_copy(pg_durable: SQLStore) -> None:
     fast = MemoryStore()
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     first = make_record(version=1)
     store.save_if_version(first, 0)
     newer = make_record(key=first.id, data=b"written elsewhere", version=2)
@@ -194,7 +194,7 @@ def test_a_refused_durable_write_evicts_a_stale_fast_copy(pg_durable: SQLStore) 
 
 def test_a_failed_touch_of_the_fast_tier_evicts_its_copies(pg_durable: SQLStore) -> None:
     fast = FastTierFault(MemoryStore())
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     record = make_record(expires_in=60)
     store.save_if_version(record, 0)
     fast.failing = True
@@ -208,7 +208,7 @@ def test_a_failed_touch_of_the_fast_tier_evicts_its_copies(pg_durable: SQLStore)
 
 def test_a_deleted_session_is_gone_from_both_tiers(pg_durable: SQLStore) -> None:
     fast = MemoryStore()
-    store = TieredStore(fast, pg_durable)
+    store = TieredStore(fast, pg_durable, single_process=True)
     record = make_record()
     store.save_if_version(record, 0)
     assert store.delete(record.id) == 1
@@ -218,7 +218,7 @@ def test_a_deleted_session_is_gone_from_both_tiers(pg_durable: SQLStore) -> None
 
 def test_a_durable_tier_that_is_down_is_reported_not_hidden() -> None:
     down = SQLStore.from_url("postgresql+psycopg://postgres@127.0.0.1:1/test")
-    store = TieredStore(MemoryStore(), down)
+    store = TieredStore(MemoryStore(), down, single_process=True)
     try:
         with pytest.raises(StoreUnavailable):
             store.save_if_version(make_record(), 0)
@@ -230,7 +230,7 @@ def test_a_durable_tier_that_is_down_is_reported_not_hidden() -> None:
 async def test_async_a_failed_fast_tier_write_never_leaves_stale_data(postgres_url: str) -> None:
     durable = AsyncSQLStore.from_url(postgres_url, table=unique_table("tier"))
     fast = AsyncFastTierFault(AsyncMemoryStore())
-    store = AsyncTieredStore(fast, durable)
+    store = AsyncTieredStore(fast, durable, single_process=True)
     await store.setup()
     try:
         first = make_record(data=b"first", version=1)

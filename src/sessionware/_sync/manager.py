@@ -45,6 +45,8 @@ class SessionManager:
     process (no thread or task races another); across processes a lost
     compare-and-set merges and retries until ``max_save_attempts`` or
     ``save_timeout`` seconds run out, then raises ``ConcurrentUpdateError``.
+    ``revocation_window``: seconds a ``revoke_user`` marker is kept, so a login in a
+    request that began before the revocation is undone even if it saves this late.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class SessionManager:
         same_key_conflicts: str = "last_writer_wins",
         max_save_attempts: int = 1000,
         save_timeout: float = 10.0,
+        revocation_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_save_attempts < 1:
@@ -79,6 +82,13 @@ class SessionManager:
         self._clock = clock
         self._max_save_attempts = max_save_attempts
         self._save_timeout = save_timeout
+        self._revocation_window = revocation_window
+        self._markers = hasattr(store, "user_revoked_at") and hasattr(store, "mark_user_revoked")
+        if not self._markers:
+            logger.warning(
+                "%r keeps no revocation markers: a login racing revoke_user() may survive it",
+                store,
+            )
         self._save_gate = SaveGate()
         if visit_tracker is None and idle_timeout is not None:
             visit_tracker = VisitTracker()
@@ -132,7 +142,11 @@ class SessionManager:
         if self.core.attach(session, record, pending, session.last_access):
             if events.handlers["on_load"]:
                 events.emit("on_load", session)
-        elif events.handlers["on_expire"]:
+            return
+        if self.core.is_damaged(record, key):
+            # Treated as missing, and removed so it is not decoded again and again.
+            self._call("delete", self.store.delete, key)
+        if events.handlers["on_expire"]:
             events.emit("on_expire", key)
 
     def save_changes(self, session: Session) -> str | None:
@@ -199,10 +213,21 @@ class SessionManager:
         if not written:
             return False
         was_new = session._is_new
+        core = self.core
         if plan.delete_key is not None:
-            self._call("delete", self.store.delete, plan.delete_key)
+            removed = self._call("delete", self.store.delete, plan.delete_key)
             self._discard_touch(plan.delete_key)
-        self.core.saved(session, plan)
+            if core.replaced_record_gone(plan, removed):
+                self._undo_write(session, record.id, "its old record was deleted meanwhile")
+                return True
+        if self._markers and core.binds_user(session, plan):
+            revoked_at = self._call(
+                "user_revoked_at", self.store.user_revoked_at, record.user_id
+            )
+            if core.login_revoked(session, revoked_at):
+                self._undo_write(session, record.id, "its user was revoked meanwhile")
+                return True
+        core.saved(session, plan)
         tracker = self.visit_tracker
         if tracker is not None:
             tracker.discard(record.id)
@@ -215,6 +240,14 @@ class SessionManager:
         if handlers["on_save"]:
             events.emit("on_save", session)
         return True
+
+    def _undo_write(self, session: Session, key: str, reason: str) -> None:
+        """Remove the record a regenerate or login just wrote and leave the session
+        dropped (no record, no cookie): a logged-out session never comes back."""
+        logger.info("session %s: %s; the new record is removed", key, reason)
+        self._call("delete", self.store.delete, key)
+        self._discard_touch(key)
+        self.core.deleted(session, self._clock())
 
     def _touch(self, session: Session, plan: SavePlan, now: float) -> None:
         record = plan.record
@@ -277,12 +310,35 @@ class SessionManager:
     # -- maintenance ----------------------------------------------------------
 
     def revoke_user(self, user_id: str) -> int:
-        """Delete every session bound to ``user_id`` ("log out everywhere")."""
+        """Delete every session bound to ``user_id`` ("log out everywhere").
+
+        A marker written first makes any login of that user in a request that began
+        before this call undo itself when it saves (see ``SessionCore.login_revoked``);
+        a revocation made inside a request does not undo that request's own later
+        login."""
+        now = self._clock()
+        if self._markers:
+            self._call(
+                "mark_user_revoked",
+                self.store.mark_user_revoked,
+                user_id,
+                now,
+                now + self._revocation_window,
+            )
+            self._note_own_revocation(user_id, now)
         keys = self._call("ids_for_user", self.store.ids_for_user, user_id)
         for key in keys:
             self._discard_touch(key)
         removed: int = self._call("delete_many", self.store.delete_many, keys)
         return removed
+
+    @staticmethod
+    def _note_own_revocation(user_id: str, now: float) -> None:
+        own = current_session.get(None)
+        if own is not None:
+            if own._own_revocations is None:
+                own._own_revocations = {}
+            own._own_revocations[user_id] = now
 
     def purge_expired(self) -> int:
         """Remove expired sessions (the store works in bounded batches)."""

@@ -121,6 +121,12 @@ class SessionCore:
         session.cookie_value = None  # no re-signed cookie for a session that is gone
         return False
 
+    @staticmethod
+    def is_damaged(record: Record | None, key: str) -> bool:
+        """After ``attach`` refused it: a live record the store returned for this key
+        was refused only because its data does not decode, so it should go."""
+        return record is not None and record.id == key
+
     def _reset_fresh(self, session: Session, now: float) -> None:
         session._id = session._key = None
         session._is_new = True
@@ -201,6 +207,30 @@ class SessionCore:
         session._force_save = session._user_changed = session._dirty = False
         if became_visible:
             session.cookie_value = self.signer.sign(session.id, session._created_at)
+
+    @staticmethod
+    def replaced_record_gone(plan: SavePlan, removed: int) -> bool:
+        """A regenerate or login wrote its new record, but the old one had already
+        been deleted (invalidated, revoked): the new record must go too, or a
+        logged-out session would come back under a new id."""
+        return plan.delete_key is not None and removed == 0
+
+    @staticmethod
+    def binds_user(session: Session, plan: SavePlan) -> bool:
+        """This write binds the session to a user (a login): it must then be checked
+        against that user's revocation marker, written by ``revoke_user``."""
+        record = plan.record
+        return session._user_changed and record is not None and record.user_id is not None
+
+    @staticmethod
+    def login_revoked(session: Session, revoked_at: float | None) -> bool:
+        """A revocation of the user began at or after this request began, so this
+        login must not survive it. A revocation this request made itself (before
+        logging the user back in) does not count."""
+        if revoked_at is None or revoked_at < session.last_access:
+            return False
+        own = session._own_revocations
+        return own is None or own.get(session._user_id or "", -1.0) < revoked_at
 
     def deleted(self, session: Session, now: float) -> None:
         """The session's record is gone: clear it and ask for the cookie's removal."""

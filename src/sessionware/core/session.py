@@ -45,6 +45,7 @@ class Session(MutableMapping[str, Any]):
         "_key",
         "_loader",
         "_original",
+        "_own_revocations",
         "_replaces",
         "_stored_expires_at",
         "_stored_user_id",
@@ -90,6 +91,8 @@ class Session(MutableMapping[str, Any]):
         self._loader: Callable[[Session], object] | None = None
         # After a regenerate: the (id, store key) whose record the next save replaces.
         self._replaces: tuple[str, str] | None = None
+        # user id -> revocation time, for ``revoke_user`` calls made in this request.
+        self._own_revocations: dict[str, float] | None = None
         self.cookie_value: str | None = None
 
     # -- identity -------------------------------------------------------------

@@ -22,6 +22,8 @@ STORE_OPERATIONS = (
     "ids",
     "count",
     "ids_for_user",
+    "mark_user_revoked",
+    "user_revoked_at",
     "purge_expired",
     "close",
 )
@@ -66,6 +68,15 @@ class Store(Protocol):
     def ids_for_user(self, user_id: str) -> list[str]:
         """Keys of the live records bound to ``user_id``, found through an index."""
 
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        """Remember that ``user_id``'s sessions were revoked at ``revoked_at``, until
+        ``keep_until``; an existing marker keeps the later of each time. Markers are
+        not sessions: never loaded, listed or counted; ``delete_all`` and
+        ``purge_expired`` remove them."""
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        """The latest revocation time of ``user_id`` while its marker is kept, else None."""
+
     def purge_expired(self, now: float | None = None) -> int:
         """Remove expired records in bounded batches; the number removed."""
 
@@ -98,6 +109,12 @@ class AsyncStore(Protocol):
     async def count(self) -> int: ...
 
     async def ids_for_user(self, user_id: str) -> list[str]: ...
+
+    async def mark_user_revoked(
+        self, user_id: str, revoked_at: float, keep_until: float
+    ) -> None: ...
+
+    async def user_revoked_at(self, user_id: str) -> float | None: ...
 
     async def purge_expired(self, now: float | None = None) -> int: ...
 
@@ -135,7 +152,9 @@ class StoreProxy:
         # for ``super()``. The wrapped method is bound once, here, not per call.
         cls = type(self)
         for operation in STORE_OPERATIONS:
-            target = getattr(store, operation)
+            target = getattr(store, operation, None)
+            if target is None:  # a third-party store without an optional operation
+                continue
             if operation in self._intercepted:
                 target = functools.partial(getattr(cls, operation), self, target)
             setattr(self, operation, target)

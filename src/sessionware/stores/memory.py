@@ -23,6 +23,8 @@ class MemoryStore:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._records: dict[str, Record] = {}
         self._by_user: dict[str, set[str]] = {}
+        # user id -> (revoked_at, keep_until): revocation markers, not sessions.
+        self._revoked: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._clock = clock
 
@@ -112,6 +114,7 @@ class MemoryStore:
             removed = len(self._records)
             self._records.clear()
             self._by_user.clear()
+            self._revoked.clear()
             return removed
 
     def ids(self) -> Iterator[str]:
@@ -131,8 +134,22 @@ class MemoryStore:
             keys = self._by_user.get(user_id, ())
             return [id for id in keys if self._records[id].expires_at > now]
 
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        with self._lock:
+            old_at, old_until = self._revoked.get(user_id, (revoked_at, keep_until))
+            self._revoked[user_id] = (max(old_at, revoked_at), max(old_until, keep_until))
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        marker = self._revoked.get(user_id)
+        if marker is None or marker[1] <= self._clock():
+            return None
+        return marker[0]
+
     def purge_expired(self, now: float | None = None) -> int:
         cutoff = self._clock() if now is None else now
+        with self._lock:
+            for user_id in [u for u, (_, until) in self._revoked.items() if until <= cutoff]:
+                del self._revoked[user_id]
         removed = 0
         while True:
             with self._lock:  # bounded batches: other threads get the lock in between
@@ -196,6 +213,12 @@ class AsyncMemoryStore:
 
     async def ids_for_user(self, user_id: str) -> list[str]:
         return self.sync_store.ids_for_user(user_id)
+
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        self.sync_store.mark_user_revoked(user_id, revoked_at, keep_until)
+
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        return self.sync_store.user_revoked_at(user_id)
 
     async def purge_expired(self, now: float | None = None) -> int:
         return self.sync_store.purge_expired(now)

@@ -125,6 +125,13 @@ class ThreadedStore:
         result: list[str] = await self._run(self.sync_store.ids_for_user, user_id)
         return result
 
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        await self._run(self.sync_store.mark_user_revoked, user_id, revoked_at, keep_until)
+
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        result: float | None = await self._run(self.sync_store.user_revoked_at, user_id)
+        return result
+
     async def purge_expired(self, now: float | None = None) -> int:
         result: int = await self._run(self.sync_store.purge_expired, now)
         return result

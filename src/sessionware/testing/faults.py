@@ -55,7 +55,9 @@ class FaultInjector(StoreProxy):
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         for operation in STORE_OPERATIONS:
-            setattr(self, operation, self._wrap(operation, getattr(store, operation)))
+            target = getattr(store, operation, None)
+            if target is not None:
+                setattr(self, operation, self._wrap(operation, target))
 
     def heal(self) -> None:
         """Stop injecting faults."""

@@ -20,6 +20,21 @@ __all__ = ["AsyncTieredStore"]
 logger = logging.getLogger("sessionware.stores.tiered")
 
 
+def process_local(store: Any) -> bool:
+    """Whether ``store``, under any proxies and async wrappers, is a memory store:
+    one process's own memory, which no other process's delete can reach."""
+    from ..memory import MemoryStore
+
+    for _ in range(16):  # proxies stack, but not forever
+        if isinstance(store, MemoryStore):
+            return True
+        attributes = getattr(store, "__dict__", {})
+        store = attributes.get("store") or attributes.get("sync_store")
+        if store is None:
+            return False
+    return False
+
+
 class AsyncTieredStore:
     """Read-through, write-through: ``AsyncTieredStore(fast, durable)``.
 
@@ -36,13 +51,25 @@ class AsyncTieredStore:
       read-through that started before the durable delete cannot resurrect it).
     * ``ids``, ``count``, ``ids_for_user``: the durable store alone.
 
+    A process-local fast tier (memory) in front of a shared durable store is refused:
+    another process's delete or ``revoke_user`` could not reach it, so it would keep
+    serving a logged-out session. ``single_process=True`` allows it where exactly one
+    process uses the durable store.
+
     What remains: a read-through whose durable read happened before a concurrent
     write, but whose copy lands after that write's own fast-tier update failed, can
     leave an old copy until the next write on that session or its expiry. Every
     write that conflicts with it deletes it, so no update is ever lost.
     """
 
-    def __init__(self, fast: Any, durable: Any) -> None:
+    def __init__(self, fast: Any, durable: Any, *, single_process: bool = False) -> None:
+        if process_local(fast) and not process_local(durable) and not single_process:
+            raise ValueError(
+                "a process-local fast tier (memory://) in front of a shared store would "
+                "keep serving sessions other processes deleted or revoked; use a shared "
+                "fast tier (redis://), or pass single_process=True if exactly one process "
+                "ever uses the durable store"
+            )
         self.fast = fast
         self.durable = durable
 
@@ -106,6 +133,12 @@ class AsyncTieredStore:
 
     async def ids_for_user(self, user_id: str) -> list[str]:
         return await self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        return await self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        await self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
 
     # -- writing -------------------------------------------------------------------
 

@@ -21,6 +21,21 @@ __all__ = ["TieredStore"]
 logger = logging.getLogger("sessionware.stores.tiered")
 
 
+def process_local(store: Any) -> bool:
+    """Whether ``store``, under any proxies and sync wrappers, is a memory store:
+    one process's own memory, which no other process's delete can reach."""
+    from ..memory import MemoryStore
+
+    for _ in range(16):  # proxies stack, but not forever
+        if isinstance(store, MemoryStore):
+            return True
+        attributes = getattr(store, "__dict__", {})
+        store = attributes.get("store") or attributes.get("sync_store")
+        if store is None:
+            return False
+    return False
+
+
 class TieredStore:
     """Read-through, write-through: ``TieredStore(fast, durable)``.
 
@@ -37,13 +52,25 @@ class TieredStore:
       read-through that started before the durable delete cannot resurrect it).
     * ``ids``, ``count``, ``ids_for_user``: the durable store alone.
 
+    A process-local fast tier (memory) in front of a shared durable store is refused:
+    another process's delete or ``revoke_user`` could not reach it, so it would keep
+    serving a logged-out session. ``single_process=True`` allows it where exactly one
+    process uses the durable store.
+
     What remains: a read-through whose durable read happened before a concurrent
     write, but whose copy lands after that write's own fast-tier update failed, can
     leave an old copy until the next write on that session or its expiry. Every
     write that conflicts with it deletes it, so no update is ever lost.
     """
 
-    def __init__(self, fast: Any, durable: Any) -> None:
+    def __init__(self, fast: Any, durable: Any, *, single_process: bool = False) -> None:
+        if process_local(fast) and not process_local(durable) and not single_process:
+            raise ValueError(
+                "a process-local fast tier (memory://) in front of a shared store would "
+                "keep serving sessions other processes deleted or revoked; use a shared "
+                "fast tier (redis://), or pass single_process=True if exactly one process "
+                "ever uses the durable store"
+            )
         self.fast = fast
         self.durable = durable
 
@@ -107,6 +134,12 @@ class TieredStore:
 
     def ids_for_user(self, user_id: str) -> list[str]:
         return self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        return self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
 
     # -- writing -------------------------------------------------------------------
 
