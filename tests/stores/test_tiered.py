@@ -155,7 +155,8 @@ def test_a_session_saved_while_the_fast_tier_fails_is_read_back_as_saved(
 ) -> None:
     # The Django cached_db scenario, end to end through the manager.
     fast = FastTierFault(MemoryStore())
-    manager = sw.SessionManager(TieredStore(fast, pg_durable, single_process=True), secret_key=SECRET)
+    store = TieredStore(fast, pg_durable, single_process=True)
+    manager = sw.SessionManager(store, secret_key=SECRET)
     try:
         cookie = cookie_for(manager, cart=["apple"])
         fast.failing = True

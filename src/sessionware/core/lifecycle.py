@@ -217,10 +217,13 @@ class SessionCore:
 
     @staticmethod
     def binds_user(session: Session, plan: SavePlan) -> bool:
-        """This write binds the session to a user (a login): it must then be checked
-        against that user's revocation marker, written by ``revoke_user``."""
+        """This write puts a user's session under a new key (a login, or a regenerate
+        of a logged-in session): ``revoke_user`` may not have seen that key, so the
+        write must be checked against the user's revocation marker."""
         record = plan.record
-        return session._user_changed and record is not None and record.user_id is not None
+        if record is None or record.user_id is None:
+            return False
+        return session._user_changed or plan.delete_key is not None
 
     @staticmethod
     def login_revoked(session: Session, revoked_at: float | None) -> bool:
