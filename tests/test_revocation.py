@@ -106,13 +106,13 @@ class Requests:
 
 
 @pytest.fixture
-def requests(pair: Pair) -> Iterator[Requests]:
+def requests(pair: Pair) -> Requests:
     clock = Clock(time.time())
     paused = Pause(pair.b)
     options: dict[str, Any] = {"secret_key": SECRET, "visit_tracker": False, "clock": clock}
     a = sw.SessionManager(pair.a, **options)
     b = sw.SessionManager(paused, **options)
-    yield Requests(a, b, pair.a, clock, paused)
+    return Requests(a, b, pair.a, clock, paused)
 
 
 def logged_in_cookie(manager: sw.SessionManager) -> str:
