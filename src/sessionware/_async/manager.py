@@ -17,6 +17,7 @@ from ..context import current_session
 from ..core.codecs import Codec
 from ..core.events import EventDispatcher
 from ..core.lifecycle import Action, SavePlan, SessionCore
+from ..core.record import Record
 from ..core.retry import conflict_pause
 from ..core.session import Session
 from ..core.visits import VisitTracker
@@ -212,21 +213,12 @@ class AsyncSessionManager:
         if not written:
             return False
         was_new = session._is_new
-        core = self.core
-        if plan.delete_key is not None:
-            removed = await self._call("delete", self.store.delete, plan.delete_key)
-            self._discard_touch(plan.delete_key)
-            if core.replaced_record_gone(plan, removed):
-                await self._undo_write(session, record.id, "its old record was deleted meanwhile")
-                return True
-        if self._markers and core.binds_user(session, plan):
-            revoked_at = await self._call(
-                "user_revoked_at", self.store.user_revoked_at, record.user_id
-            )
-            if core.login_revoked(session, revoked_at):
-                await self._undo_write(session, record.id, "its user was revoked meanwhile")
-                return True
-        core.saved(session, plan)
+        # Only a regenerate or a login (both rare) can meet a revocation here.
+        if (plan.delete_key is not None or session._user_changed) and not (
+            await self._new_key_stands(session, plan, record)
+        ):
+            return True
+        self.core.saved(session, plan)
         tracker = self.visit_tracker
         if tracker is not None:
             tracker.discard(record.id)
@@ -238,6 +230,26 @@ class AsyncSessionManager:
             events.emit("on_create", session)
         if handlers["on_save"]:
             events.emit("on_save", session)
+        return True
+
+    async def _new_key_stands(self, session: Session, plan: SavePlan, record: Record) -> bool:
+        """After a regenerate or login wrote its new record: remove the old one, and
+        undo the write (False) if the old one was already gone or the user has been
+        revoked since this request began."""
+        core = self.core
+        if plan.delete_key is not None:
+            removed = await self._call("delete", self.store.delete, plan.delete_key)
+            self._discard_touch(plan.delete_key)
+            if core.replaced_record_gone(plan, removed):
+                await self._undo_write(session, record.id, "its old record was deleted meanwhile")
+                return False
+        if self._markers and core.binds_user(session, plan):
+            revoked_at = await self._call(
+                "user_revoked_at", self.store.user_revoked_at, record.user_id
+            )
+            if core.login_revoked(session, revoked_at):
+                await self._undo_write(session, record.id, "its user was revoked meanwhile")
+                return False
         return True
 
     async def _undo_write(self, session: Session, key: str, reason: str) -> None:
@@ -335,9 +347,10 @@ class AsyncSessionManager:
     def _note_own_revocation(user_id: str, now: float) -> None:
         own = current_session.get(None)
         if own is not None:
-            if own._own_revocations is None:
-                own._own_revocations = {}
-            own._own_revocations[user_id] = now
+            revocations = getattr(own, "_own_revocations", None)
+            if revocations is None:
+                revocations = own._own_revocations = {}
+            revocations[user_id] = now
 
     async def purge_expired(self) -> int:
         """Remove expired sessions (the store works in bounded batches)."""

@@ -232,7 +232,7 @@ class SessionCore:
         logging the user back in) does not count."""
         if revoked_at is None or revoked_at < session.last_access:
             return False
-        own = session._own_revocations
+        own: dict[str, float] | None = getattr(session, "_own_revocations", None)
         return own is None or own.get(session._user_id or "", -1.0) < revoked_at
 
     def deleted(self, session: Session, now: float) -> None:

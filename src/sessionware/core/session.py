@@ -58,6 +58,8 @@ class Session(MutableMapping[str, Any]):
         "last_access",
     )
 
+    _own_revocations: dict[str, float]  # unset until this request calls revoke_user
+
     def __init__(
         self,
         session_id: str | None,
@@ -91,8 +93,8 @@ class Session(MutableMapping[str, Any]):
         self._loader: Callable[[Session], object] | None = None
         # After a regenerate: the (id, store key) whose record the next save replaces.
         self._replaces: tuple[str, str] | None = None
-        # user id -> revocation time, for ``revoke_user`` calls made in this request.
-        self._own_revocations: dict[str, float] | None = None
+        # ``_own_revocations`` (user id -> time of a ``revoke_user`` this request made)
+        # is left unset until such a call: one attribute less to set per request.
         self.cookie_value: str | None = None
 
     # -- identity -------------------------------------------------------------
