@@ -32,6 +32,20 @@ logger = logging.getLogger("sessionware")
 IS_ASYNC = True
 
 
+def keeps_revocation_markers(store: Any) -> bool:
+    """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
+    ``mark_user_revoked`` and ``user_revoked_at``."""
+    for _ in range(16):  # wrappers stack, but not forever
+        if not (hasattr(store, "mark_user_revoked") and hasattr(store, "user_revoked_at")):
+            return False
+        attributes = getattr(store, "__dict__", {})
+        inner = attributes.get("sync_store") or attributes.get("durable") or attributes.get("store")
+        if inner is None:
+            return True
+        store = inner
+    return True
+
+
 class AsyncSessionManager:
     """Opens, saves, forgets, regenerates and deletes sessions in one store.
 
@@ -83,7 +97,7 @@ class AsyncSessionManager:
         self._max_save_attempts = max_save_attempts
         self._save_timeout = save_timeout
         self._revocation_window = revocation_window
-        self._markers = hasattr(store, "user_revoked_at") and hasattr(store, "mark_user_revoked")
+        self._markers = keeps_revocation_markers(store)
         if not self._markers:
             logger.warning(
                 "%r keeps no revocation markers: a login racing revoke_user() may survive it",
