@@ -73,11 +73,6 @@ def _loaded(connection: Connection, key: str) -> SessionStore:
     return session
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the manager's regenerate still re-creates a record deleted meanwhile "
-    "(issue 12 item 1: the manager fix lands separately)",
-)
 def test_cycle_key_after_a_flush_elsewhere_does_not_bring_the_session_back(
     two_connections: tuple[Connection, Connection],
 ) -> None:
