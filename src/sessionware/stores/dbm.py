@@ -5,7 +5,8 @@ pure-Python ``dbm.dumb``), or the one named with ``?flavour=dumb``. Records are
 stored one key each (``_framing``: fixed header with expiry, version and CRCs), so
 a save writes one value and never the whole file. The user index lives in the
 same database under ``u:<sha256(user)>`` keys (40-hex record keys cannot collide
-with it) and is checked when read.
+with it) and is checked when read; revocation markers live under
+``r:<sha256(user)>`` keys (``revoked_at`` and ``keep_until`` as two doubles).
 
 One process only: ``dbm`` files cannot be shared by processes (each keeps its own
 view), so the store takes an exclusive ``flock`` on ``<file>.lock`` and a second
@@ -36,6 +37,7 @@ import fcntl
 import importlib
 import os
 import shutil
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -54,6 +56,8 @@ __all__ = ["DbmStore"]
 FLAVOURS = ("gnu", "ndbm", "dumb")
 BATCH = 1000  # keys handled per lock hold in scans, so requests get in between
 _USER_PREFIX = b"u:"
+_REVOKED_PREFIX = b"r:"
+_MARKER = struct.Struct("<dd")  # a revocation marker: revoked_at, keep_until
 _KEY_LENGTH = 40
 KNOWN_LIMIT = 10_000  # records whose stored header is remembered (about 1 MB)
 _ERRORS: tuple[type[BaseException], ...] = (OSError, *dbm.error)
@@ -278,6 +282,26 @@ class DbmStore:
             # An emptied index keeps its key: deleting rewrites dbm.dumb's whole index.
             self._set(db, index_key, b"".join(k for k in keys if k != key))
 
+    def _marker(self, db: Any, key: bytes) -> tuple[float, float] | None:
+        blob = self._get(db, key)
+        if blob is None or len(blob) != _MARKER.size:
+            return None  # missing, or damaged: overwritten or purged
+        revoked_at, keep_until = _MARKER.unpack(blob)
+        return float(revoked_at), float(keep_until)
+
+    def _remove_markers(self, cutoff: float | None) -> None:
+        """Remove the markers kept until ``cutoff`` or before (every one if None)."""
+        with self._lock:
+            db = self._handle()
+            try:
+                keys = list(db.keys())  # dbm.dumb and gdbm handles are not iterable alike
+            except _ERRORS as exc:
+                raise store_error("dbm", "list", self.path, exc) from exc
+            for key in (key for key in keys if key.startswith(_REVOKED_PREFIX)):
+                marker = self._marker(db, key)
+                if cutoff is None or marker is None or marker[1] <= cutoff:
+                    self._delete_key(db, key)
+
     def _record_keys(self, db: Any) -> list[bytes]:
         try:
             keys = list(db.keys())
@@ -400,6 +424,7 @@ class DbmStore:
         removed = 0
         for db, keys in self._batches():
             removed += sum(self._remove(db, key) for key in keys)
+        self._remove_markers(None)
         return removed
 
     def ids(self) -> Iterator[str]:
@@ -439,8 +464,26 @@ class DbmStore:
                 self._set(db, index_key, b"".join(keep))
         return found
 
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        key = _REVOKED_PREFIX + framing.user_key(user_id).encode()
+        with self._lock:  # one process owns the file: the lock makes this atomic
+            db = self._handle()
+            old = self._marker(db, key)
+            if old is not None:
+                revoked_at, keep_until = max(old[0], revoked_at), max(old[1], keep_until)
+            self._set(db, key, _MARKER.pack(revoked_at, keep_until))
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        key = _REVOKED_PREFIX + framing.user_key(user_id).encode()
+        with self._lock:
+            marker = self._marker(self._handle(), key)
+        if marker is None or marker[1] <= time.time():
+            return None
+        return marker[0]
+
     def purge_expired(self, now: float | None = None) -> int:
         cutoff = time.time() if now is None else now
+        self._remove_markers(cutoff)
         removed = 0
         for db, keys in self._batches():
             for key in keys:

@@ -5,6 +5,8 @@ Layout under the directory::
     data/ab/cd/<key>          one record (see ``_framing``), sharded by the key's
                               first four hex digits so no directory gets huge
     users/ab/cd/<user>/<key>  empty marker files: the user index
+    revoked/ab/cd/<user>      a user's revocation marker: two floats, revoked_at
+                              and keep_until (``<user>`` is the user id's hash)
     locks/ab.lock             256 shard locks (``flock``), created on first use
 
 Every write goes to ``<key>.tmp`` in the same directory and is renamed over the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,6 +52,7 @@ _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC
 _MARKER_FLAGS = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC
 _TMP_SUFFIX = ".tmp"
+_MARKER = struct.Struct("<dd")  # a revocation marker file: revoked_at, keep_until
 
 
 class InvalidKeyError(StoreError, ValueError):
@@ -71,6 +75,7 @@ class FileStore:
         self.fsync = fsync
         self._data = os.path.join(self.directory, "data")
         self._users = os.path.join(self.directory, "users")
+        self._revoked = os.path.join(self.directory, "revoked")
         self._locks = os.path.join(self.directory, "locks")
         self._reset_locks()
         call_in_forked_child(self._after_fork)
@@ -119,6 +124,9 @@ class FileStore:
     def _user_dir(self, user_id: str) -> str:
         name = framing.user_key(user_id)
         return f"{self._users}/{name[:2]}/{name[2:4]}/{name}"
+
+    def _revoked_path(self, name: str) -> str:
+        return f"{self._revoked}/{name[:2]}/{name[2:4]}/{name}"
 
     def _lock_fd(self, shard: int) -> int:
         fd = self._lock_fds.get(shard)
@@ -259,7 +267,7 @@ class FileStore:
 
     def setup(self) -> None:
         try:
-            for directory in (self._data, self._users, self._locks):
+            for directory in (self._data, self._users, self._revoked, self._locks):
                 os.makedirs(directory, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"file://{self.directory}", exc) from exc
@@ -344,7 +352,9 @@ class FileStore:
         return sum(self.delete(id) for id in ids)
 
     def delete_all(self) -> int:
-        return sum(self.delete(key) for key in list(self._stored_keys()))
+        removed = sum(self.delete(key) for key in list(self._stored_keys()))
+        self._purge_markers(None)
+        return removed
 
     def ids(self) -> Iterator[str]:
         now = time.time()
@@ -381,10 +391,44 @@ class FileStore:
             if peek is None or peek.user_id != user_id:
                 self._remove_marker(user_id, key)
 
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        # Read, take the max, replace: under the shard lock, so atomic across processes.
+        name = framing.user_key(user_id)
+        path = self._revoked_path(name)
+        with self._locked(name):
+            old = _marker(self._read(path))
+            if old is not None:
+                revoked_at, keep_until = max(old[0], revoked_at), max(old[1], keep_until)
+            self._write(path, [_MARKER.pack(revoked_at, keep_until)])
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        # No lock: os.replace means a reader sees the old marker or the new one.
+        marker = _marker(self._read(self._revoked_path(framing.user_key(user_id))))
+        if marker is None or marker[1] <= time.time():
+            return None
+        return marker[0]
+
+    def _purge_markers(self, cutoff: float | None) -> None:
+        """Remove the markers kept until ``cutoff`` or before (every one if None)."""
+        for first in _listdir(self._revoked):
+            for second in _listdir(f"{self._revoked}/{first}"):
+                directory = f"{self._revoked}/{first}/{second}"
+                for name in _listdir(directory):
+                    key = name.removesuffix(_TMP_SUFFIX)
+                    if framing.valid_key(key):
+                        with self._locked(key):  # re-read: it may have been renewed
+                            self._drop_marker_file(f"{directory}/{name}", cutoff)
+
+    def _drop_marker_file(self, path: str, cutoff: float | None) -> None:
+        marker = None if path.endswith(_TMP_SUFFIX) else _marker(self._read(path))
+        if cutoff is None or marker is None or marker[1] <= cutoff:
+            _unlink(path)
+
     def purge_expired(self, now: float | None = None) -> int:
         """Walks every shard; each removal takes only its own key's lock, so
         requests are never held up for more than one file operation."""
         cutoff = time.time() if now is None else now
+        self._purge_markers(cutoff)
         removed = 0
         for directory, name in self._shard_entries():
             if name.endswith(_TMP_SUFFIX):
@@ -461,6 +505,14 @@ def _live_version(peek: _Peek | None, now: float) -> int:
     if peek is None or peek.header.expires_at <= now:
         return 0
     return peek.header.version
+
+
+def _marker(blob: bytes | None) -> tuple[float, float] | None:
+    """``(revoked_at, keep_until)`` from a marker file; None when missing or damaged."""
+    if blob is None or len(blob) != _MARKER.size:
+        return None
+    revoked_at, keep_until = _MARKER.unpack(blob)
+    return float(revoked_at), float(keep_until)
 
 
 def _checked(key: str) -> str:

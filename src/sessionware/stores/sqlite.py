@@ -64,6 +64,10 @@ class _Statements:
             " version INTEGER NOT NULL, user_id TEXT)",
             f"CREATE INDEX IF NOT EXISTS {t}_expires_at ON {t} (expires_at)",
             f"CREATE INDEX IF NOT EXISTS {t}_user_id ON {t} (user_id) WHERE user_id IS NOT NULL",
+            # Revocation markers: a table of their own, so no session query sees them.
+            f"CREATE TABLE IF NOT EXISTS {t}_revocations ("
+            " user_id TEXT PRIMARY KEY NOT NULL,"
+            " revoked_at REAL NOT NULL, keep_until REAL NOT NULL)",
         )
         # Reads and conditional writes, by id or by a rowid hint (see _RowidHints).
         self.by_id = _Lookups(t, "id = ?")
@@ -82,6 +86,18 @@ class _Statements:
         )
         self.delete = f"DELETE FROM {t} WHERE id = ?"
         self.delete_all = f"DELETE FROM {t}"
+        # One statement: atomic, and neither time ever moves back.
+        self.mark_revoked = (
+            f"INSERT INTO {t}_revocations (user_id, revoked_at, keep_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            f" revoked_at = max({t}_revocations.revoked_at, excluded.revoked_at),"
+            f" keep_until = max({t}_revocations.keep_until, excluded.keep_until)"
+        )
+        self.revoked_at = (
+            f"SELECT revoked_at FROM {t}_revocations WHERE user_id = ? AND keep_until > ?"
+        )
+        self.delete_all_revocations = f"DELETE FROM {t}_revocations"
+        self.purge_revocations = f"DELETE FROM {t}_revocations WHERE keep_until <= ?"
         self.ids = f"SELECT id FROM {t} WHERE {live}"
         self.count = f"SELECT count(*) FROM {t} WHERE {live}"
         self.ids_for_user = f"SELECT id FROM {t} WHERE user_id = ? AND {live}"
@@ -540,9 +556,10 @@ class SQLiteStore:
             cursor = self._cursor()
             try:
                 cursor.execute(self._sql.delete_all)
+                removed: int = cursor.rowcount
+                cursor.execute(self._sql.delete_all_revocations)
             except sqlite3.Error as exc:
                 raise self._error("delete from", exc) from exc
-            removed: int = cursor.rowcount
         self._rowids.clear()
         return removed
 
@@ -563,10 +580,24 @@ class SQLiteStore:
     def ids_for_user(self, user_id: str) -> list[str]:
         return [row[0] for row in self._query(self._sql.ids_for_user, (user_id, time.time()))]
 
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        self._transaction(
+            self._sql.mark_revoked, [(user_id, revoked_at, keep_until)], "write a marker to"
+        )
+
+    def user_revoked_at(self, user_id: str) -> float | None:
+        rows = self._query(self._sql.revoked_at, (user_id, time.time()))
+        return float(rows[0][0]) if rows else None
+
     def purge_expired(self, now: float | None = None) -> int:
         """Deletes in transactions of ``PURGE_BATCH`` rows, so other writers wait
         for one small batch at most; also removes rows whose expiry is not a number."""
         cutoff = time.time() if now is None else now
+        with self._serial:
+            try:
+                self._cursor().execute(self._sql.purge_revocations, (cutoff,))
+            except sqlite3.Error as exc:
+                raise self._error("purge", exc) from exc
         removed = 0
         while True:
             with self._serial:
