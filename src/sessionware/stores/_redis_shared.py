@@ -153,6 +153,46 @@ return 1
 """
 
 
+#: KEYS[1] a user's revocation marker, the string '<revoked_at> <keep_until ms>'.
+#: ARGV: revoked_at, keep_until in ms. Keeps the later of each (neither ever moves
+#: back) and expires the marker at its keep_until (PXAT): one atomic call.
+MARK_REVOKED_SCRIPT = f"""
+local key, at, till = KEYS[1], ARGV[1], ARGV[2]
+local old = redis.call('GET', key)
+if old then
+  local old_at, old_till = string.match(old, '^(%S+) (%S+)$')
+  if old_at and tonumber(old_at) and tonumber(old_till) then
+    if tonumber(old_at) > tonumber(at) then at = old_at end
+    if tonumber(old_till) > tonumber(till) then till = old_till end
+  end
+end
+if tonumber(till) >= {NEVER_MS} then
+  redis.call('SET', key, at .. ' ' .. till)
+else
+  redis.call('SET', key, at .. ' ' .. till, 'PXAT', till)
+end
+return 1
+"""
+
+
+def marker_args(revoked_at: float, keep_until: float) -> list[str]:
+    """ARGV of ``MARK_REVOKED_SCRIPT``: repr round-trips the float exactly."""
+    return [repr(float(revoked_at)), str(index_score(max(keep_until, 0.001)))]
+
+
+def marker_revoked_at(value: bytes | str | None, now: float) -> float | None:
+    """``revoked_at`` of a stored marker still kept at ``now``; None if none is."""
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else value
+    try:
+        at, till = text.split(" ")
+        revoked_at, keep_until_ms = float(at), int(till)
+    except ValueError:
+        return None  # not a marker this store wrote: as if there were none
+    return revoked_at if keep_until_ms > now * 1000 else None
+
+
 # -------------------------------------------------------------- key layout
 
 
@@ -162,7 +202,8 @@ def glob_escape(text: str) -> str:
 
 
 class KeyLayout:
-    """Key names. Session ``<prefix>{<key>}``, user index ``<prefix>user:{<user>}``.
+    """Key names. Session ``<prefix>{<key>}``, user index ``<prefix>user:{<user>}``,
+    revocation marker ``<prefix>revoked:{<user>}`` (the user index's slot).
 
     The braces are Cluster hash tags: each key names its own slot, and no operation
     ever needs two keys in one command, so nothing is cross-slot.
@@ -175,12 +216,16 @@ class KeyLayout:
         self._session_start = f"{prefix}{{"
         self.session_pattern = glob_escape(prefix) + "{*}"
         self.user_pattern = glob_escape(prefix) + "user:{*}"
+        self.revoked_pattern = glob_escape(prefix) + "revoked:{*}"
 
     def session(self, id: str) -> str:
         return f"{self._session_start}{id}}}"
 
     def user(self, user_id: str) -> str:
         return f"{self.prefix}user:{{{user_id}}}"
+
+    def revoked(self, user_id: str) -> str:
+        return f"{self.prefix}revoked:{{{user_id}}}"
 
     def id_of(self, key: bytes | str) -> str:
         text = key.decode() if isinstance(key, bytes) else key

@@ -155,6 +155,10 @@ class FastPath:
     def save(self, values: dict[str, Any]) -> None:
         self._run(self.prepared["save"], values, fetch=False, repeatable=True)
 
+    def revoked_at(self, values: dict[str, Any]) -> Any:
+        """The row of a user's kept revocation marker, or ``None`` (every login asks)."""
+        return self._run(self.prepared["revoked_at"], values, fetch=True, repeatable=True)
+
     def update_if_version(self, values: dict[str, Any]) -> int:
         """Rows changed by the compare-and-set update."""
         return self._count("update_if_version", values)
@@ -313,6 +317,12 @@ class AsyncFastPath:
         if not self.native:
             return await self.bridge.run(self.sync.save, values)
         await self._run("save", values, fetch=False, repeatable=True)
+
+    async def revoked_at(self, values: dict[str, Any]) -> Any:
+        """The row of a user's kept revocation marker, or ``None`` (every login asks)."""
+        if not self.native:
+            return await self.bridge.run(self.sync.revoked_at, values)
+        return await self._run("revoked_at", values, fetch=True, repeatable=True)
 
     async def update_if_version(self, values: dict[str, Any]) -> int:
         """Rows changed by the compare-and-set update."""

@@ -7,6 +7,7 @@ only decide *when* to run a statement, never *how* to build one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -379,7 +380,20 @@ class SQLSchema:
             Index(f"ix_{table_name}_expires_at", t.expires_at),
             Index(f"ix_{table_name}_user_id", t.user_id),
         )
+        # Revocation markers, apart from the sessions so no session query sees them;
+        # keyed by a hash of the user id: fixed length, any string.
+        self.revocations = Table(
+            f"{table_name}_revocations",
+            self.metadata,
+            Column("user_key", String(64), primary_key=True),
+            Column("revoked_at", Double(), nullable=False),
+            Column("keep_until", Double(), nullable=False),
+            mysql_charset="utf8mb4",
+            mysql_collate="utf8mb4_bin",
+            mysql_engine="InnoDB",
+        )
         self._build_statements()
+        self._build_marker_statements()
 
     # -- DDL ---------------------------------------------------------------------
 
@@ -390,6 +404,7 @@ class SQLSchema:
         return [
             CreateTable(self.table, if_not_exists=True),
             *(CreateIndex(index, if_not_exists=True) for index in self.indexes),
+            CreateTable(self.revocations, if_not_exists=True),
         ]
 
     def exists(self, connection: Connection, element: DDLElement) -> bool:
@@ -397,12 +412,14 @@ class SQLSchema:
         from sqlalchemy import inspect
 
         inspector = inspect(connection)
-        if not inspector.has_table(self.table.name):
-            return False
         if isinstance(element, CreateIndex):
-            names = {index["name"] for index in inspector.get_indexes(self.table.name)}
+            table = self.table.name  # the only table with indexes
+            if not inspector.has_table(table):
+                return False
+            names = {index["name"] for index in inspector.get_indexes(table)}
             return element.element.name in names
-        return True
+        created = element.element if isinstance(element, CreateTable) else self.table
+        return bool(inspector.has_table(created.name))
 
     def drop_statement(self) -> str:
         return f"DROP TABLE IF EXISTS {self.table.name}"
@@ -461,9 +478,58 @@ class SQLSchema:
             c.id.in_(bindparam("keys", expanding=True)), c.expires_at <= now
         )
 
+    def _build_marker_statements(self) -> None:
+        r = self.revocations
+        c = r.c
+        self.revoked_at: Select[Any] = select(c.revoked_at).where(
+            c.user_key == bindparam("user_key"), c.keep_until > bindparam("now")
+        )
+        self.mark_revoked = self._marker_upsert()
+        # Without an upsert (other dialects): raise an existing marker, else insert.
+        self.raise_marker = (
+            update(r)
+            .where(c.user_key == bindparam("user_key"))
+            .values(
+                revoked_at=_later(c.revoked_at, bindparam("revoked_at")),
+                keep_until=_later(c.keep_until, bindparam("keep_until")),
+            )
+        )
+        self.insert_marker = insert(r).values(
+            user_key=bindparam("user_key"),
+            revoked_at=bindparam("revoked_at"),
+            keep_until=bindparam("keep_until"),
+        )
+        self.delete_all_markers = delete(r)
+        self.purge_markers = delete(r).where(c.keep_until <= bindparam("now"))
+
+    def _marker_upsert(self) -> Any:
+        """One statement that stores a marker keeping the later of each time; None
+        for dialects without an upsert."""
+        r = self.revocations
+        new: dict[str, BindParameter[Any]] = {
+            "user_key": bindparam("user_key"),
+            "revoked_at": bindparam("revoked_at"),
+            "keep_until": bindparam("keep_until"),
+        }
+        if self.family in {"postgresql", "sqlite"}:
+            module = pg_dialect if self.family == "postgresql" else sqlite_dialect
+            stmt = module.insert(r).values(**new)
+            later = {name: _later(r.c[name], stmt.excluded[name]) for name in TIMES}
+            return stmt.on_conflict_do_update(index_elements=[r.c.user_key], set_=later)
+        if self.family == "mysql":
+            stmt = mysql_dialect.insert(r).values(**new)
+            return stmt.on_duplicate_key_update(
+                {name: _later(r.c[name], stmt.inserted[name]) for name in TIMES}
+            )
+        return None
+
     def hot_statements(self) -> dict[str, Any]:
         """The statements of the hot path (``_sql_fast``), by name."""
-        statements = {"load": self.load, "update_if_version": self.update_if_version}
+        statements = {
+            "load": self.load,
+            "update_if_version": self.update_if_version,
+            "revoked_at": self.revoked_at,
+        }
         if self.save is not None:
             statements["save"] = self.save
         if self.create_if_absent is not None:
@@ -530,6 +596,19 @@ class SQLSchema:
             .values(expires_at=new_expiry)
             .execution_options(synchronize_session=False)
         )
+
+
+TIMES = ("revoked_at", "keep_until")  # a marker's two times, neither ever moves back
+
+
+def _later(stored: Any, new: Any) -> Any:
+    """The later of two times, in any dialect (GREATEST is not in SQLite)."""
+    return case((stored < new, new), else_=stored)
+
+
+def marker_key(user_id: str) -> str:
+    """The revocation table's key for ``user_id``: fixed length, any string."""
+    return hashlib.sha256(user_id.encode()).hexdigest()
 
 
 def unique_keys(ids: Iterable[str]) -> list[str]:

@@ -38,6 +38,7 @@ from .._redis_shared import (
     DEFAULT_PREFIX,
     DELETE_SCRIPT,
     INDEX_SCRIPT,
+    MARK_REVOKED_SCRIPT,
     REDIS_ERRORS,
     REINDEX,
     SAVE_SCRIPT,
@@ -50,6 +51,8 @@ from .._redis_shared import (
     create_command,
     decode_user,
     index_score,
+    marker_args,
+    marker_revoked_at,
     owner_span,
     parse_url,
     record_from_value,
@@ -122,7 +125,8 @@ class AsyncRedisStore:
         self._touch = client.register_script(TOUCH_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
         self._index = client.register_script(INDEX_SCRIPT)
-        self._scripts = (self._save, self._touch, self._delete, self._index)
+        self._mark_revoked = client.register_script(MARK_REVOKED_SCRIPT)
+        self._scripts = (self._save, self._touch, self._delete, self._index, self._mark_revoked)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
@@ -346,6 +350,7 @@ class AsyncRedisStore:
             for pattern, counts in (
                 (self.keys.session_pattern, True),
                 (self.keys.user_pattern, False),
+                (self.keys.revoked_pattern, False),
             ):
                 batch: list[Any] = []
                 async for key in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
@@ -407,9 +412,21 @@ class AsyncRedisStore:
                 await self.client.zrem(index_key, *moved)
         return [self.keys.id_of(member) for member in live]
 
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        with translate_errors(self.url):
+            await self._eval(
+                self._mark_revoked, self.keys.revoked(user_id), marker_args(revoked_at, keep_until)
+            )
+
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        with translate_errors(self.url):
+            value = await self._command("GET", self.keys.revoked(user_id))
+        return marker_revoked_at(value, time.time())
+
     async def purge_expired(self, now: float | None = None) -> int:
-        """Redis expires sessions itself, so this removes none (returns 0); it only
-        trims user-index entries whose sessions have expired, in bounded batches."""
+        """Redis expires sessions (and revocation markers) itself, so this removes
+        none (returns 0); it only trims user-index entries whose sessions have
+        expired, in bounded batches."""
         cutoff_ms = int((time.time() if now is None else now) * 1000)
         with translate_errors(self.url):
             batch: list[Any] = []

@@ -37,6 +37,7 @@ from .._sql_schema import (
     dialect_family,
     driver_missing,
     is_unavailable,
+    marker_key,
     record_params,
     row_to_record,
     unique_keys,
@@ -126,6 +127,7 @@ class AsyncSQLStore:
         with self._errors:
             async with self.engine.begin() as connection:
                 await connection.execute(DropTable(self._sql.table, if_exists=True))
+                await connection.execute(DropTable(self._sql.revocations, if_exists=True))
 
     # -- reading -------------------------------------------------------------------
 
@@ -241,12 +243,48 @@ class AsyncSQLStore:
         with self._errors:
             async with self.engine.begin() as connection:
                 result = await connection.execute(self._sql.delete_all)
+                await connection.execute(self._sql.delete_all_markers)
                 return int(result.rowcount)
+
+    # -- revocation markers --------------------------------------------------------
+
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        params = {
+            "user_key": marker_key(user_id),
+            "revoked_at": revoked_at,
+            "keep_until": keep_until,
+        }
+        with self._errors:
+            if self._sql.mark_revoked is not None:
+                async with self.engine.begin() as connection:
+                    await connection.execute(self._sql.mark_revoked, params)
+            else:
+                await self._mark_without_upsert(params)
+
+    async def _mark_without_upsert(self, params: dict[str, Any]) -> None:
+        for _attempt in range(3):
+            try:
+                async with self.engine.begin() as connection:
+                    result = await connection.execute(self._sql.raise_marker, params)
+                    if result.rowcount == 0:
+                        await connection.execute(self._sql.insert_marker, params)
+                return
+            except IntegrityError:
+                continue  # a concurrent insert won: raise its marker on the next try
+        raise StoreError("writing a revocation marker kept racing concurrent inserts")
+
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        values = {"user_key": marker_key(user_id), "now": self._clock()}
+        with self._errors:
+            row = await self._fast.revoked_at(values)
+        return None if row is None else float(row[0])
 
     async def purge_expired(self, now: float | None = None) -> int:
         cutoff = self._clock() if now is None else now
         removed = 0
         with self._errors:
+            async with self.engine.begin() as connection:
+                await connection.execute(self._sql.purge_markers, {"now": cutoff})
             while True:
                 # Each batch is short, so requests never wait behind a long delete.
                 async with self.engine.begin() as connection:
