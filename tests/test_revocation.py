@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 import sessionware as sw
-from sessionware._sync.manager import keeps_revocation_markers
 from sessionware.stores.memory import MemoryStore
 from tests.conftest import SECRET, Clock
 from tests.stores.sql_support import unique_table
@@ -116,11 +115,6 @@ def requests(pair: Pair) -> Requests:
     return Requests(a, b, pair.a, clock, paused)
 
 
-def needs_markers(requests: Requests) -> None:
-    if not keeps_revocation_markers(requests.store):
-        pytest.xfail("this store keeps no revocation markers yet (memory only so far)")
-
-
 def logged_in_cookie(manager: sw.SessionManager) -> str:
     session = manager.open(None)
     session["cart"] = [1, 2]
@@ -177,7 +171,6 @@ def test_a_request_that_loaded_the_session_before_its_revocation_cannot_bring_it
 def test_a_regenerate_or_login_landing_inside_revoke_user_does_not_survive_it(
     requests: Requests, request_op: str
 ) -> None:
-    needs_markers(requests)
     cookie = logged_in_cookie(requests.a)
     session = requests.a.open(cookie)
     act(requests.a, session, request_op)
@@ -193,7 +186,6 @@ def test_a_regenerate_or_login_landing_inside_revoke_user_does_not_survive_it(
 def test_a_first_login_landing_inside_revoke_user_does_not_survive_it(
     requests: Requests,
 ) -> None:
-    needs_markers(requests)
     session = requests.a.open(None)
     session["cart"] = [1]
     requests.a.login(session, USER)
@@ -210,7 +202,6 @@ def test_a_first_login_landing_inside_revoke_user_does_not_survive_it(
 def test_a_login_in_a_request_that_began_before_revoke_user_is_undone_when_it_saves(
     requests: Requests,
 ) -> None:
-    needs_markers(requests)
     session = requests.a.open(None)
     session["cart"] = [1]
     requests.clock.advance(1)
@@ -249,7 +240,6 @@ def test_a_request_that_revokes_its_user_and_then_logs_in_again_keeps_its_own_lo
 def test_a_later_revocation_elsewhere_still_undoes_a_request_that_revoked_earlier(
     requests: Requests,
 ) -> None:
-    needs_markers(requests)
     with requests.a.scope(None) as session:
         requests.a.revoke_user(USER)
         requests.clock.advance(1)
@@ -316,8 +306,6 @@ def _trial(requests: Requests, revoker_op: str, request_op: str, rng: random.Ran
 def test_random_interleavings_leave_no_revoked_session_behind(
     requests: Requests, revoker_op: str, request_op: str
 ) -> None:
-    if revoker_op == "revoke_user" and request_op in ("regenerate", "login"):
-        needs_markers(requests)
     rng = random.Random(f"{revoker_op}-{request_op}")
     deadline = time.monotonic() + 60
     for _ in range(TRIALS):
