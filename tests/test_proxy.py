@@ -108,6 +108,8 @@ def test_every_store_operation_can_be_intercepted() -> None:
     assert list(proxy.ids()) == [record.id]
     assert proxy.count() == 1
     assert proxy.ids_for_user("nobody") == []
+    proxy.mark_user_revoked("nobody", 1.0, 4_000_000_000.0)
+    assert proxy.user_revoked_at("nobody") == 1.0
     assert proxy.purge_expired() == 0
     assert proxy.delete(record.id) == 1
     assert proxy.delete_many([record.id]) == 0
