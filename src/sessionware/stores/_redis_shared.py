@@ -343,7 +343,7 @@ class RedisSettings:
     socket_timeout: float = DEFAULT_TIMEOUT
     socket_connect_timeout: float = DEFAULT_TIMEOUT
     max_connections: int | None = None
-    retries: int = -1  # -1: the mode's default (1 standalone/sentinel, 3 cluster)
+    retries: int = -1  # -1: the mode's default (1 standalone/sentinel, 6 cluster)
     health_check_interval: int = 0
     ssl_cert_reqs: str | None = None
     ssl_ca_certs: str | None = None
@@ -390,7 +390,9 @@ class RedisSettings:
     def retry_count(self) -> int:
         if self.retries >= 0:
             return self.retries
-        return 3 if self.mode == "cluster" else 1
+        # A Cluster failover takes its node timeout plus a topology refresh that
+        # redis-py runs only once due: six jittered tries (about 2 s) ride it out.
+        return 6 if self.mode == "cluster" else 1
 
 
 _FLOAT_OPTIONS = {"socket_timeout", "socket_connect_timeout"}
