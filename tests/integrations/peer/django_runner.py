@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -24,10 +23,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-CACHE = ROOT / ".peer-suites"
-PLUGIN_DIR = Path(__file__).resolve().parent
-README = ROOT / "README.md"
+from . import sdist as peer
+from .sdist import CACHE, PLUGIN_DIR, README, ROOT, Unavailable
+
+__all__ = ["Outcome", "Run", "Unavailable", "documented_differences", "fetch_sdist", "run"]
 SUITE = "tests/sessions_tests/"
 
 #: The stores the suite runs on: a name and its URL (``{tmp}``: a scratch directory).
@@ -51,10 +50,6 @@ EXPECTED_COUNTS = {
 }
 
 
-class Unavailable(Exception):
-    """The sdist is neither cached nor downloadable (PyPI unreachable)."""
-
-
 @dataclass(frozen=True)
 class Outcome:
     name: str  # "Class.test_method"
@@ -68,19 +63,7 @@ def django_version() -> str:
 
 def fetch_sdist(version: str, cache: Path = CACHE) -> Path:
     """Django's sdist at ``version``: from the cache, else downloaded with pip."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / f"django-{version}.tar.gz"
-    if sdist.is_file():
-        return sdist
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-    command += [f"django=={version}", "-d", str(cache), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    if not sdist.is_file():
-        raise Unavailable(
-            f"Django {version}'s sdist is not cached in {cache} and pip could not "
-            f"download it (PyPI unreachable?): {done.stderr.strip()[-300:]}"
-        )
-    return sdist
+    return peer.fetch_sdist("django", "Django", version, cache)
 
 
 def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
@@ -147,12 +130,7 @@ def run(suite: Path, store: str) -> Run:
 def documented_differences(readme: Path = README) -> set[str]:
     """The test names (``test_x``) that the README's "Differences from Django"
     paragraph lists as expected to fail."""
-    text = readme.read_text()
-    start = text.find("Differences from Django")
-    if start < 0:
-        return set()
-    paragraph = text[start:].split("\n\n", 1)[0]
-    return set(re.findall(r"`(test_\w+)`", paragraph))
+    return peer.documented_differences("Django", readme)
 
 
 def main(stores: list[str]) -> int:

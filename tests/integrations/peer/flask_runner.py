@@ -12,20 +12,15 @@ outcome; ``tests/integrations/peer/test_flask_suite.py`` asserts on them.
 from __future__ import annotations
 
 import importlib.metadata
-import os
-import re
-import subprocess
-import sys
 import tarfile
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-CACHE = ROOT / ".peer-suites"
-PLUGIN_DIR = Path(__file__).resolve().parent
-README = ROOT / "README.md"
+from . import sdist as peer
+from .sdist import CACHE, README, Unavailable
+
+__all__ = ["Outcome", "Unavailable", "documented_differences", "fetch_sdist", "run", "unpack"]
 
 #: Flask's test modules that hold its session and flashing tests.
 FILES = ("test_basic.py", "test_testing.py", "test_reqctx.py")
@@ -73,10 +68,6 @@ OPENS_NO_SESSION = {
 }
 
 
-class Unavailable(Exception):
-    """The sdist is neither cached nor downloadable (PyPI unreachable)."""
-
-
 @dataclass(frozen=True)
 class Outcome:
     name: str
@@ -92,27 +83,7 @@ def flask_version() -> str:
 
 def fetch_sdist(version: str, cache: Path = CACHE) -> Path:
     """Flask's sdist at ``version``: from the cache, else downloaded with pip."""
-    cache.mkdir(parents=True, exist_ok=True)
-    found = _cached_sdist(version, cache)
-    if found is not None:
-        return found
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-    command += [f"flask=={version}", "-d", str(cache), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    found = _cached_sdist(version, cache)
-    if found is None:
-        raise Unavailable(
-            f"Flask {version}'s sdist is not cached in {cache} and pip could not "
-            f"download it (PyPI unreachable?): {done.stderr.strip()[-300:]}"
-        )
-    return found
-
-
-def _cached_sdist(version: str, cache: Path) -> Path | None:
-    for name in (f"flask-{version}.tar.gz", f"Flask-{version}.tar.gz"):
-        if (cache / name).is_file():
-            return cache / name
-    return None
+    return peer.fetch_sdist("flask", "Flask", version, cache)
 
 
 def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
@@ -140,49 +111,15 @@ def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
 
 def run(suite: Path) -> list[Outcome]:
     """Run the selected tests of ``suite`` in a pytest subprocess; one outcome each."""
-    report = suite / "sessionware-report.xml"
-    report.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "flask_peer_plugin"]
-    # xunit1: the JUnit flavour that keeps record_property (the plugin's open counts).
-    command += ["-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_family=xunit1"]
-    command += ["-k", " or ".join(SELECTED), *(f"tests/{name}" for name in FILES)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN_DIR), str(ROOT / "src")])}
-    done = subprocess.run(
-        command, cwd=suite, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    if not report.is_file():
-        raise RuntimeError(f"Flask's tests did not run:\n{done.stdout}\n{done.stderr}")
-    return _outcomes(report)
-
-
-def _outcomes(report: Path) -> list[Outcome]:
-    outcomes = []
-    for case in ET.parse(report).getroot().iter("testcase"):
-        name = case.get("name", "")
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = {"failure": "failed"}.get(child.tag, child.tag)
-                message = child.get("message", "")
-                break
-        opens = sum(
-            int(prop.get("value", "0"))
-            for prop in case.iter("property")
-            if prop.get("name") == "sessionware_opens"
-        )
-        outcomes.append(Outcome(name, outcome, message, opens))
-    return outcomes
+    arguments = ["-k", " or ".join(SELECTED), *(f"tests/{name}" for name in FILES)]
+    report = peer.run_pytest(suite, "flask_peer_plugin", "Flask", arguments)
+    return [Outcome(*case) for case in peer.junit_cases(report, "sessionware_opens")]
 
 
 def documented_differences(readme: Path = README) -> set[str]:
     """The Flask test names the README's "Differences from Flask" paragraph lists
     as expected to fail (each with its one-line reason)."""
-    text = readme.read_text()
-    start = text.find("Differences from Flask")
-    if start < 0:
-        return set()
-    paragraph = text[start:].split("\n\n", 1)[0]
-    return set(re.findall(r"`(test_\w+)`", paragraph))
+    return peer.documented_differences("Flask", readme)
 
 
 def main() -> int:

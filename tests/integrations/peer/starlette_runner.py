@@ -14,20 +14,15 @@ outcome; ``tests/integrations/peer/test_starlette_suite.py`` asserts on them.
 from __future__ import annotations
 
 import importlib.metadata
-import os
-import re
-import subprocess
-import sys
 import tarfile
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-CACHE = ROOT / ".peer-suites"
-PLUGIN_DIR = Path(__file__).resolve().parent
-README = ROOT / "README.md"
+from . import sdist as peer
+from .sdist import CACHE, README, Unavailable
+
+__all__ = ["Outcome", "Unavailable", "documented_differences", "fetch_sdist", "run", "unpack"]
 
 #: What the session tests need from the sdist: the module, the conftest that makes
 #: its test client per backend, the types it imports, and Starlette's pytest
@@ -42,10 +37,6 @@ MEMBERS = (
 )
 TEST_MODULE = "tests/middleware/test_session.py"
 BACKENDS = ("asyncio", "trio")
-
-
-class Unavailable(Exception):
-    """The sdist is neither cached nor downloadable (PyPI unreachable)."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +54,7 @@ def starlette_version() -> str:
 
 def fetch_sdist(version: str, cache: Path = CACHE) -> Path:
     """Starlette's sdist at ``version``: from the cache, else downloaded with pip."""
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / f"starlette-{version}.tar.gz"
-    if sdist.is_file():
-        return sdist
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-    command += [f"starlette=={version}", "-d", str(cache), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    if not sdist.is_file():
-        raise Unavailable(
-            f"Starlette {version}'s sdist is not cached in {cache} and pip could not "
-            f"download it (PyPI unreachable?): {done.stderr.strip()[-300:]}"
-        )
-    return sdist
+    return peer.fetch_sdist("starlette", "Starlette", version, cache)
 
 
 def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
@@ -95,48 +74,14 @@ def unpack(sdist: Path, version: str, cache: Path = CACHE) -> Path:
 
 def run(suite: Path) -> list[Outcome]:
     """Run the session tests of ``suite`` in a pytest subprocess; one outcome each."""
-    report = suite / "sessionware-report.xml"
-    report.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "starlette_peer_plugin"]
-    # xunit1: the JUnit flavour that keeps record_property (the middleware counts).
-    command += ["-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_family=xunit1"]
-    command.append(TEST_MODULE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN_DIR), str(ROOT / "src")])}
-    done = subprocess.run(
-        command, cwd=suite, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    if not report.is_file():
-        raise RuntimeError(f"Starlette's tests did not run:\n{done.stdout}\n{done.stderr}")
-    return _outcomes(report)
-
-
-def _outcomes(report: Path) -> list[Outcome]:
-    outcomes = []
-    for case in ET.parse(report).getroot().iter("testcase"):
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = {"failure": "failed"}.get(child.tag, child.tag)
-                message = child.get("message", "")
-                break
-        built = sum(
-            int(prop.get("value", "0"))
-            for prop in case.iter("property")
-            if prop.get("name") == "sessionware_middlewares"
-        )
-        outcomes.append(Outcome(case.get("name", ""), outcome, message, built))
-    return outcomes
+    report = peer.run_pytest(suite, "starlette_peer_plugin", "Starlette", [TEST_MODULE])
+    return [Outcome(*case) for case in peer.junit_cases(report, "sessionware_middlewares")]
 
 
 def documented_differences(readme: Path = README) -> set[str]:
     """The Starlette test names (with parameters, as ``test_x[trio]``) that the
     README's "Differences from Starlette" paragraph lists as expected to fail."""
-    text = readme.read_text()
-    start = text.find("Differences from Starlette")
-    if start < 0:
-        return set()
-    paragraph = text[start:].split("\n\n", 1)[0]
-    return set(re.findall(r"`(test_[\w\[\]-]+)`", paragraph))
+    return peer.documented_differences("Starlette", readme)
 
 
 def main() -> int:
