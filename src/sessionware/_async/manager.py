@@ -22,6 +22,7 @@ from ..core.retry import conflict_pause
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
+from ..stores.base import unwrapped
 from .primitives import AsyncSaveGate, pause
 from .visits import AsyncVisitFlusher
 
@@ -35,15 +36,10 @@ IS_ASYNC = True
 def keeps_revocation_markers(store: Any) -> bool:
     """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
     ``mark_user_revoked`` and ``user_revoked_at``."""
-    for _ in range(16):  # wrappers stack, but not forever
-        if not (hasattr(store, "mark_user_revoked") and hasattr(store, "user_revoked_at")):
-            return False
-        attributes = getattr(store, "__dict__", {})
-        inner = attributes.get("sync_store") or attributes.get("durable") or attributes.get("store")
-        if inner is None:
-            return True
-        store = inner
-    return True
+    return all(
+        hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
+        for layer in unwrapped(store)
+    )
 
 
 class AsyncSessionManager:

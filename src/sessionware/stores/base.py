@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.record import Record
 
-__all__ = ["STORE_OPERATIONS", "AsyncStore", "Store", "StoreProxy"]
+__all__ = ["STORE_OPERATIONS", "AsyncStore", "Store", "StoreProxy", "unwrapped"]
 
 STORE_OPERATIONS = (
     "setup",
@@ -167,3 +167,19 @@ class StoreProxy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"
+
+
+#: Where a wrapper keeps the store it wraps: a proxy's ``store``, a threaded or async
+#: memory store's ``sync_store``, a tiered store's ``durable`` (the authority).
+_WRAPPED_AS = ("sync_store", "durable", "store")
+
+
+def unwrapped(store: Any) -> Iterator[Any]:
+    """``store``, then each store it wraps, down to the innermost (at most 16 deep)."""
+    for _ in range(16):
+        yield store
+        attributes = getattr(store, "__dict__", {})
+        inner = next((attributes[name] for name in _WRAPPED_AS if name in attributes), None)
+        if inner is None:
+            return
+        store = inner

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from ...core.record import Record
+from ..base import unwrapped
 
 __all__ = ["AsyncTieredStore"]
 
@@ -25,14 +26,7 @@ def process_local(store: Any) -> bool:
     one process's own memory, which no other process's delete can reach."""
     from ..memory import MemoryStore
 
-    for _ in range(16):  # proxies stack, but not forever
-        if isinstance(store, MemoryStore):
-            return True
-        attributes = getattr(store, "__dict__", {})
-        store = attributes.get("store") or attributes.get("sync_store")
-        if store is None:
-            return False
-    return False
+    return any(isinstance(layer, MemoryStore) for layer in unwrapped(store))
 
 
 class AsyncTieredStore:

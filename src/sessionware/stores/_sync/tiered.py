@@ -15,6 +15,7 @@ from collections.abc import Iterator, Iterable, Mapping
 from typing import Any
 
 from ...core.record import Record
+from ..base import unwrapped
 
 __all__ = ["TieredStore"]
 
@@ -26,14 +27,7 @@ def process_local(store: Any) -> bool:
     one process's own memory, which no other process's delete can reach."""
     from ..memory import MemoryStore
 
-    for _ in range(16):  # proxies stack, but not forever
-        if isinstance(store, MemoryStore):
-            return True
-        attributes = getattr(store, "__dict__", {})
-        store = attributes.get("store") or attributes.get("sync_store")
-        if store is None:
-            return False
-    return False
+    return any(isinstance(layer, MemoryStore) for layer in unwrapped(store))
 
 
 class TieredStore:
