@@ -501,7 +501,8 @@ def _fill_sqlite(store: Any, records: Iterable[Record]) -> None:
 
 def _fill_redis(store: Any, records: Iterable[Record]) -> None:
     """The store's own save script (EVALSHA), pipelined 2,000 calls per round trip."""
-    from sessionware.stores._redis_shared import SAVE_SCRIPT, save_args
+    from sessionware.stores.redis._codec import save_args
+    from sessionware.stores.redis._scripts import SAVE_SCRIPT
 
     sha = store.client.script_load(SAVE_SCRIPT)
     pipe = store.client.pipeline(transaction=False)

@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from sessionware.core.record import NEVER, Record
-from sessionware.stores._redis_shared import HEADER
 from sessionware.stores.redis import RedisStore
+from sessionware.stores.redis._codec import HEADER
 from sessionware.testing._sync.conformance import make_record, unique_user
 from tests.servers import RedisServer
 

@@ -15,8 +15,8 @@ import redis
 
 from sessionware.core.record import Record
 from sessionware.errors import StoreUnavailable
-from sessionware.stores._redis_shared import parse_url
 from sessionware.stores.redis import AsyncRedisStore, RedisStore
+from sessionware.stores.redis._settings import parse_url
 from sessionware.testing._sync.conformance import make_record
 from tests.servers import RedisSentinel, RedisServer, wait_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sessionware.stores._redis_shared import RedisSettings, parse_url
 from sessionware.stores.redis import DEFAULT_PREFIX, RedisURLError
+from sessionware.stores.redis._settings import RedisSettings, parse_url
 
 
 def test_plain_redis_url_names_host_port_and_database() -> None:

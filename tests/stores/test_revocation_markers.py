@@ -19,11 +19,11 @@ from redis.crc import key_slot
 
 import sessionware as sw
 from sessionware.core.record import Record
-from sessionware.stores._redis_shared import KeyLayout
 from sessionware.stores.dbm import DbmStore
 from sessionware.stores.files import FileStore
 from sessionware.stores.memory import MemoryStore
 from sessionware.stores.redis import RedisStore
+from sessionware.stores.redis._keys import KeyLayout
 from sessionware.stores.sql import SQLStore
 from sessionware.stores.sqlite import SQLiteStore
 from tests.stores.redis_helpers import unique_prefix

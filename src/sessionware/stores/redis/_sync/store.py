@@ -1,10 +1,11 @@
+# Generated from src/sessionware/stores/redis/_async/store.py by scripts/unasync.py. Do not edit.
 """``redis://`` and friends: sessions in Redis or Valkey (standalone, Sentinel, Cluster).
 
-Async source of truth; ``stores/_sync/redis.py`` is generated from it by
+Async source of truth; ``stores/redis/_sync/store.py`` is generated from it by
 ``scripts/unasync.py``.
 
 Layout: one string per session (``<prefix>{<key>}``: header, user id, data; see
-``_redis_shared``) with a native TTL, and one sorted set per user
+``_codec``) with a native TTL, and one sorted set per user
 (``<prefix>user:{<user>}``) of session keys scored by their expiry. A load is one
 GET. Every write to a session is one server-side Lua script on one key, so it is
 atomic and lands in one Cluster slot; the user index is updated by its own
@@ -16,91 +17,51 @@ sessions; readers drop what it holds beyond them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import Iterator, Iterable, Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import EqualJitterBackoff
-from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
-
-from ...core.record import Record
-from ...errors import redact_url
-from .._damaged import log_damaged
-from .._redis_shared import (
+from ....core.record import Record
+from ....errors import redact_url
+from ..._damaged import log_damaged
+from .._clients import CLIENTS, ClientLease
+from .._codec import (
     ANONYMOUS_OWNER,
-    BATCH,
-    CHECKOUT_ARGS,
-    CLIENTS,
-    DEFAULT_PREFIX,
-    DELETE_SCRIPT,
-    INDEX_SCRIPT,
-    MARK_REVOKED_SCRIPT,
-    REDIS_ERRORS,
-    REINDEX,
-    SAVE_SCRIPT,
-    SCAN_COUNT,
-    TOUCH_SCRIPT,
-    ClientLease,
-    IdleConnections,
-    KeyLayout,
-    RedisSettings,
     create_command,
     decode_user,
     index_score,
     marker_args,
     marker_revoked_at,
     owner_span,
-    parse_url,
     record_from_value,
     save_args,
-    store_error,
     touch_args,
-    translate_errors,
 )
+from .._errors import REDIS_ERRORS, store_error, translate_errors
+from .._keys import DEFAULT_PREFIX, KeyLayout
+from .._scripts import (
+    DELETE_SCRIPT,
+    INDEX_SCRIPT,
+    MARK_REVOKED_SCRIPT,
+    REINDEX,
+    SAVE_SCRIPT,
+    TOUCH_SCRIPT,
+)
+from .._settings import parse_url
+from .commands import RedisCommands, ScriptCall, make_client
 
-__all__ = ["AsyncRedisStore"]
+__all__ = ["RedisStore"]
 
-IS_ASYNC = True
-
-# (script, keys, args): one script call, as queued in a pipeline.
-ScriptCall = tuple[AsyncScript, list[str], list[Any]]
-
-
-# redis-py annotates these in one flavour and not the other: call them through Any
-# so that both the async source and its generated twin type-check.
-_new_cluster_node: Any = ClusterNode
-_new_sentinel: Any = Sentinel
-
-
-def make_client(settings: RedisSettings) -> Any:
-    """A redis-py client for ``settings``: Redis, a Sentinel master, or RedisCluster."""
-    options = settings.connection_options()
-    retry = Retry(EqualJitterBackoff(cap=0.5, base=0.02), settings.retry_count)
-    if settings.mode == "cluster":
-        nodes = [_new_cluster_node(host, port) for host, port in settings.hosts]
-        return RedisCluster(startup_nodes=nodes, retry=retry, **options)
-    if settings.mode == "sentinel":
-        sentinel = _new_sentinel(
-            list(settings.hosts), sentinel_kwargs=settings.sentinel_options(), **options
-        )
-        return sentinel.master_for(settings.service, db=settings.db, retry=retry)
-    host, port = settings.hosts[0]
-    return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
+IS_ASYNC = False
+#: Keys per pipeline when a bulk operation (delete_many, delete_all, purge) is split.
+BATCH = 500
+#: ``COUNT`` hint for SCAN: keys examined per call on each node.
+SCAN_COUNT = 1000
 
 
-async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
-    await connection.send_command(*args)
-    return await connection.read_response()
-
-
-class AsyncRedisStore:
-    """A session store in Redis/Valkey. Open it with ``open_async_store(url)`` or
-    ``AsyncRedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
-    redis-py client you made: ``AsyncRedisStore(client, prefix="app:")``.
+class RedisStore(RedisCommands):
+    """A session store in Redis/Valkey. Open it with ``open_store(url)`` or
+    ``RedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
+    redis-py client you made: ``RedisStore(client, prefix="app:")``.
 
     ``reuse_connections=True`` keeps the connections of single commands between
     commands instead of checking them out of the pool for each (see
@@ -116,11 +77,10 @@ class AsyncRedisStore:
         lease: ClientLease | None = None,
         reuse_connections: bool = False,
     ) -> None:
-        self.client = client
+        super().__init__(client, reuse_connections=reuse_connections)
         self.url = url
         self.keys = KeyLayout(prefix)
         self._lease = lease
-        self._idle = IdleConnections() if reuse_connections else None
         self._save = client.register_script(SAVE_SCRIPT)
         self._touch = client.register_script(TOUCH_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
@@ -129,7 +89,7 @@ class AsyncRedisStore:
         self._scripts = (self._save, self._touch, self._delete, self._index, self._mark_revoked)
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
         """A store on the client shared by every store of this process with the same
         URL and options (one connection pool)."""
         settings = parse_url(url, options)
@@ -148,80 +108,14 @@ class AsyncRedisStore:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact_url(self.url)!r}, prefix={self.keys.prefix!r})"
 
-    # -- plumbing ---------------------------------------------------------------
-
-    async def _command(self, *args: Any) -> Any:
-        """One command and its reply, as the connection parses it (no response
-        callbacks), on a kept connection when the store reuses them."""
-        idle = self._idle
-        if idle is None:
-            return await self.client.execute_command(*args)
-        pool = self.client.connection_pool
-        connection = idle.take() or await pool.get_connection(*CHECKOUT_ARGS)
-        try:
-            reply = await connection.retry.call_with_retry(
-                lambda: _round_trip(connection, args), lambda _: connection.disconnect()
-            )
-        except BaseException:
-            # Whatever failed (even an error reply, rare: NOSCRIPT, WRONGTYPE), start
-            # afresh: no half-read reply may ever reach the next command.
-            try:
-                await connection.disconnect()
-            finally:
-                await pool.release(connection)
-            raise
-        idle.put(connection)
-        return reply
-
-    async def _eval(self, script: AsyncScript, key: str, args: Sequence[Any]) -> Any:
-        """One script call on one key: EVALSHA itself, not redis-py's
-        ``Script.__call__``, which adds an import, tuple copies and a second wrapper
-        on every call of the hot path. NOSCRIPT (a restart or failover emptied the
-        script cache; the call did nothing) loads it and sends again."""
-        try:
-            return await self._command("EVALSHA", script.sha, 1, key, *args)
-        except NoScriptError:
-            await self._load_scripts([script])
-            return await self._command("EVALSHA", script.sha, 1, key, *args)
-
-    async def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        """Run script calls in one pipeline (one round trip per node). A server that
-        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
-        loaded and just those calls sent again, in one more pipeline. Safe, since a
-        call that got NOSCRIPT did nothing."""
-        results = await self._pipeline_scripts(calls)
-        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
-        if missing:
-            await self._load_scripts({calls[i][0] for i in missing})
-            retried = await self._pipeline_scripts([calls[i] for i in missing])
-            for position, result in zip(missing, retried, strict=True):
-                results[position] = result
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return results
-
-    async def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        if not calls:
-            return []
-        pipe = self.client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            # execute_command: redis-py's cluster pipeline blocks its evalsha() method
-            # (it cannot know the keys); the raw command names them, so it is routed.
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return list(await pipe.execute(raise_on_error=False))
-
-    async def _load_scripts(self, scripts: Iterable[AsyncScript]) -> None:
-        """SCRIPT LOAD (on every master in a Cluster)."""
-        for script in scripts:
-            await self.client.script_load(script.script)
+    # -- the user index ---------------------------------------------------------
 
     def _index_call(self, user_id: str, id: str, expires_at: float) -> ScriptCall:
         now_ms = int(time.time() * 1000)
         keys = [self.keys.user(user_id)]
         return (self._index, keys, [self.keys.session(id), index_score(expires_at), now_ms])
 
-    async def _unindex(self, pairs: Iterable[tuple[str, str]]) -> None:
+    def _unindex(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Remove (user, session id) pairs from user indexes, pipelined."""
         pipe = self.client.pipeline(transaction=False)
         queued = False
@@ -229,19 +123,19 @@ class AsyncRedisStore:
             pipe.zrem(self.keys.user(user_id), self.keys.session(id))
             queued = True
         if queued:
-            await pipe.execute()
+            pipe.execute()
 
     # -- the store interface ----------------------------------------------------
 
-    async def setup(self) -> None:
+    def setup(self) -> None:
         """Check the server answers (fail fast at start-up) and load the scripts;
         nothing to create."""
         with translate_errors(self.url):
-            await self._load_scripts(self._scripts)
+            self._load_scripts(self._scripts)
 
-    async def load(self, id: str) -> Record | None:
+    def load(self, id: str) -> Record | None:
         try:
-            value = await self._command("GET", self.keys.session(id))
+            value = self._command("GET", self.keys.session(id))
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
         if value is None:
@@ -250,52 +144,52 @@ class AsyncRedisStore:
         if record is None:  # bytes this store did not write: a missing session
             log_damaged(self.url, id)
             try:
-                await self._command("DEL", self.keys.session(id))
+                self._command("DEL", self.keys.session(id))
             except REDIS_ERRORS as exc:
                 raise store_error(self.url, exc) from exc
         return record
 
-    async def save(self, record: Record) -> None:
-        await self._write(record, -1)
+    def save(self, record: Record) -> None:
+        self._write(record, -1)
 
-    async def save_if_version(self, record: Record, expected_version: int) -> bool:
-        return await self._write(record, expected_version)
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
+        return self._write(record, expected_version)
 
-    async def _write(self, record: Record, expected_version: int) -> bool:
+    def _write(self, record: Record, expected_version: int) -> bool:
         try:
-            result = await self._write_once(record, expected_version)
+            result = self._write_once(record, expected_version)
             if result == 0:
                 return False
             if isinstance(result, bytes):  # the record belonged to another user
-                await self._unindex([(result.decode(), record.id)])
+                self._unindex([(result.decode(), record.id)])
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
         return True
 
-    async def _write_once(self, record: Record, expected_version: int) -> Any:
+    def _write_once(self, record: Record, expected_version: int) -> Any:
         """0 (the version did not match), 1 (written), or the user id the record
         was bound to before this write."""
         key = self.keys.session(record.id)
         if record.user_id is None:
             if expected_version == 0:
-                created = await self._command(*create_command(key, record))
+                created = self._command(*create_command(key, record))
                 return 0 if created is None else 1
-            return await self._eval(self._save, key, save_args(record, expected_version))
+            return self._eval(self._save, key, save_args(record, expected_version))
         if expected_version > 0:
             # Most writes keep their user and expiry (the visit throttle holds the
             # expiry still), so the index entry is right already: try the write
             # alone; the script refuses (REINDEX) when the index must change first.
             args = save_args(record, expected_version, indexed=False)
-            result = await self._eval(self._save, key, args)
+            result = self._eval(self._save, key, args)
             if result != REINDEX:
                 return result
         # Index first: a crash in between leaves an extra index entry (dropped by
         # readers), never a session its user cannot find.
         index = self._index_call(record.user_id, record.id, record.expires_at)
         save = (self._save, [key], save_args(record, expected_version))
-        return (await self._run_scripts([index, save]))[1]
+        return (self._run_scripts([index, save]))[1]
 
-    async def touch_many(self, expiries: Mapping[str, float]) -> None:
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
         with translate_errors(self.url):
@@ -303,47 +197,47 @@ class AsyncRedisStore:
                 (self._touch, [self.keys.session(id)], touch_args(expires_at))
                 for id, expires_at in expiries.items()
             ]
-            results = await self._run_scripts(calls)
+            results = self._run_scripts(calls)
             # Sessions of logged-in users: move their index entries too.
             index_calls = [
                 self._index_call(result.decode(), id, expires_at)
                 for (id, expires_at), result in zip(expiries.items(), results, strict=True)
                 if isinstance(result, bytes)
             ]
-            await self._run_scripts(index_calls)
+            self._run_scripts(index_calls)
 
-    async def delete(self, id: str) -> int:
-        return await self.delete_many([id])
+    def delete(self, id: str) -> int:
+        return self.delete_many([id])
 
-    async def delete_many(self, ids: Iterable[str]) -> int:
+    def delete_many(self, ids: Iterable[str]) -> int:
         removed = 0
         batch: list[str] = []
         for id in ids:
             batch.append(id)
             if len(batch) >= BATCH:
-                removed += await self._delete_batch(batch)
+                removed += self._delete_batch(batch)
                 batch = []
-        return removed + await self._delete_batch(batch)
+        return removed + self._delete_batch(batch)
 
-    async def _delete_batch(self, ids: list[str]) -> int:
+    def _delete_batch(self, ids: list[str]) -> int:
         if not ids:
             return 0
         with translate_errors(self.url):
             if len(ids) == 1:  # the common case: one command, no pipeline
-                results = [await self._eval(self._delete, self.keys.session(ids[0]), ())]
+                results = [self._eval(self._delete, self.keys.session(ids[0]), ())]
             else:
                 calls: list[ScriptCall] = [
                     (self._delete, [self.keys.session(id)], []) for id in ids
                 ]
-                results = await self._run_scripts(calls)
-            await self._unindex(
+                results = self._run_scripts(calls)
+            self._unindex(
                 (user, id)
                 for id, (_, raw_user) in zip(ids, results, strict=True)
                 if (user := decode_user(raw_user)) is not None
             )
         return sum(int(count) for count, _ in results)
 
-    async def delete_all(self) -> int:
+    def delete_all(self) -> int:
         """Remove every session and user index under this store's prefix (only)."""
         removed = 0
         with translate_errors(self.url):
@@ -353,53 +247,53 @@ class AsyncRedisStore:
                 (self.keys.revoked_pattern, False),
             ):
                 batch: list[Any] = []
-                async for key in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+                for key in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
                     batch.append(key)
                     if len(batch) >= BATCH:
-                        deleted = await self._unlink(batch)
+                        deleted = self._unlink(batch)
                         removed += deleted if counts else 0
                         batch = []
-                deleted = await self._unlink(batch)
+                deleted = self._unlink(batch)
                 removed += deleted if counts else 0
         return removed
 
-    async def _unlink(self, keys: list[Any]) -> int:
+    def _unlink(self, keys: list[Any]) -> int:
         if not keys:
             return 0
         pipe = self.client.pipeline(transaction=False)
         for key in keys:  # one key per command: never cross-slot
             # (the raw command: redis-py's async cluster pipeline makes unlink() a coroutine)
             pipe.execute_command("UNLINK", key)
-        return sum(int(count) for count in await pipe.execute())
+        return sum(int(count) for count in pipe.execute())
 
-    async def ids(self) -> AsyncIterator[str]:
+    def ids(self) -> Iterator[str]:
         """Keys of live sessions (SCAN, on every master in a Cluster)."""
         with translate_errors(self.url):
-            async for key in self.client.scan_iter(
+            for key in self.client.scan_iter(
                 match=self.keys.session_pattern, count=SCAN_COUNT
             ):
                 yield self.keys.id_of(key)
 
-    async def count(self) -> int:
+    def count(self) -> int:
         total = 0
-        async for _ in self.ids():
+        for _ in self.ids():
             total += 1
         return total
 
-    async def ids_for_user(self, user_id: str) -> list[str]:
+    def ids_for_user(self, user_id: str) -> list[str]:
         """Live sessions of ``user_id``, from its index; each is checked against the
         session itself, and entries bound to another user are dropped."""
         index_key = self.keys.user(user_id)
         now_ms = int(time.time() * 1000)
         start, end, owned = owner_span(user_id)
         with translate_errors(self.url):
-            members = await self.client.zrangebyscore(index_key, now_ms, "+inf")
+            members = self.client.zrangebyscore(index_key, now_ms, "+inf")
             if not members:
                 return []
             pipe = self.client.pipeline(transaction=False)
             for member in members:
                 pipe.getrange(member, start, end)
-            owners = await pipe.execute()
+            owners = pipe.execute()
             live: list[bytes] = []
             moved: list[bytes] = []
             for member, owner in zip(members, owners, strict=True):
@@ -409,49 +303,49 @@ class AsyncRedisStore:
                     moved.append(member)  # bound to another user now: that is final
                 # else deleted, not written yet, or anonymous: its score retires it
             if moved:
-                await self.client.zrem(index_key, *moved)
+                self.client.zrem(index_key, *moved)
         return [self.keys.id_of(member) for member in live]
 
-    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         with translate_errors(self.url):
-            await self._eval(
+            self._eval(
                 self._mark_revoked, self.keys.revoked(user_id), marker_args(revoked_at, keep_until)
             )
 
-    async def user_revoked_at(self, user_id: str) -> float | None:
+    def user_revoked_at(self, user_id: str) -> float | None:
         with translate_errors(self.url):
-            value = await self._command("GET", self.keys.revoked(user_id))
+            value = self._command("GET", self.keys.revoked(user_id))
         return marker_revoked_at(value, time.time())
 
-    async def purge_expired(self, now: float | None = None) -> int:
+    def purge_expired(self, now: float | None = None) -> int:
         """Redis expires sessions (and revocation markers) itself, so this removes
         none (returns 0); it only trims user-index entries whose sessions have
         expired, in bounded batches."""
         cutoff_ms = int((time.time() if now is None else now) * 1000)
         with translate_errors(self.url):
             batch: list[Any] = []
-            async for key in self.client.scan_iter(match=self.keys.user_pattern, count=SCAN_COUNT):
+            for key in self.client.scan_iter(match=self.keys.user_pattern, count=SCAN_COUNT):
                 batch.append(key)
                 if len(batch) >= BATCH:
-                    await self._trim(batch, cutoff_ms)
+                    self._trim(batch, cutoff_ms)
                     batch = []
-            await self._trim(batch, cutoff_ms)
+            self._trim(batch, cutoff_ms)
         return 0
 
-    async def _trim(self, index_keys: list[Any], cutoff_ms: int) -> None:
+    def _trim(self, index_keys: list[Any], cutoff_ms: int) -> None:
         if not index_keys:
             return
         pipe = self.client.pipeline(transaction=False)
         for key in index_keys:
             pipe.zremrangebyscore(key, "-inf", f"({cutoff_ms}")
-        await pipe.execute()
+        pipe.execute()
 
-    async def close(self) -> None:
+    def close(self) -> None:
         """Release this store's share of the client; the last one closes the pool."""
         if self._idle is not None:
             for connection in self._idle.drain():
-                await self.client.connection_pool.release(connection)
+                self.client.connection_pool.release(connection)
         lease, self._lease = self._lease, None
         if lease is not None and CLIENTS.release(lease):
             with translate_errors(self.url):
-                await self.client.aclose()
+                self.client.close()

@@ -1,0 +1,130 @@
+"""How a Redis store talks to the server: the redis-py client for its settings, one
+command on a kept connection, a script by SHA (loaded again after NOSCRIPT), and
+pipelines of script calls.
+
+Async source of truth; ``stores/redis/_sync/commands.py`` is generated from it by
+``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import EqualJitterBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+from .._clients import CHECKOUT_ARGS, IdleConnections
+from .._settings import RedisSettings
+
+__all__ = ["AsyncRedisCommands", "ScriptCall", "make_client"]
+
+# (script, keys, args): one script call, as queued in a pipeline.
+ScriptCall = tuple[AsyncScript, list[str], list[Any]]
+
+
+# redis-py annotates these in one flavour and not the other: call them through Any
+# so that both the async source and its generated twin type-check.
+_new_cluster_node: Any = ClusterNode
+_new_sentinel: Any = Sentinel
+
+
+def make_client(settings: RedisSettings) -> Any:
+    """A redis-py client for ``settings``: Redis, a Sentinel master, or RedisCluster."""
+    options = settings.connection_options()
+    retry = Retry(EqualJitterBackoff(cap=0.5, base=0.02), settings.retry_count)
+    if settings.mode == "cluster":
+        nodes = [_new_cluster_node(host, port) for host, port in settings.hosts]
+        return RedisCluster(startup_nodes=nodes, retry=retry, **options)
+    if settings.mode == "sentinel":
+        sentinel = _new_sentinel(
+            list(settings.hosts), sentinel_kwargs=settings.sentinel_options(), **options
+        )
+        return sentinel.master_for(settings.service, db=settings.db, retry=retry)
+    host, port = settings.hosts[0]
+    return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
+
+
+async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+    await connection.send_command(*args)
+    return await connection.read_response()
+
+
+class AsyncRedisCommands:
+    """The plumbing ``AsyncRedisStore`` is built on: commands and scripts over
+    ``client``, on kept connections when ``reuse_connections`` (see ``IdleConnections``)."""
+
+    def __init__(self, client: Any, *, reuse_connections: bool = False) -> None:
+        self.client = client
+        self._idle = IdleConnections() if reuse_connections else None
+
+    async def _command(self, *args: Any) -> Any:
+        """One command and its reply, as the connection parses it (no response
+        callbacks), on a kept connection when the store reuses them."""
+        idle = self._idle
+        if idle is None:
+            return await self.client.execute_command(*args)
+        pool = self.client.connection_pool
+        connection = idle.take() or await pool.get_connection(*CHECKOUT_ARGS)
+        try:
+            reply = await connection.retry.call_with_retry(
+                lambda: _round_trip(connection, args), lambda _: connection.disconnect()
+            )
+        except BaseException:
+            # Whatever failed (even an error reply, rare: NOSCRIPT, WRONGTYPE), start
+            # afresh: no half-read reply may ever reach the next command.
+            try:
+                await connection.disconnect()
+            finally:
+                await pool.release(connection)
+            raise
+        idle.put(connection)
+        return reply
+
+    async def _eval(self, script: AsyncScript, key: str, args: Sequence[Any]) -> Any:
+        """One script call on one key: EVALSHA itself, not redis-py's
+        ``Script.__call__``, which adds an import, tuple copies and a second wrapper
+        on every call of the hot path. NOSCRIPT (a restart or failover emptied the
+        script cache; the call did nothing) loads it and sends again."""
+        try:
+            return await self._command("EVALSHA", script.sha, 1, key, *args)
+        except NoScriptError:
+            await self._load_scripts([script])
+            return await self._command("EVALSHA", script.sha, 1, key, *args)
+
+    async def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run script calls in one pipeline (one round trip per node). A server that
+        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
+        loaded and just those calls sent again, in one more pipeline. Safe, since a
+        call that got NOSCRIPT did nothing."""
+        results = await self._pipeline_scripts(calls)
+        missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if missing:
+            await self._load_scripts({calls[i][0] for i in missing})
+            retried = await self._pipeline_scripts([calls[i] for i in missing])
+            for position, result in zip(missing, retried, strict=True):
+                results[position] = result
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    async def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        if not calls:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            # execute_command: redis-py's cluster pipeline blocks its evalsha() method
+            # (it cannot know the keys); the raw command names them, so it is routed.
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def _load_scripts(self, scripts: Iterable[AsyncScript]) -> None:
+        """SCRIPT LOAD (on every master in a Cluster)."""
+        for script in scripts:
+            await self.client.script_load(script.script)
