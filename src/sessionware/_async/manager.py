@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
+from .._synchronization import AsyncSaveGate, async_pause
 from ..context import current_session
 from ..core.codecs import Codec
 from ..core.events import EventDispatcher
@@ -23,7 +24,6 @@ from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
 from ..stores.base import unwrapped
-from .primitives import AsyncSaveGate, pause
 from .visits import AsyncVisitFlusher
 
 __all__ = ["AsyncSessionManager", "AsyncSessionScope"]
@@ -199,7 +199,7 @@ class AsyncSessionManager:
                 )
             delay = conflict_pause(conflicts)
             if delay:
-                await pause(delay)
+                await async_pause(delay)
             current = await self._call("load", self.store.load, session.key)
             plan = self.core.replan_after_conflict(session, plan, current, now)
             if plan.action is Action.NOTHING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .._synchronization import AsyncBackgroundLoop
 from ..core.events import EventDispatcher
 from ..core.visits import VisitTracker
-from .background import AsyncBackgroundLoop
 
 __all__ = ["AsyncVisitFlusher"]
 

@@ -1,1 +1,4 @@
-"""The sync I/O layer, generated from ``_async`` (except ``background.py``)."""
+# Generated from src/sessionware/_async/__init__.py by scripts/unasync.py. Do not edit.
+"""The I/O layer: the session manager and its visit flusher. The modules in _async/
+are the hand-written async sources; scripts/unasync.py generates their sync twins in
+_sync/."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
+from .._synchronization import SaveGate, pause
 from ..context import current_session
 from ..core.codecs import Codec
 from ..core.events import EventDispatcher
@@ -24,7 +25,6 @@ from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
 from ..stores.base import unwrapped
-from .primitives import SaveGate, pause
 from .visits import VisitFlusher
 
 __all__ = ["SessionManager", "SessionScope"]
@@ -167,7 +167,7 @@ class SessionManager:
         plan = self.core.plan_save(session, now)
         action = plan.action
         if action is Action.WRITE:
-            # acquire/release rather than ``with``: two coroutine frames less.
+            # acquire/release rather than ``async with``: two coroutine frames less.
             gate = self._save_gate.hold(plan.record.id)  # type: ignore[union-attr]
             gate.acquire()
             try:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .._synchronization import BackgroundLoop
 from ..core.events import EventDispatcher
 from ..core.visits import VisitTracker
-from .background import BackgroundLoop
 
 __all__ = ["VisitFlusher"]
 

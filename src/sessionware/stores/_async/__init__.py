@@ -1,1 +1,2 @@
-"""Native async stores (source of the generated ``_sync`` twins)."""
+"""Stores written once, async: the hand-written sources are in stores/_async/, and
+scripts/unasync.py generates their sync twins in stores/_sync/."""

@@ -23,7 +23,7 @@ logger = logging.getLogger("sessionware.stores.tiered")
 
 
 def process_local(store: Any) -> bool:
-    """Whether ``store``, under any proxies and sync wrappers, is a memory store:
+    """Whether ``store``, under any proxies and async wrappers, is a memory store:
     one process's own memory, which no other process's delete can reach."""
     from ..memory import MemoryStore
 

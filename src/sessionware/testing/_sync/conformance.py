@@ -1,5 +1,5 @@
 # Generated from src/sessionware/testing/_async/conformance.py by scripts/unasync.py. Do not edit.
-"""The store conformance suite (sync source; ``_sync/conformance.py`` is generated)."""
+"""The store conformance suite (async source; ``_sync/conformance.py`` is generated)."""
 
 from __future__ import annotations
 
