@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 
 import sessionware as sw
 from sessionware.errors import StoreError, StoreUnavailable
-from sessionware.stores._sql_schema import async_driver_url
 from sessionware.stores.sql import AsyncSQLStore, SQLStore
+from sessionware.stores.sql._engine import async_driver_url
 from sessionware.testing import AsyncStoreConformance, StoreConformance
 from sessionware.testing._sync.conformance import make_record
 from tests.conftest import cookie_for

@@ -17,7 +17,7 @@ import pytest
 from greenlet import getcurrent  # type: ignore[import-untyped]
 from sqlalchemy.util import await_only
 
-from sessionware.stores._sql_fast import GreenletBridge
+from sessionware.stores.sql._greenlet_bridge import GreenletBridge
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 

@@ -22,8 +22,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from sessionware.errors import StoreUnavailable
-from sessionware.stores._sql_schema import async_driver_url
 from sessionware.stores.sql import AsyncSQLStore, SQLStore
+from sessionware.stores.sql._engine import async_driver_url
 from sessionware.testing._sync.conformance import make_record
 
 from .sql_support import async_sql_store, dropped_afterwards, server_sql_url, unique_table

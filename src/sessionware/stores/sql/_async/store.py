@@ -1,8 +1,9 @@
-"""The SQL store on SQLAlchemy 2 Core. This is the source; ``_sync/sql.py`` is generated.
+"""The SQL store on SQLAlchemy 2 Core. Async source of truth; ``stores/sql/_sync/store.py``
+is generated from it by ``scripts/unasync.py``.
 
 One table, one prebuilt statement per operation, autocommit (every operation is a
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
-and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
+and ``save_if_version`` run on the hot path of ``_fast_path`` (SQL compiled once, run
 on the driver's own pooled connection; pings only for idle connections, one more try
 after a disconnection); everything else through SQLAlchemy Core.
 """
@@ -19,29 +20,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import DDLElement, DropTable
 
-from ...core.record import Record
-from ...errors import StoreError, redact_url
-from .._sql_fast import AsyncFastPath
-from .._sql_schema import (
+from ....core.record import Record
+from ....errors import StoreError, redact_url
+from .._engine import (
     DEFAULT_PING_IDLE,
-    DELETE_BATCH,
-    IDS_PAGE,
-    PURGE_BATCH,
-    ErrorTranslator,
-    NoSuchModuleError,
     SQLOptions,
-    SQLSchema,
     async_driver_url,  # unasync: remove
-    batches,
     connection_settings,
     dialect_family,
-    driver_missing,
-    is_unavailable,
-    marker_key,
-    record_params,
-    row_to_record,
-    unique_keys,
 )
+from .._errors import ErrorTranslator, NoSuchModuleError, driver_missing, is_unavailable
+from .._fast_path import AsyncFastPath
+from .._rows import batches, marker_key, record_params, row_to_record, unique_keys
+from .._schema import DELETE_BATCH, IDS_PAGE, PURGE_BATCH, SQLSchema
 
 __all__ = ["AsyncSQLStore"]
 

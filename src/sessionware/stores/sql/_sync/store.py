@@ -1,9 +1,10 @@
-# Generated from src/sessionware/stores/_async/sql.py by scripts/unasync.py. Do not edit.
-"""The SQL store on SQLAlchemy 2 Core. This is the source; ``_sync/sql.py`` is generated.
+# Generated from src/sessionware/stores/sql/_async/store.py by scripts/unasync.py. Do not edit.
+"""The SQL store on SQLAlchemy 2 Core. Async source of truth; ``stores/sql/_sync/store.py``
+is generated from it by ``scripts/unasync.py``.
 
 One table, one prebuilt statement per operation, autocommit (every operation is a
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
-and ``save_if_version`` run on the hot path of ``_sql_fast`` (SQL compiled once, run
+and ``save_if_version`` run on the hot path of ``_fast_path`` (SQL compiled once, run
 on the driver's own pooled connection; pings only for idle connections, one more try
 after a disconnection); everything else through SQLAlchemy Core.
 """
@@ -20,28 +21,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.schema import DDLElement, DropTable
 
-from ...core.record import Record
-from ...errors import StoreError, redact_url
-from .._sql_fast import FastPath
-from .._sql_schema import (
+from ....core.record import Record
+from ....errors import StoreError, redact_url
+from .._engine import (
     DEFAULT_PING_IDLE,
-    DELETE_BATCH,
-    IDS_PAGE,
-    PURGE_BATCH,
-    ErrorTranslator,
-    NoSuchModuleError,
     SQLOptions,
-    SQLSchema,
-    batches,
     connection_settings,
     dialect_family,
-    driver_missing,
-    is_unavailable,
-    marker_key,
-    record_params,
-    row_to_record,
-    unique_keys,
 )
+from .._errors import ErrorTranslator, NoSuchModuleError, driver_missing, is_unavailable
+from .._fast_path import FastPath
+from .._rows import batches, marker_key, record_params, row_to_record, unique_keys
+from .._schema import DELETE_BATCH, IDS_PAGE, PURGE_BATCH, SQLSchema
 
 __all__ = ["SQLStore"]
 

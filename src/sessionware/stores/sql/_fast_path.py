@@ -32,99 +32,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["AsyncFastPath", "FastPath", "GreenletBridge", "Liveness", "Prepared"]
+from ._greenlet_bridge import GreenletBridge
+from ._liveness import Liveness
+from ._prepared import Prepared
 
-Processor = Callable[[Any], Any]
-T = TypeVar("T")
+__all__ = ["AsyncFastPath", "FastPath"]
 
 #: Async drivers whose own connection the async hot path uses: the async DB-API shape
 #: (``cursor()``, awaitable ``execute`` / ``fetchall`` / ``commit``, ``rowcount``)
 #: with PEP 249 exceptions, which SQLAlchemy's dialect classifies as it does for its
 #: adapter. Any other driver runs the sync hot path inside the greenlet bridge.
 NATIVE_ASYNC_DRIVERS = frozenset({"psycopg", "aiomysql"})
-
-
-class Prepared:
-    """One statement as the driver wants it: SQL text, and how to turn the store's
-    named values into the driver's parameters (order, type processors)."""
-
-    __slots__ = ("names", "positional", "processors", "sql")
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        if compiled.escaped_bind_names or compiled.post_compile_params:
-            raise ValueError("statements with escaped or expanding parameters are not prepared")
-        self.sql: str = compiled.string
-        self.positional: bool = compiled.positional
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        self.names: tuple[str, ...] = tuple(names or ())
-        # The same conversions SQLAlchemy applies (e.g. bytes -> DBAPI Binary, float
-        # coercion on SQLite), looked up once instead of per execution.
-        processors: dict[str, Processor] = {}
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                processors[name] = processor
-        self.processors = processors
-
-    def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        if self.processors:
-            values = dict(values)
-            for name, processor in self.processors.items():
-                values[name] = processor(values[name])
-        if self.positional:
-            return tuple([values[name] for name in self.names])
-        return values
-
-
-class Liveness:
-    """Pool ``checkout`` listener: ping only connections that may have died."""
-
-    def __init__(self, dialect: Dialect, ping_idle: float) -> None:
-        self.dialect = dialect
-        self.ping_idle = ping_idle
-        # monotonic time of the last disconnection an operation met
-        self.disconnected_at = float("-inf")
-        self._key = f"sessionware.last_checkout.{id(self)}"
-
-    def install(self, engine: Engine) -> None:
-        event.listen(engine, "checkout", self.on_checkout)
-
-    def saw_disconnection(self) -> None:
-        self.disconnected_at = time.monotonic()
-
-    def on_checkout(
-        self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
-    ) -> None:
-        # ``record.info`` is cleared when the pool replaces a connection, so a
-        # connection without a stamp is new and needs no ping.
-        info = record.info
-        now = time.monotonic()
-        last = info.get(self._key)
-        info[self._key] = now
-        if last is None or (now - last < self.ping_idle and last > self.disconnected_at):
-            return
-        try:
-            alive = self.dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            # The pool replaces this connection (a new one is not pinged).
-            raise DisconnectionError(f"ping failed: {exc}") from exc
-        if not alive:
-            raise DisconnectionError("ping failed")
 
 
 class FastPath:
@@ -424,97 +349,3 @@ class AsyncFastPath:
         self._discarding.add(task)
         task.add_done_callback(self._discarding.discard)
         await asyncio.shield(task)
-
-
-class GreenletBridge:
-    """``await bridge.run(fn, *args)``: run the sync ``fn`` where SQLAlchemy's
-    ``await_`` works, as ``sqlalchemy.util.greenlet_spawn`` does, but on a greenlet
-    kept for the next call.
-
-    Starting a greenlet gives it a fresh Python frame stack (an mmap and munmap on
-    CPython 3.11+): 10-16 µs on a small VM, more than the rest of a session's work
-    per request, where switching to a parked greenlet and back costs under 1 µs.
-    SQLAlchemy runs ``await_`` in any greenlet marked
-    ``__sqlalchemy_greenlet_provider__`` (documented since 2.0.31), switching to its
-    parent with the awaitable; ``run`` awaits it and switches back with the result.
-    """
-
-    #: Parked greenlets kept per thread; more than this many at once were only needed
-    #: while that many tasks waited inside the pool at the same time.
-    MAX_PARKED = 8
-
-    def __init__(self) -> None:
-        # The async store needs greenlet (SQLAlchemy's asyncio extension); the sync
-        # store, which shares this module, must not.
-        from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
-
-        self._getcurrent: Callable[[], Any] = getcurrent
-        self._greenlet: Callable[..., Any] = greenlet
-        self._parked = _Parked()
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        current = self._getcurrent()
-        parked = self._parked.greenlets
-        worker = parked.pop() if parked else None
-        # A parked greenlet returns to the greenlet that made it: only that one (the
-        # event loop's, normally the thread's main greenlet) may use it.
-        if worker is None or worker.parent is not current or worker.dead:
-            worker = self._greenlet(_serve)
-            setattr(worker, "__sqlalchemy_greenlet_provider__", True)  # noqa: B010
-        worker.gr_context = current.gr_context  # the task's context variables
-        message = worker.switch(fn, args)
-        while not isinstance(message, _Outcome):
-            try:
-                value = await message
-            except BaseException:
-                message = worker.throw(*sys.exc_info())
-            else:
-                message = worker.switch(value)
-        worker.gr_context = None  # keep no task's context variables alive
-        if len(parked) < self.MAX_PARKED:
-            parked.append(worker)
-        result: T = message.result()
-        return result
-
-
-class _Parked(threading.local):
-    """The bridge greenlets of one thread, waiting for a call."""
-
-    def __init__(self) -> None:
-        self.greenlets: list[Any] = []
-
-
-class _Outcome:
-    """What a bridged call returned or raised (anything else a worker switches back
-    with is an awaitable from ``await_``)."""
-
-    __slots__ = ("error", "value")
-
-    def __init__(self, value: Any, error: BaseException | None) -> None:
-        self.value = value
-        self.error = error
-
-    def result(self) -> Any:
-        # Emptied as it is read: the greenlet that made it keeps it while parked.
-        value, error = self.value, self.error
-        self.value = self.error = None
-        if error is not None:
-            raise error
-        return value
-
-
-def _serve(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """The body of a bridge greenlet: run a call, hand back its outcome, wait for the
-    next call."""
-    from greenlet import GreenletExit, getcurrent
-
-    parent = getcurrent().parent
-    while True:
-        try:
-            outcome = _Outcome(fn(*args), None)
-        except GreenletExit:
-            raise  # a parked greenlet being collected: let it end
-        except BaseException as exc:
-            outcome = _Outcome(None, exc)
-        del fn, args  # hold nothing of this call while parked
-        fn, args = parent.switch(outcome)

@@ -8,16 +8,29 @@ both).
 ``AsyncSQLStore`` is imported on first use: it needs SQLAlchemy's asyncio extension,
 which needs ``greenlet``, and the sync store must work where only the ``[sql]``
 extra and a sync driver are installed.
+
+Everything SQL is in this package. Hand-written and flavour-neutral:
+
+* ``_engine``: store URL and options -> SQLAlchemy URL, engine options, async driver,
+  per-connection settings;
+* ``_schema``: the tables and every statement, built once per dialect;
+* ``_rows``: records as statement parameters, rows as records, marker keys;
+* ``_errors``: database errors as store errors, a missing driver as its extra;
+* ``_fast_path``: the hot path of each flavour (``FastPath``, ``AsyncFastPath``) on
+  ``_prepared`` statements, with ``_liveness`` pings and the ``_greenlet_bridge``.
+
+``_async/store.py`` is the source of ``_sync/store.py``, which
+``scripts/unasync.py`` generates.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._sync.sql import SQLStore
+from ._sync.store import SQLStore
 
 if TYPE_CHECKING:
-    from ._async.sql import AsyncSQLStore
+    from ._async.store import AsyncSQLStore
 
 __all__ = ["AsyncSQLStore", "SQLStore"]
 
@@ -25,7 +38,7 @@ __all__ = ["AsyncSQLStore", "SQLStore"]
 def __getattr__(name: str) -> Any:
     if name != "AsyncSQLStore":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from ._async.sql import AsyncSQLStore
+    from ._async.store import AsyncSQLStore
 
     globals()[name] = AsyncSQLStore
     return AsyncSQLStore
