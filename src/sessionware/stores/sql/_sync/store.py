@@ -58,7 +58,7 @@ class SQLStore:
         self._sql = SQLSchema(table, self._family)
         self._clock = clock
         self._errors = ErrorTranslator(engine.url)
-        # Pool events belong to the pool's engine (``sync_engine`` of Engine).
+        # Pool events belong to the pool's engine (``sync_engine`` of AsyncEngine).
         pool_engine = cast("Engine", getattr(engine, "sync_engine", engine))
         settings = connection_settings(self._family)
         if settings is not None:
