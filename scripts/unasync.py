@@ -344,6 +344,17 @@ def without_removed_lines(text: str) -> str:
         if token.kind == "COMMENT" and token.text.rstrip() == REMOVE_MARK
     }
     lines = text.splitlines(keepends=True)
+    blank = [not line.strip() for line in lines]
+    # A removed block that stood between blank lines takes one of them along, so
+    # the twin keeps the source's spacing (two blank lines stay two).
+    for number in sorted(marked):
+        if number - 1 in marked:
+            continue
+        end = number
+        while end + 1 in marked:
+            end += 1
+        if number > 0 and blank[number - 1] and (end + 1 >= len(lines) or blank[end + 1]):
+            marked.add(number - 1)
     return "".join(line for number, line in enumerate(lines) if number not in marked)
 
 

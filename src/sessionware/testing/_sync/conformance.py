@@ -61,8 +61,6 @@ def assert_same_record(actual: Record | None, expected: Record) -> None:
 class StoreConformance:
     """Every behaviour of the store interface. Needs a ``store`` fixture."""
 
-
-
     # -- setup, load and save -------------------------------------------------
 
     def test_setup_is_idempotent(self, store: Store) -> None:
