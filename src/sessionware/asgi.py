@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookies import (
-    CookieSettings,
+    CookieOptions,
     cookie_max_age_of,
     read_cookie,
     varies_on_cookie,
@@ -64,10 +64,13 @@ def cookie_header(scope: Scope) -> str | None:
 
 class SessionMiddleware:
     """Wraps an ASGI app; ``scope["session"]`` and ``sessionware.current()`` give the
-    connection's session. Cookie attributes as in ``sessionware.wsgi``."""
+    connection's session. Cookie attributes as in ``sessionware.wsgi``: the keyword
+    arguments, or ``cookie``, a ``CookieOptions`` used as it is instead of them (an
+    integration's, rendered in its framework's spelling). ``warn_as``: the name the
+    warning about a Secure-less cookie set on an https request gives."""
 
-    #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
-    #: an https request (None: the cookie is Secure, nothing to check per request).
+    #: Set when the cookie is not Secure: the name a warning gives when such a cookie
+    #: is set on an https request (None: nothing to check per request).
     _insecure_where: str | None = None
 
     def __init__(
@@ -82,18 +85,14 @@ class SessionMiddleware:
         path: str = "/",
         domain: str | None = None,
         cookie_max_age: int | None = None,
-        cookie: CookieSettings | None = None,
+        partitioned: bool = False,
+        cookie: CookieOptions | None = None,
         warn_as: str = "sessionware.asgi.SessionMiddleware",
     ) -> None:
-        # ``cookie``: settings made by an integration, used instead of the cookie_*
-        # arguments (``secure`` must say whether they set Secure); ``warn_as``: the
-        # name the insecure-cookie warning gives.
-        if not secure:
-            self._insecure_where = warn_as
         if cookie is None:
             if cookie_max_age is None:
                 cookie_max_age = cookie_max_age_of(manager.core)
-            cookie = CookieSettings(
+            cookie = CookieOptions(
                 cookie_name,
                 secure=secure,
                 httponly=httponly,
@@ -101,14 +100,12 @@ class SessionMiddleware:
                 path=path,
                 domain=domain,
                 max_age=cookie_max_age,
+                partitioned=partitioned,
             )
-        self._configure(app, manager, cookie)
-
-    def _configure(
-        self, app: ASGIApp, manager: AsyncSessionManager | None, cookie: CookieSettings
-    ) -> None:
+        if not cookie.secure:
+            self._insecure_where = warn_as
         self.app = app
-        self.manager: AsyncSessionManager | None = manager
+        self.manager = manager
         self.cookie = cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,26 +119,13 @@ class SessionMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    async def _manager(self) -> AsyncSessionManager:
-        """The manager; subclasses may open it on first use."""
-        manager = self.manager
-        assert manager is not None
-        return manager
-
-    def _exchange(
-        self, manager: AsyncSessionManager, session: Session, had_cookie: bool
-    ) -> SessionExchange:
-        """The object that holds one connection's session (subclasses adapt it)."""
-        return SessionExchange(manager, self.cookie, session, had_cookie)
-
     async def _open(self, scope: Scope) -> SessionExchange:
-        manager = self.manager or await self._manager()
         cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
-        session = await manager.open(cookie_value)
-        exchange = self._exchange(manager, session, cookie_value is not None)
+        session = await self.manager.open(cookie_value)
+        exchange = SessionExchange(self.manager, self.cookie, session, cookie_value is not None)
         if self._insecure_where is not None and scope.get("scheme") == "https":
             exchange.insecure_where = self._insecure_where
-        exchange.expose(scope)
+        scope["session"] = session
         return exchange
 
     # -- http -----------------------------------------------------------------
@@ -214,8 +198,6 @@ class SessionMiddleware:
                 return
 
     async def _close(self) -> None:
-        if self.manager is None:
-            return
         try:
             await self.manager.close()
         except Exception:
@@ -239,7 +221,7 @@ class SessionExchange:
     def __init__(
         self,
         manager: AsyncSessionManager,
-        cookie: CookieSettings,
+        cookie: CookieOptions,
         session: Session,
         had_cookie: bool,
     ) -> None:
@@ -253,12 +235,8 @@ class SessionExchange:
         #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
         self.insecure_where: str | None = None
 
-    def expose(self, scope: Scope) -> None:
-        scope["session"] = self.session
-
     # save and forget hand back the manager's coroutine rather than being coroutines
-    # themselves: one frame less per request. Subclasses may override them with
-    # ``async def``.
+    # themselves: one frame less per request.
 
     def save(self) -> Awaitable[str | None]:
         self.settled = True
@@ -288,7 +266,7 @@ class SessionExchange:
             await self.forget()
         else:
             try:
-                cookie_value = await self.save()  # a hook: integrations adapt it
+                cookie_value = await self.save()
             except Exception:
                 logger.exception("saving the session failed; answering 500")
                 return False

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookies import (
-    CookieSettings,
+    CookieOptions,
     cookie_max_age_of,
     read_cookie,
     varies_on_cookie,
@@ -40,7 +40,11 @@ OptExcInfo = ExcInfo | tuple[None, None, None] | None
 
 class SessionMiddleware:
     """Wraps a WSGI app; ``environ["sessionware.session"]`` and
-    ``sessionware.current()`` give the request's session."""
+    ``sessionware.current()`` give the request's session.
+
+    The cookie's attributes are the keyword arguments (``cookie_max_age``: by
+    default the manager's ``max_age``), or ``cookie``: a ``CookieOptions`` used as
+    it is instead of them."""
 
     #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
     #: an https request (None: the cookie is Secure, nothing to check per request).
@@ -58,22 +62,27 @@ class SessionMiddleware:
         path: str = "/",
         domain: str | None = None,
         cookie_max_age: int | None = None,
+        partitioned: bool = False,
+        cookie: CookieOptions | None = None,
     ) -> None:
         self.app = app
         self.manager = manager
-        if not secure:
+        if cookie is None:
+            if cookie_max_age is None:
+                cookie_max_age = cookie_max_age_of(manager.core)
+            cookie = CookieOptions(
+                cookie_name,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                path=path,
+                domain=domain,
+                max_age=cookie_max_age,
+                partitioned=partitioned,
+            )
+        if not cookie.secure:
             self._insecure_where = "sessionware.wsgi.SessionMiddleware"
-        if cookie_max_age is None:
-            cookie_max_age = cookie_max_age_of(manager.core)
-        self.cookie = CookieSettings(
-            cookie_name,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            path=path,
-            domain=domain,
-            max_age=cookie_max_age,
-        )
+        self.cookie = cookie
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)

@@ -45,10 +45,9 @@ from flask import request as current_request
 from flask.sansio.app import App
 from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
-from werkzeug.http import dump_cookie
 
 from .._sync.manager import SessionManager
-from ..cookies import read_cookie, warn_if_insecure
+from ..cookies import CookieOptions, read_cookie, warn_if_insecure
 from ..core.codecs import Codec
 from ..core.signing import CookieSigner
 from ..stores.registry import open_store
@@ -201,37 +200,33 @@ class SessionInterface(FlaskSessionInterface):
             self.manager.invalidate(inner)
         elif session.cookie_value is None:
             return
-        response.delete_cookie(
-            self.get_cookie_name(app),
-            domain=self.get_cookie_domain(app),
-            path=self.get_cookie_path(app),
-            secure=self.get_cookie_secure(app),
-            partitioned=self.get_cookie_partitioned(app),
-            samesite=self.get_cookie_samesite(app),
-            httponly=self.get_cookie_httponly(app),
-        )
+        response.headers.add("Set-Cookie", self.cookie_options(app).deletion())
         _vary_on_cookie(response)
 
     def _set_cookie(
         self, app: Flask, session: FlaskSession, response: Response, value: str
     ) -> None:
-        secure = self.get_cookie_secure(app)
-        if not secure:
+        options = self.cookie_options(app, self._expires(app, session))
+        if not options.secure:
             https = current_request.environ.get("wsgi.url_scheme") == "https"
-            warn_if_insecure(secure, https, "flask")
-        # werkzeug's dump_cookie renders the attributes (once per second and
-        # configuration: they only change with the clock's second); the value, a
-        # signed id, is cookie-safe as it is, so it needs no quoting.
-        attributes = _cookie_attributes(
-            self._expires(app, session),
+            warn_if_insecure(False, https, "flask")
+        response.headers.add("Set-Cookie", options.header(value))
+
+    def cookie_options(self, app: Flask, expires: int | None = None) -> CookieOptions:
+        """The session cookie's options, from Flask's ``get_cookie_*`` methods (the
+        ``SESSION_COOKIE_*`` settings) and ``expires`` (Unix seconds), spelled as
+        werkzeug renders Flask's cookie. Made once per second and configuration:
+        the expiry only changes with the clock's second."""
+        return _cookie_options(
+            self.get_cookie_name(app),
             self.get_cookie_path(app),
             self.get_cookie_domain(app),
-            secure,
+            self.get_cookie_secure(app),
             self.get_cookie_httponly(app),
             self.get_cookie_samesite(app),
             self.get_cookie_partitioned(app),
+            expires,
         )
-        response.headers.add("Set-Cookie", f"{self.get_cookie_name(app)}={value}{attributes}")
 
     def _expires(self, app: Flask, session: FlaskSession) -> int | None:
         """Flask's cookie expiry (``get_expiration_time``) in whole seconds."""
@@ -307,28 +302,27 @@ def _vary_on_cookie(response: Response) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _cookie_attributes(
-    expires: int | None,
+def _cookie_options(
+    name: str,
     path: str,
     domain: str | None,
     secure: bool,
     httponly: bool,
     samesite: str | None,
     partitioned: bool,
-) -> str:
-    """The ``; Expires=...; Path=/...`` part of the session's ``Set-Cookie``, as
-    werkzeug renders it."""
-    rendered = dump_cookie(
-        "",
-        expires=expires,
+    expires: int | None,
+) -> CookieOptions:
+    return CookieOptions(
+        name,
         path=path,
         domain=domain,
         secure=secure,
         httponly=httponly,
         samesite=samesite,
         partitioned=partitioned,
+        expires=expires,
+        spelling="flask",
     )
-    return rendered[1:]  # without the "=" of the empty name and value
 
 
 def init_app(

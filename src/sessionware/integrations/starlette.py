@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from .._async.manager import AsyncSessionManager
 from ..asgi import ASGIApp, Message, Receive, Scope, Send
 from ..asgi import SessionMiddleware as ASGISessionMiddleware
-from ..cookies import CookieSettings
+from ..cookies import CookieOptions
 from ..stores.registry import open_async_store
 
 if TYPE_CHECKING:
@@ -102,17 +102,20 @@ class SessionMiddleware:
             ),
         }
         self._store = _MEMORY_URL if store is None or self._one_request else store
-        self.cookie = StarletteCookie(
+        # Set-Cookie as Starlette's middleware spells it, so tests, proxies and
+        # scripts that match Starlette's header keep matching.
+        self.cookie = CookieOptions(
             session_cookie,
-            max_age=max_age,
             path=path,
-            same_site=same_site,
-            https_only=https_only,
             domain=domain,
+            secure=https_only,
+            httponly=True,
+            samesite=same_site,
             partitioned=partitioned,
+            max_age=max_age,
+            spelling="starlette",
         )
         self.app = app
-        self._https_only = https_only
         self._inner: ASGISessionMiddleware | None = None
         if manager is None and not isinstance(self._store, str):
             manager = AsyncSessionManager(self._store, **self._manager_options)
@@ -131,9 +134,7 @@ class SessionMiddleware:
     def _around(self, manager: AsyncSessionManager) -> ASGISessionMiddleware:
         """The ASGI middleware that keeps the session, around the app's dict view."""
         view = _RequestSession(self.app, manager, self.cookie if self._one_request else None)
-        return ASGISessionMiddleware(
-            view, manager, secure=self._https_only, cookie=self.cookie, warn_as=WARN_AS
-        )
+        return ASGISessionMiddleware(view, manager, cookie=self.cookie, warn_as=WARN_AS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         inner = self._inner or await self._open()
@@ -156,49 +157,6 @@ def _secret(secret_key: Any) -> Any:
     return str(secret_key)
 
 
-class StarletteCookie(CookieSettings):
-    """``Set-Cookie`` spelled as Starlette's middleware spells it: lower-case
-    attributes in its order and ``null`` as a deleted cookie's value, so tests,
-    proxies and scripts that match Starlette's header keep matching. The checks
-    (name, SameSite) are ``CookieSettings``'."""
-
-    __slots__ = ()
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        max_age: int | None,
-        path: str,
-        same_site: str,
-        https_only: bool,
-        domain: str | None,
-        partitioned: bool,
-    ) -> None:
-        super().__init__(
-            name,
-            secure=https_only,
-            samesite=same_site,
-            path=path,
-            domain=domain,
-            max_age=max_age,
-            partitioned=partitioned,
-        )
-        flags = "httponly; samesite=" + same_site
-        if https_only:
-            flags += "; secure"
-        if domain is not None:
-            flags += f"; domain={domain}"
-        if partitioned:
-            flags += "; partitioned"
-        lifetime = "" if max_age is None else f"Max-Age={max_age}; "
-        self._attributes = f"path={path}; {lifetime}{flags}"
-        self._deletion = f"path={path}; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}"
-
-    def deletion(self) -> str:
-        return f"{self.name}=null; {self._deletion}"
-
-
 class _RequestSession:
     """The app as ``sessionware.asgi.SessionMiddleware`` calls it: hands it
     ``request.session`` (a ``SessionDict`` over the connection's Session) and, before
@@ -206,7 +164,7 @@ class _RequestSession:
     asks for, so that the ASGI middleware's save sees it."""
 
     def __init__(
-        self, app: ASGIApp, manager: AsyncSessionManager, one_request: StarletteCookie | None
+        self, app: ASGIApp, manager: AsyncSessionManager, one_request: CookieOptions | None
     ) -> None:
         self.app = app
         self.manager = manager
@@ -251,7 +209,7 @@ class _RequestSession:
         if self.one_request is not None:
             if message is not None and view.modified and view:
                 headers = list(message.get("headers") or ())
-                headers.append((b"set-cookie", self.one_request.set_value("null").encode()))
+                headers.append((b"set-cookie", self.one_request.header("null").encode()))
                 message["headers"] = headers
             return
         if view.cleared and not session.is_new:

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import functools
 import time
-from http.cookies import Morsel, SimpleCookie
-from typing import Any, NamedTuple
+from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
-from django.utils.http import http_date
 
-from ...cookies import read_cookie, warn_if_insecure
+from ...cookies import CookieOptions, read_cookie, warn_if_insecure
 from .engine import setting as _setting
 
 __all__ = ["SessionMiddleware"]
@@ -75,13 +72,9 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # no Dj
         except AttributeError:
             return response
         if empty and _request_cookie(request, _setting("SESSION_COOKIE_NAME")) is not None:
-            name = _setting("SESSION_COOKIE_NAME")
-            response.delete_cookie(
-                name,
-                path=settings.SESSION_COOKIE_PATH,
-                domain=settings.SESSION_COOKIE_DOMAIN,
-                samesite=settings.SESSION_COOKIE_SAMESITE,
-            )
+            cookies = response.cookies
+            options = cookie_options()
+            cookies[options.name] = options.deletion_morsel(cookies.get(options.name))
             accessed = True
         elif _saving(session, response):
             max_age, expires = _cookie_lifetime(session)  # before the save, as Django
@@ -129,109 +122,71 @@ def _set_session_cookie(
     response: HttpResponseBase,
     value: str,
     max_age: int | None,
-    expires: str | None,
+    expires: int | None,
 ) -> None:
-    """What Django's middleware sets: ``response.set_cookie(SESSION_COOKIE_NAME,
-    value, max_age, expires, SESSION_COOKIE_DOMAIN/PATH/SECURE/HTTPONLY/SAMESITE)``.
-    Without ``Secure`` on an https request, a warning (once per process)."""
-    if not _setting("SESSION_COOKIE_SECURE"):
+    """What Django's middleware sets, ``response.set_cookie(SESSION_COOKIE_NAME,
+    value, max_age, expires, SESSION_COOKIE_DOMAIN/PATH/SECURE/HTTPONLY/SAMESITE)``,
+    as a Morsel rendered by ``CookieOptions``. Without ``Secure`` on an https
+    request, a warning (once per process)."""
+    options = cookie_options(max_age, expires)
+    if not options.secure:
         warn_if_insecure(False, request.is_secure(), "django")
-    options = (
+    cookies = response.cookies
+    cookies[options.name] = options.morsel(value, cookies.get(options.name))
+
+
+def cookie_options(max_age: int | None = None, expires: int | None = None) -> CookieOptions:
+    """The session cookie's options from Django's ``SESSION_COOKIE_NAME``, ``_PATH``,
+    ``_DOMAIN``, ``_SECURE``, ``_HTTPONLY``, ``_SAMESITE`` settings and
+    ``SESSION_COOKIE_PARTITIONED`` (sessionware's: Django has none; default False),
+    spelled as Django's ``set_cookie`` leaves it; ``max_age`` in seconds, ``expires``
+    in Unix seconds. Made once per second and configuration."""
+    return _cookie_options(
         _setting("SESSION_COOKIE_NAME"),
+        _setting("SESSION_COOKIE_PATH"),
+        _setting("SESSION_COOKIE_DOMAIN"),
+        bool(_setting("SESSION_COOKIE_SECURE")),
+        bool(_setting("SESSION_COOKIE_HTTPONLY")),
+        _setting("SESSION_COOKIE_SAMESITE") or None,
+        bool(_setting("SESSION_COOKIE_PARTITIONED")),
         max_age,
         expires,
-        _setting("SESSION_COOKIE_DOMAIN"),
-        _setting("SESSION_COOKIE_PATH"),
-        _setting("SESSION_COOKIE_SECURE") or None,
-        _setting("SESSION_COOKIE_HTTPONLY") or None,
-        _setting("SESSION_COOKIE_SAMESITE"),
     )
-    cookies = response.cookies
-    if options[0] in cookies:  # the view set one: let Django's set_cookie update it
-        _django_set_cookie(response, value, options)
-    else:
-        cookies[options[0]] = _SessionMorsel(value, _cookie_template(options))
-
-
-def _django_set_cookie(response: HttpResponseBase, value: str, options: tuple[Any, ...]) -> None:
-    name, max_age, expires, domain, path, secure, httponly, samesite = options
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        expires=expires,
-        domain=domain,
-        path=path,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,
-    )
-
-
-class _Template(NamedTuple):
-    name: str
-    attributes: dict[str, Any]  # the Morsel's attributes, as set_cookie left them
-    rendered_tail: str  # what OutputString() renders after "name=value"
 
 
 @functools.lru_cache(maxsize=16)
-def _cookie_template(options: tuple[Any, ...]) -> _Template:
-    """The session cookie Django's ``set_cookie`` makes for these options, rendered
-    once (the options change with the second of ``expires``, so once a second):
-    setting and rendering a cookie through ``SimpleCookie`` was a third of what a
-    session costs a writing request."""
-    scratch = HttpResponse()
-    _django_set_cookie(scratch, "v", options)
-    morsel = scratch.cookies[options[0]]
-    head = f"{morsel.key}={morsel.coded_value}"
-    return _Template(options[0], dict(morsel), morsel.OutputString()[len(head) :])
+def _cookie_options(
+    name: str,
+    path: str,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+    max_age: int | None,
+    expires: int | None,
+) -> CookieOptions:
+    return CookieOptions(
+        name,
+        path=path,
+        domain=domain,
+        secure=secure,
+        httponly=httponly,
+        samesite=samesite,
+        partitioned=partitioned,
+        max_age=max_age,
+        expires=expires,
+        spelling="django",
+    )
 
 
-_encode_cookie_value = SimpleCookie().value_encode
-
-
-class _SessionMorsel(Morsel[str]):
-    """The session cookie as ``set_cookie`` would make it, already rendered.
-
-    A real ``Morsel`` (the test client, other middleware and ``response.cookies``
-    read it as usual); until someone changes it, rendering returns the text made
-    from the template, and after a change Morsel's own rendering takes over.
-    """
-
-    def __init__(self, value: str, template: _Template) -> None:
-        super().__init__()
-        dict.update(self, template.attributes)
-        real, coded = _encode_cookie_value(value)
-        self.set(template.name, real, coded)
-        self._template = template
-        self._rendered_as = (template.name, coded)
-        self._rendered = f"{template.name}={coded}{template.rendered_tail}"
-
-    def _unchanged(self) -> bool:
-        return (self.key, self.coded_value) == self._rendered_as and dict.__eq__(
-            self, self._template.attributes
-        )
-
-    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802  # Morsel's name
-        if attrs is None and self._unchanged():
-            return self._rendered
-        rendered: str = super().OutputString(attrs)
-        return rendered
-
-
-def _cookie_lifetime(session: Any) -> tuple[int | None, str | None]:
-    """The cookie's ``max_age`` and ``expires``: none for a browser-session cookie."""
+def _cookie_lifetime(session: Any) -> tuple[int | None, int | None]:
+    """The cookie's ``max_age`` and ``expires`` (Unix seconds): none for a
+    browser-session cookie."""
     if session.get_expire_at_browser_close():
         return None, None
     max_age: int = session.get_expiry_age()
-    return max_age, _http_date(int(time.time() + max_age))
-
-
-@functools.lru_cache(maxsize=4)
-def _http_date(epoch_seconds: int) -> str:
-    # Cookies expire to the second: one formatting per second, not per response.
-    date: str = http_date(epoch_seconds)
-    return date
+    return max_age, int(time.time() + max_age)
 
 
 def _request_cookie(request: HttpRequest, name: str) -> str | None:
