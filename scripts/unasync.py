@@ -355,7 +355,10 @@ def without_removed_lines(text: str) -> str:
             end += 1
         if number > 0 and blank[number - 1] and (end + 1 >= len(lines) or blank[end + 1]):
             marked.add(number - 1)
-    return "".join(line for number, line in enumerate(lines) if number not in marked)
+    kept = "".join(line for number, line in enumerate(lines) if number not in marked)
+    if lines and len(lines) - 1 in marked and kept.strip():
+        kept = kept.rstrip() + "\n"  # the removed end of a file leaves no blank lines
+    return kept
 
 
 def header(source: Path, base: Path) -> str:
@@ -371,14 +374,19 @@ def generate(source: Path, base: Path, rewriter: Rewriter) -> str:
 def leftovers(output: str) -> Iterator[str]:
     """Why ``output`` is not finished sync code: forbidden names, syntax errors."""
     try:
-        compile(output, "<generated>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        yield f"does not compile: {exc.msg} (line {exc.lineno})"
+        tokens = python_tokens(output)
+    except (tokenize.TokenError, SyntaxError) as exc:
+        yield f"does not tokenize: {exc}"
         return
-    for token in python_tokens(output):
-        if token.kind == "NAME" and token.text in FORBIDDEN:
-            line = output.count("\n", 0, token.start) + 1
-            yield f"line {line}: {token.text!r} survives (no rule rewrites it)"
+    survivors = [token for token in tokens if token.kind == "NAME" and token.text in FORBIDDEN]
+    for token in survivors:
+        line = output.count("\n", 0, token.start) + 1
+        yield f"line {line}: {token.text!r} survives (no rule rewrites it)"
+    if not survivors:
+        try:
+            compile(output, "<generated>", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            yield f"does not compile: {exc.msg} (line {exc.lineno})"
 
 
 def short_diff(expected: str, actual: str, name: str) -> str:
