@@ -1,5 +1,6 @@
-"""A fast store (memory, Redis) in front of a durable one (SQL). This is the source;
-``_sync/tiered.py`` is generated from it.
+# Generated from src/sessionware/stores/tiered/_async/store.py by scripts/unasync.py. Do not edit.
+"""A fast store (memory, Redis) in front of a durable one (SQL). Async source of
+truth; ``stores/tiered/_sync/store.py`` is generated from it by ``scripts/unasync.py``.
 
 The durable store is the authority: every compare-and-set is decided there, and the
 fast tier only ever holds a copy of what the durable store said. Whenever the copy
@@ -10,13 +11,13 @@ removed, so the worst a fast-tier fault costs is a cache miss, never stale data.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterator, Iterable, Mapping
 from typing import Any
 
-from ...core.record import Record
-from ..base import unwrapped
+from ....core.record import Record
+from ...base import unwrapped
 
-__all__ = ["AsyncTieredStore"]
+__all__ = ["TieredStore"]
 
 logger = logging.getLogger("sessionware.stores.tiered")
 
@@ -24,13 +25,13 @@ logger = logging.getLogger("sessionware.stores.tiered")
 def process_local(store: Any) -> bool:
     """Whether ``store``, under any proxies and async wrappers, is a memory store:
     one process's own memory, which no other process's delete can reach."""
-    from ..memory import MemoryStore
+    from ...memory import MemoryStore
 
     return any(isinstance(layer, MemoryStore) for layer in unwrapped(store))
 
 
-class AsyncTieredStore:
-    """Read-through, write-through: ``AsyncTieredStore(fast, durable)``.
+class TieredStore:
+    """Read-through, write-through: ``TieredStore(fast, durable)``.
 
     * ``load``: the fast tier first; on a miss (or a fast-tier fault) the durable
       store, whose record is then copied into the fast tier *only if the fast tier
@@ -70,136 +71,136 @@ class AsyncTieredStore:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fast={self.fast!r}, durable={self.durable!r})"
 
-    async def setup(self) -> None:
-        await self.durable.setup()
-        await self.fast.setup()
+    def setup(self) -> None:
+        self.durable.setup()
+        self.fast.setup()
 
     # -- the fast tier, where every fault is logged and survived ----------------
 
-    async def _evict(self, id: str) -> None:
+    def _evict(self, id: str) -> None:
         try:
-            await self.fast.delete(id)
+            self.fast.delete(id)
         except Exception as exc:  # the fast tier is down: nothing can be served from it
             logger.warning("tiered store: could not evict %s from the fast tier: %s", id, exc)
 
-    async def _evict_many(self, ids: Iterable[str]) -> None:
+    def _evict_many(self, ids: Iterable[str]) -> None:
         try:
-            await self.fast.delete_many(ids)
+            self.fast.delete_many(ids)
         except Exception as exc:
             logger.warning("tiered store: could not evict from the fast tier: %s", exc)
 
-    async def _copy_if_absent(self, record: Record) -> None:
+    def _copy_if_absent(self, record: Record) -> None:
         try:
-            await self.fast.save_if_version(record, 0)
+            self.fast.save_if_version(record, 0)
         except Exception as exc:
             logger.warning("tiered store: could not fill the fast tier: %s", exc)
-            await self._evict(record.id)
+            self._evict(record.id)
 
-    async def _move_copy(self, record: Record, expected_version: int) -> None:
+    def _move_copy(self, record: Record, expected_version: int) -> None:
         try:
-            moved = await self.fast.save_if_version(record, expected_version)
+            moved = self.fast.save_if_version(record, expected_version)
         except Exception as exc:
             logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
             moved = False
         if not moved:
-            await self._evict(record.id)
+            self._evict(record.id)
 
     # -- reading -------------------------------------------------------------------
 
-    async def load(self, id: str) -> Record | None:
+    def load(self, id: str) -> Record | None:
         try:
-            cached = await self.fast.load(id)
+            cached = self.fast.load(id)
         except Exception as exc:
             logger.warning("tiered store: fast tier read failed, using the durable one: %s", exc)
-            return await self.durable.load(id)  # type: ignore[no-any-return]
+            return self.durable.load(id)  # type: ignore[no-any-return]
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        record: Record | None = await self.durable.load(id)
+        record: Record | None = self.durable.load(id)
         if record is not None:
-            await self._copy_if_absent(record)
+            self._copy_if_absent(record)
         return record
 
-    def ids(self) -> AsyncIterator[str]:
+    def ids(self) -> Iterator[str]:
         return self.durable.ids()  # type: ignore[no-any-return]
 
-    async def count(self) -> int:
-        return await self.durable.count()  # type: ignore[no-any-return]
+    def count(self) -> int:
+        return self.durable.count()  # type: ignore[no-any-return]
 
-    async def ids_for_user(self, user_id: str) -> list[str]:
-        return await self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+    def ids_for_user(self, user_id: str) -> list[str]:
+        return self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
 
-    async def user_revoked_at(self, user_id: str) -> float | None:
-        return await self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+    def user_revoked_at(self, user_id: str) -> float | None:
+        return self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
 
-    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        await self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
+    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
 
     # -- writing -------------------------------------------------------------------
 
-    async def save(self, record: Record) -> None:
-        await self.durable.save(record)
+    def save(self, record: Record) -> None:
+        self.durable.save(record)
         try:
-            await self.fast.save(record)
+            self.fast.save(record)
         except Exception as exc:
             logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
-            await self._evict(record.id)
+            self._evict(record.id)
 
-    async def save_if_version(self, record: Record, expected_version: int) -> bool:
+    def save_if_version(self, record: Record, expected_version: int) -> bool:
         try:
-            written = await self.durable.save_if_version(record, expected_version)
+            written = self.durable.save_if_version(record, expected_version)
         except BaseException:
             # The durable write may or may not have happened: trust no copy of it.
-            await self._evict(record.id)
+            self._evict(record.id)
             raise
         if written:
-            await self._move_copy(record, expected_version)
+            self._move_copy(record, expected_version)
         else:
-            await self._evict(record.id)
+            self._evict(record.id)
         return bool(written)
 
-    async def touch_many(self, expiries: Mapping[str, float]) -> None:
+    def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
-        await self.durable.touch_many(expiries)
+        self.durable.touch_many(expiries)
         try:
-            await self.fast.touch_many(expiries)
+            self.fast.touch_many(expiries)
         except Exception as exc:
             logger.warning("tiered store: fast tier touch failed: %s", exc)
-            await self._evict_many(list(expiries))
+            self._evict_many(list(expiries))
 
     # -- deleting ------------------------------------------------------------------
 
-    async def delete(self, id: str) -> int:
-        await self._evict(id)
-        removed: int = await self.durable.delete(id)
-        await self._evict(id)
+    def delete(self, id: str) -> int:
+        self._evict(id)
+        removed: int = self.durable.delete(id)
+        self._evict(id)
         return removed
 
-    async def delete_many(self, ids: Iterable[str]) -> int:
+    def delete_many(self, ids: Iterable[str]) -> int:
         keys = list(ids)
-        await self._evict_many(keys)
-        removed: int = await self.durable.delete_many(keys)
-        await self._evict_many(keys)
+        self._evict_many(keys)
+        removed: int = self.durable.delete_many(keys)
+        self._evict_many(keys)
         return removed
 
-    async def delete_all(self) -> int:
-        removed: int = await self.durable.delete_all()
+    def delete_all(self) -> int:
+        removed: int = self.durable.delete_all()
         try:
-            await self.fast.delete_all()
+            self.fast.delete_all()
         except Exception as exc:
             logger.warning("tiered store: could not empty the fast tier: %s", exc)
         return removed
 
-    async def purge_expired(self, now: float | None = None) -> int:
-        removed: int = await self.durable.purge_expired(now)
+    def purge_expired(self, now: float | None = None) -> int:
+        removed: int = self.durable.purge_expired(now)
         try:
-            await self.fast.purge_expired(now)
+            self.fast.purge_expired(now)
         except Exception as exc:
             logger.warning("tiered store: fast tier purge failed: %s", exc)
         return removed
 
-    async def close(self) -> None:
+    def close(self) -> None:
         try:
-            await self.fast.close()
+            self.fast.close()
         finally:
-            await self.durable.close()
+            self.durable.close()

@@ -1,6 +1,5 @@
-# Generated from src/sessionware/stores/_async/tiered.py by scripts/unasync.py. Do not edit.
-"""A fast store (memory, Redis) in front of a durable one (SQL). This is the source;
-``_sync/tiered.py`` is generated from it.
+"""A fast store (memory, Redis) in front of a durable one (SQL). Async source of
+truth; ``stores/tiered/_sync/store.py`` is generated from it by ``scripts/unasync.py``.
 
 The durable store is the authority: every compare-and-set is decided there, and the
 fast tier only ever holds a copy of what the durable store said. Whenever the copy
@@ -11,13 +10,13 @@ removed, so the worst a fast-tier fault costs is a cache miss, never stale data.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from ...core.record import Record
-from ..base import unwrapped
+from ....core.record import Record
+from ...base import unwrapped
 
-__all__ = ["TieredStore"]
+__all__ = ["AsyncTieredStore"]
 
 logger = logging.getLogger("sessionware.stores.tiered")
 
@@ -25,13 +24,13 @@ logger = logging.getLogger("sessionware.stores.tiered")
 def process_local(store: Any) -> bool:
     """Whether ``store``, under any proxies and async wrappers, is a memory store:
     one process's own memory, which no other process's delete can reach."""
-    from ..memory import MemoryStore
+    from ...memory import MemoryStore
 
     return any(isinstance(layer, MemoryStore) for layer in unwrapped(store))
 
 
-class TieredStore:
-    """Read-through, write-through: ``TieredStore(fast, durable)``.
+class AsyncTieredStore:
+    """Read-through, write-through: ``AsyncTieredStore(fast, durable)``.
 
     * ``load``: the fast tier first; on a miss (or a fast-tier fault) the durable
       store, whose record is then copied into the fast tier *only if the fast tier
@@ -71,136 +70,136 @@ class TieredStore:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fast={self.fast!r}, durable={self.durable!r})"
 
-    def setup(self) -> None:
-        self.durable.setup()
-        self.fast.setup()
+    async def setup(self) -> None:
+        await self.durable.setup()
+        await self.fast.setup()
 
     # -- the fast tier, where every fault is logged and survived ----------------
 
-    def _evict(self, id: str) -> None:
+    async def _evict(self, id: str) -> None:
         try:
-            self.fast.delete(id)
+            await self.fast.delete(id)
         except Exception as exc:  # the fast tier is down: nothing can be served from it
             logger.warning("tiered store: could not evict %s from the fast tier: %s", id, exc)
 
-    def _evict_many(self, ids: Iterable[str]) -> None:
+    async def _evict_many(self, ids: Iterable[str]) -> None:
         try:
-            self.fast.delete_many(ids)
+            await self.fast.delete_many(ids)
         except Exception as exc:
             logger.warning("tiered store: could not evict from the fast tier: %s", exc)
 
-    def _copy_if_absent(self, record: Record) -> None:
+    async def _copy_if_absent(self, record: Record) -> None:
         try:
-            self.fast.save_if_version(record, 0)
+            await self.fast.save_if_version(record, 0)
         except Exception as exc:
             logger.warning("tiered store: could not fill the fast tier: %s", exc)
-            self._evict(record.id)
+            await self._evict(record.id)
 
-    def _move_copy(self, record: Record, expected_version: int) -> None:
+    async def _move_copy(self, record: Record, expected_version: int) -> None:
         try:
-            moved = self.fast.save_if_version(record, expected_version)
+            moved = await self.fast.save_if_version(record, expected_version)
         except Exception as exc:
             logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
             moved = False
         if not moved:
-            self._evict(record.id)
+            await self._evict(record.id)
 
     # -- reading -------------------------------------------------------------------
 
-    def load(self, id: str) -> Record | None:
+    async def load(self, id: str) -> Record | None:
         try:
-            cached = self.fast.load(id)
+            cached = await self.fast.load(id)
         except Exception as exc:
             logger.warning("tiered store: fast tier read failed, using the durable one: %s", exc)
-            return self.durable.load(id)  # type: ignore[no-any-return]
+            return await self.durable.load(id)  # type: ignore[no-any-return]
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        record: Record | None = self.durable.load(id)
+        record: Record | None = await self.durable.load(id)
         if record is not None:
-            self._copy_if_absent(record)
+            await self._copy_if_absent(record)
         return record
 
-    def ids(self) -> Iterator[str]:
+    def ids(self) -> AsyncIterator[str]:
         return self.durable.ids()  # type: ignore[no-any-return]
 
-    def count(self) -> int:
-        return self.durable.count()  # type: ignore[no-any-return]
+    async def count(self) -> int:
+        return await self.durable.count()  # type: ignore[no-any-return]
 
-    def ids_for_user(self, user_id: str) -> list[str]:
-        return self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+    async def ids_for_user(self, user_id: str) -> list[str]:
+        return await self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
 
-    def user_revoked_at(self, user_id: str) -> float | None:
-        return self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+    async def user_revoked_at(self, user_id: str) -> float | None:
+        return await self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
 
-    def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
+    async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
+        await self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
 
     # -- writing -------------------------------------------------------------------
 
-    def save(self, record: Record) -> None:
-        self.durable.save(record)
+    async def save(self, record: Record) -> None:
+        await self.durable.save(record)
         try:
-            self.fast.save(record)
+            await self.fast.save(record)
         except Exception as exc:
             logger.warning("tiered store: fast tier write of %s failed: %s", record.id, exc)
-            self._evict(record.id)
+            await self._evict(record.id)
 
-    def save_if_version(self, record: Record, expected_version: int) -> bool:
+    async def save_if_version(self, record: Record, expected_version: int) -> bool:
         try:
-            written = self.durable.save_if_version(record, expected_version)
+            written = await self.durable.save_if_version(record, expected_version)
         except BaseException:
             # The durable write may or may not have happened: trust no copy of it.
-            self._evict(record.id)
+            await self._evict(record.id)
             raise
         if written:
-            self._move_copy(record, expected_version)
+            await self._move_copy(record, expected_version)
         else:
-            self._evict(record.id)
+            await self._evict(record.id)
         return bool(written)
 
-    def touch_many(self, expiries: Mapping[str, float]) -> None:
+    async def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
-        self.durable.touch_many(expiries)
+        await self.durable.touch_many(expiries)
         try:
-            self.fast.touch_many(expiries)
+            await self.fast.touch_many(expiries)
         except Exception as exc:
             logger.warning("tiered store: fast tier touch failed: %s", exc)
-            self._evict_many(list(expiries))
+            await self._evict_many(list(expiries))
 
     # -- deleting ------------------------------------------------------------------
 
-    def delete(self, id: str) -> int:
-        self._evict(id)
-        removed: int = self.durable.delete(id)
-        self._evict(id)
+    async def delete(self, id: str) -> int:
+        await self._evict(id)
+        removed: int = await self.durable.delete(id)
+        await self._evict(id)
         return removed
 
-    def delete_many(self, ids: Iterable[str]) -> int:
+    async def delete_many(self, ids: Iterable[str]) -> int:
         keys = list(ids)
-        self._evict_many(keys)
-        removed: int = self.durable.delete_many(keys)
-        self._evict_many(keys)
+        await self._evict_many(keys)
+        removed: int = await self.durable.delete_many(keys)
+        await self._evict_many(keys)
         return removed
 
-    def delete_all(self) -> int:
-        removed: int = self.durable.delete_all()
+    async def delete_all(self) -> int:
+        removed: int = await self.durable.delete_all()
         try:
-            self.fast.delete_all()
+            await self.fast.delete_all()
         except Exception as exc:
             logger.warning("tiered store: could not empty the fast tier: %s", exc)
         return removed
 
-    def purge_expired(self, now: float | None = None) -> int:
-        removed: int = self.durable.purge_expired(now)
+    async def purge_expired(self, now: float | None = None) -> int:
+        removed: int = await self.durable.purge_expired(now)
         try:
-            self.fast.purge_expired(now)
+            await self.fast.purge_expired(now)
         except Exception as exc:
             logger.warning("tiered store: fast tier purge failed: %s", exc)
         return removed
 
-    def close(self) -> None:
+    async def close(self) -> None:
         try:
-            self.fast.close()
+            await self.fast.close()
         finally:
-            self.durable.close()
+            await self.durable.close()
