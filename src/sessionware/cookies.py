@@ -263,7 +263,9 @@ def _flask(o: CookieOptions) -> _Rendered:
             ("SameSite", samesite),
             ("Partitioned", o.partitioned),
         )
-        return [k if v is True else f"{k}={v}" for k, v in items if v not in (None, False)]
+        return [
+            k if v is True else f"{k}={v}" for k, v in items if v is not None and v is not False
+        ]
 
     return _joined(attributes(expires, o.max_age)), _joined(attributes(_EPOCH, 0)), None
 
