@@ -535,7 +535,7 @@ def _fill_sql(store: Any, records: Iterable[Record]) -> None:
 
 def _discard_local(url: str) -> None:
     """Local stores live in a directory of their own under the run's workdir."""
-    from sessionware.stores._local import split_url
+    from sessionware.stores._embedded.urls import split_url
 
     path, _ = split_url(url)
     shutil.rmtree(os.path.dirname(path) if not url.startswith("file:") else path, True)

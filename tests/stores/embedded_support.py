@@ -22,7 +22,7 @@ import pytest
 import sessionware as sw
 from sessionware.core.record import Record
 from sessionware.core.signing import new_session_id, store_key
-from sessionware.stores._nowait import cached_pages
+from sessionware.stores._embedded.nowait import cached_pages
 
 SPAWN = multiprocessing.get_context("spawn")
 SIZES = (150_000, 260_000)  # alternate sizes: in-place and relocating rewrites

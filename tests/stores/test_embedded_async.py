@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionware.stores._nowait import ResidentFiles
+from sessionware.stores._embedded.nowait import ResidentFiles
 from sessionware.stores.dbm import DbmStore
 from sessionware.stores.files import FileStore
 from sessionware.stores.sqlite import SQLiteStore
@@ -161,7 +161,7 @@ def test_a_dbm_value_not_in_the_page_cache_is_left_to_a_thread(
 def test_a_damaged_dbm_value_is_left_for_load_to_remove(dumb: DbmStore) -> None:
     record = make_record()
     dumb.save(record)
-    dumb._handle()[record.id.encode()] = b"garbage bytes, not a record"
+    dumb._handle().db[record.id.encode()] = b"garbage bytes, not a record"
     with pytest.raises(BlockingIOError):
         dumb.load_nowait(record.id)
     assert dumb.load(record.id) is None

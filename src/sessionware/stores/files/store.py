@@ -1,58 +1,29 @@
-"""``file:///dir``: one file per session, safe for many threads and processes.
-
-Layout under the directory::
-
-    data/ab/cd/<key>          one record (see ``_framing``), sharded by the key's
-                              first four hex digits so no directory gets huge
-    users/ab/cd/<user>/<key>  empty marker files: the user index
-    revoked/ab/cd/<user>      a user's revocation marker: two floats, revoked_at
-                              and keep_until (``<user>`` is the user id's hash)
-    locks/ab.lock             256 shard locks (``flock``), created on first use
-
-Every write goes to ``<key>.tmp`` in the same directory and is renamed over the
-record (``os.replace``), so a reader or a crash sees the old record or the new
-one, never a mix. Writers of a key hold its shard lock (a thread lock plus an
-``flock`` on the shard's lock file), which makes ``save_if_version`` atomic
-across processes. ``fsync=True`` (``?fsync=1``) also survives power loss.
-
-Under ``ThreadedStore`` a load is answered on the event loop when the record is
-in the kernel's caches (``load_nowait``); writes always run in a thread.
-
-The user index is a hint checked when read: a marker is written before its
-record and removed after, so a crash can leave a stale marker (dropped when
-``ids_for_user`` or ``purge_expired`` meets it) but never a record that its
-user's index misses.
-"""
+"""``FileStore``: the store interface over the files laid out as the package
+docstring says (``disk`` does the system calls, ``locks`` the shard locks,
+``revocations`` the revocation markers)."""
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
-import struct
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ..core.record import Record
-from ..errors import StoreError, StoreUnavailable
-from . import _framing as framing
-from ._damaged import log_damaged
-from ._local import as_bool, call_in_forked_child, split_url, store_error
-from ._nowait import read_cached_file
+from ...core.record import Record
+from ...errors import StoreError, StoreUnavailable
+from .._damaged import log_damaged
+from .._embedded import framing
+from .._embedded.errors import store_error
+from .._embedded.forking import call_in_forked_child
+from .._embedded.nowait import read_cached_file
+from .._embedded.urls import as_bool, split_url
+from . import disk
+from .disk import FIRST_READ, MARKER_FLAGS, TMP_SUFFIX, listdir, open_creating_dirs, unlink
+from .locks import ShardLock, ShardLocks
+from .revocations import RevocationMarkers
 
-__all__ = ["FileStore"]
-
-LOCK_SHARDS = 256
-FIRST_READ = 8192  # one read() gets the header, the user and most payloads
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC
-_MARKER_FLAGS = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _CLOEXEC
-_TMP_SUFFIX = ".tmp"
-_MARKER = struct.Struct("<dd")  # a revocation marker file: revoked_at, keep_until
+__all__ = ["FileStore", "InvalidKeyError"]
 
 
 class InvalidKeyError(StoreError, ValueError):
@@ -77,7 +48,9 @@ class FileStore:
         self._users = os.path.join(self.directory, "users")
         self._revoked = os.path.join(self.directory, "revoked")
         self._locks = os.path.join(self.directory, "locks")
-        self._reset_locks()
+        self._unclosed: list[int] = []
+        self._shards = ShardLocks(self._locks)
+        self._markers = RevocationMarkers(self._revoked, self._locked, self._write)
         call_in_forked_child(self._after_fork)
 
     @classmethod
@@ -98,9 +71,10 @@ class FileStore:
 
     def _after_fork(self) -> None:
         # Inherited descriptors share the parent's flock: a child needs its own.
-        for fd in [*self._lock_fds.values(), *self._unclosed]:
+        for fd in self._unclosed:
             os.close(fd)
-        self._reset_locks()
+        self._unclosed = []
+        self._shards.after_fork()
 
     def _close_unclosed(self) -> None:
         """Close descriptors ``load_nowait`` left open (it runs on an event loop)."""
@@ -112,12 +86,6 @@ class FileStore:
                 return
             os.close(fd)
 
-    def _reset_locks(self) -> None:
-        self._unclosed: list[int] = []
-        self._thread_locks = [threading.Lock() for _ in range(LOCK_SHARDS)]
-        self._lock_fds: dict[int, int] = {}
-        self._fd_guard = threading.Lock()
-
     def _record_path(self, key: str) -> str:
         return f"{self._data}/{key[:2]}/{key[2:4]}/{key}"
 
@@ -125,51 +93,16 @@ class FileStore:
         name = framing.user_key(user_id)
         return f"{self._users}/{name[:2]}/{name[2:4]}/{name}"
 
-    def _revoked_path(self, name: str) -> str:
-        return f"{self._revoked}/{name[:2]}/{name[2:4]}/{name}"
-
-    def _lock_fd(self, shard: int) -> int:
-        fd = self._lock_fds.get(shard)
-        if fd is None:
-            with self._fd_guard:
-                fd = self._lock_fds.get(shard)
-                if fd is None:
-                    path = f"{self._locks}/{shard:02x}.lock"
-                    try:
-                        fd = _open_creating_dirs(path, os.O_RDWR | os.O_CREAT | _CLOEXEC)
-                    except OSError as exc:
-                        raise store_error("file", "open lock file", path, exc) from exc
-                    self._lock_fds[shard] = fd
-        return fd
-
-    def _locked(self, key: str) -> _ShardLock:
+    def _locked(self, key: str) -> ShardLock:
         if self._unclosed:
             self._close_unclosed()
-        shard = int(key[:2], 16)
-        return _ShardLock(self._thread_locks[shard], self._lock_fd(shard))
+        return self._shards.lock(key)
 
-    # -- reading ----------------------------------------------------------------
-
-    def _read(self, path: str, limit: int | None = None) -> bytes | None:
-        """The file's bytes (the first ``limit`` at most), or None when missing."""
-        try:
-            fd = os.open(path, _READ_FLAGS)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # a symlink: never followed, never ours
-                return b""
-            raise store_error("file", "read", path, exc) from exc
-        try:
-            return _read_record_bytes(fd, limit)
-        except OSError as exc:
-            raise store_error("file", "read", path, exc) from exc
-        finally:
-            os.close(fd)
+    # -- reading and writing ----------------------------------------------------
 
     def _peek(self, path: str) -> _Peek | None:
         """Header and user of the stored record; None when missing or damaged."""
-        blob = self._read(path, FIRST_READ)
+        blob = disk.read(path, FIRST_READ)
         if blob is None:
             return None
         header = framing.parse_header(blob)
@@ -177,45 +110,18 @@ class FileStore:
             return None
         user_id = framing.stored_user(header, blob)
         if user_id is None and header.user_len != framing.NO_USER:
-            user_id = self._full_user(path, header)
+            # A user id longer than the first read: rare, so read the whole file.
+            whole = disk.read(path)
+            user_id = None if whole is None else framing.stored_user(header, whole)
         return _Peek(header, user_id)
 
-    def _full_user(self, path: str, header: framing.Header) -> str | None:
-        # A user id longer than the first read: rare, so read the whole file.
-        blob = self._read(path)
-        return None if blob is None else framing.stored_user(header, blob)
-
     def _expiry_of(self, path: str) -> float | None:
-        blob = self._read(path, framing.HEADER_SIZE)
+        blob = disk.read(path, framing.HEADER_SIZE)
         header = None if blob is None else framing.parse_header(blob)
         return None if header is None else header.expires_at
 
-    # -- writing ----------------------------------------------------------------
-
     def _write(self, path: str, parts: Iterable[bytes]) -> None:
-        """Atomically put ``parts`` at ``path``. The caller holds the key's lock,
-        which is why one fixed temporary name per key is enough."""
-        temporary = path + _TMP_SUFFIX
-        try:
-            fd = _open_creating_dirs(temporary, _WRITE_FLAGS, 0o600)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise store_error("file", "write", temporary, exc) from exc
-            _unlink(temporary)  # someone planted a symlink: remove it, never follow it
-            fd = os.open(temporary, _WRITE_FLAGS, 0o600)
-        try:
-            try:
-                _write_all(fd, list(parts))
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, path)
-            if self.fsync:
-                _fsync_directory(os.path.dirname(path))
-        except OSError as exc:
-            _unlink(temporary)
-            raise store_error("file", "write", path, exc) from exc
+        disk.write_atomically(path, parts, self.fsync)
 
     def _put(self, record: Record, previous: _Peek | None, now: float) -> None:
         key = record.id
@@ -232,12 +138,12 @@ class FileStore:
     def _add_marker(self, user_id: str, key: str) -> None:
         path = f"{self._user_dir(user_id)}/{key}"
         try:
-            os.close(_open_creating_dirs(path, _MARKER_FLAGS, 0o600))
+            os.close(open_creating_dirs(path, MARKER_FLAGS, 0o600))
         except OSError as exc:
             raise store_error("file", "index user of", path, exc) from exc
 
     def _remove_marker(self, user_id: str, key: str) -> None:
-        _unlink(f"{self._user_dir(user_id)}/{key}")
+        unlink(f"{self._user_dir(user_id)}/{key}")
 
     def _remove(self, key: str) -> int:
         """Delete one record and its marker; the caller holds the key's lock."""
@@ -258,9 +164,9 @@ class FileStore:
         (a writer may have replaced it meanwhile)."""
         path = self._record_path(key)
         with self._locked(key):
-            blob = self._read(path)
+            blob = disk.read(path)
             if blob is not None and framing.decode(key, blob) is None:
-                _unlink(path)
+                unlink(path)
                 log_damaged(f"file://{self.directory}", key)
 
     # -- the store interface ----------------------------------------------------
@@ -277,7 +183,7 @@ class FileStore:
             self._close_unclosed()
         if not framing.valid_key(id):
             return None
-        blob = self._read(self._record_path(id))
+        blob = disk.read(self._record_path(id))
         if blob is None:
             return None
         record = framing.decode(id, blob)
@@ -333,7 +239,7 @@ class FileStore:
     def _touch(self, key: str, expires_at: float, now: float) -> None:
         path = self._record_path(key)
         with self._locked(key):
-            blob = self._read(path)
+            blob = disk.read(path)
             if blob is None:
                 return
             header = framing.parse_header(blob)
@@ -353,7 +259,7 @@ class FileStore:
 
     def delete_all(self) -> int:
         removed = sum(self.delete(key) for key in list(self._stored_keys()))
-        self._purge_markers(None)
+        self._markers.purge(None)
         return removed
 
     def ids(self) -> Iterator[str]:
@@ -392,46 +298,19 @@ class FileStore:
                 self._remove_marker(user_id, key)
 
     def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        # Read, take the max, replace: under the shard lock, so atomic across processes.
-        name = framing.user_key(user_id)
-        path = self._revoked_path(name)
-        with self._locked(name):
-            old = _marker(self._read(path))
-            if old is not None:
-                revoked_at, keep_until = max(old[0], revoked_at), max(old[1], keep_until)
-            self._write(path, [_MARKER.pack(revoked_at, keep_until)])
+        self._markers.mark(user_id, revoked_at, keep_until)
 
     def user_revoked_at(self, user_id: str) -> float | None:
-        # No lock: os.replace means a reader sees the old marker or the new one.
-        marker = _marker(self._read(self._revoked_path(framing.user_key(user_id))))
-        if marker is None or marker[1] <= time.time():
-            return None
-        return marker[0]
-
-    def _purge_markers(self, cutoff: float | None) -> None:
-        """Remove the markers kept until ``cutoff`` or before (every one if None)."""
-        for first in _listdir(self._revoked):
-            for second in _listdir(f"{self._revoked}/{first}"):
-                directory = f"{self._revoked}/{first}/{second}"
-                for name in _listdir(directory):
-                    key = name.removesuffix(_TMP_SUFFIX)
-                    if framing.valid_key(key):
-                        with self._locked(key):  # re-read: it may have been renewed
-                            self._drop_marker_file(f"{directory}/{name}", cutoff)
-
-    def _drop_marker_file(self, path: str, cutoff: float | None) -> None:
-        marker = None if path.endswith(_TMP_SUFFIX) else _marker(self._read(path))
-        if cutoff is None or marker is None or marker[1] <= cutoff:
-            _unlink(path)
+        return self._markers.revoked_at(user_id)
 
     def purge_expired(self, now: float | None = None) -> int:
         """Walks every shard; each removal takes only its own key's lock, so
         requests are never held up for more than one file operation."""
         cutoff = time.time() if now is None else now
-        self._purge_markers(cutoff)
+        self._markers.purge(cutoff)
         removed = 0
         for directory, name in self._shard_entries():
-            if name.endswith(_TMP_SUFFIX):
+            if name.endswith(TMP_SUFFIX):
                 self._remove_leftover_temporary(directory, name)
                 continue
             if not framing.valid_key(name):
@@ -449,25 +328,22 @@ class FileStore:
             return self._remove(key)
 
     def _remove_leftover_temporary(self, directory: str, name: str) -> None:
-        key = name[: -len(_TMP_SUFFIX)]
+        key = name[: -len(TMP_SUFFIX)]
         if framing.valid_key(key):
             with self._locked(key):  # writers hold this lock while their temp exists
-                _unlink(f"{directory}/{name}")
+                unlink(f"{directory}/{name}")
 
     def close(self) -> None:
         self._close_unclosed()
-        with self._fd_guard:
-            for fd in self._lock_fds.values():
-                os.close(fd)
-            self._lock_fds.clear()
+        self._shards.close()
 
     # -- walking ----------------------------------------------------------------
 
     def _shard_entries(self) -> Iterator[tuple[str, str]]:
-        for first in _listdir(self._data):
-            for second in _listdir(f"{self._data}/{first}"):
+        for first in listdir(self._data):
+            for second in listdir(f"{self._data}/{first}"):
                 directory = f"{self._data}/{first}/{second}"
-                for name in _listdir(directory):
+                for name in listdir(directory):
                     yield directory, name
 
     def _stored_keys(self) -> Iterator[str]:
@@ -476,107 +352,13 @@ class FileStore:
                 yield name
 
 
-class _ShardLock:
-    """Holds a shard's thread lock, then its ``flock``: threads of this process
-    and other processes are both kept out."""
-
-    __slots__ = ("_fd", "_lock")
-
-    def __init__(self, lock: threading.Lock, fd: int) -> None:
-        self._lock = lock
-        self._fd = fd
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._lock.release()
-
-
 def _live_version(peek: _Peek | None, now: float) -> int:
     if peek is None or peek.header.expires_at <= now:
         return 0
     return peek.header.version
 
 
-def _marker(blob: bytes | None) -> tuple[float, float] | None:
-    """``(revoked_at, keep_until)`` from a marker file; None when missing or damaged."""
-    if blob is None or len(blob) != _MARKER.size:
-        return None
-    revoked_at, keep_until = _MARKER.unpack(blob)
-    return float(revoked_at), float(keep_until)
-
-
 def _checked(key: str) -> str:
     if not framing.valid_key(key):
         raise InvalidKeyError(f"file store keys are 40 lowercase hex characters, got {key!r}")
     return key
-
-
-def _open_creating_dirs(path: str, flags: int, mode: int = 0o600) -> int:
-    try:
-        return os.open(path, flags, mode)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return os.open(path, flags, mode)
-
-
-def _read_record_bytes(fd: int, limit: int | None) -> bytes:
-    first = os.read(fd, FIRST_READ if limit is None else min(limit, FIRST_READ))
-    if limit is not None and len(first) >= limit:
-        return first
-    header = framing.parse_header(first)
-    if header is None or len(first) >= framing.total_size(header):
-        return first
-    chunks = [first]
-    remaining = framing.total_size(header) - len(first) + 1  # +1: notice trailing garbage
-    while remaining > 0:
-        chunk = os.read(fd, remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, parts: list[bytes]) -> None:
-    total = sum(len(part) for part in parts)
-    written = os.writev(fd, parts)
-    if written < total:  # a short write: finish it the slow way
-        rest = b"".join(parts)[written:]
-        while rest:
-            rest = rest[os.write(fd, rest) :]
-
-
-def _fsync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | _CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise store_error("file", "remove", path, exc) from exc
-
-
-def _listdir(directory: str) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        raise store_error("file", "list", directory, exc) from exc

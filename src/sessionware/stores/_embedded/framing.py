@@ -27,7 +27,7 @@ import struct
 from typing import NamedTuple
 from zlib import crc32
 
-from ..core.record import Record
+from ...core.record import Record
 
 __all__ = [
     "HEADER_SIZE",
