@@ -132,18 +132,35 @@ def test_the_background_thread_flushes_on_its_interval(clock: Clock) -> None:
     manager.close()
 
 
-def test_reaching_max_pending_flushes_before_the_interval(clock: Clock) -> None:
+def test_reaching_max_pending_flushes_before_the_interval(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = MemoryStore(clock=clock)
     tracker = sw.VisitTracker(interval=60, max_pending=3)
     manager = make_manager(store, clock, visit_tracker=tracker)
     cookies = [cookie_for(manager, n=i) for i in range(3)]
+    assert manager._flusher is not None
+    loop = manager._flusher._loop
+    wakes: list[int] = []
+    wake = loop.wake
+
+    def counted_wake() -> None:
+        wakes.append(len(tracker))
+        wake()
+
+    monkeypatch.setattr(loop, "wake", counted_wake)
     clock.advance(120)
     visit(manager, cookies[0])
     visit(manager, cookies[1])
-    time.sleep(0.1)
-    assert tracker.stats.flushes == 0  # below the bound: waits for the interval
+    # Below the bound the flusher is never woken: with a 60 s interval nothing can
+    # write the two queued touches before the third visit.
+    assert wakes == []
+    assert len(tracker) == 2
+    assert tracker.stats.flushes == 0
     visit(manager, cookies[2])
+    assert wakes == [3]  # the visit that reached the bound woke it
     wait_until(lambda: tracker.stats.flushed == 3, timeout=2.0)
+    assert tracker.stats.flushes == 1
     manager.close()
 
 
@@ -170,9 +187,11 @@ def test_a_failing_flush_is_retried_with_back_off_until_it_succeeds(clock: Clock
 
 def test_requests_never_wait_for_a_flush(clock: Clock) -> None:
     release = threading.Event()
+    stuck = threading.Event()
 
     class StuckTouch(sw.StoreProxy):
         def touch_many(self, call: Any, expiries: Any) -> Any:
+            stuck.set()
             release.wait(10)
             return call(expiries)
 
@@ -181,7 +200,7 @@ def test_requests_never_wait_for_a_flush(clock: Clock) -> None:
     cookies = [cookie_for(manager, n=i) for i in range(5)]
     clock.advance(120)
     visit(manager, cookies[0])
-    time.sleep(0.1)  # the flusher is now stuck in touch_many
+    assert stuck.wait(5)  # the flusher is now stuck in touch_many
     started = time.monotonic()
     for cookie in cookies[1:]:
         visit(manager, cookie)
