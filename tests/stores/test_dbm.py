@@ -124,13 +124,22 @@ def test_another_process_cannot_open_a_file_in_use(store: DbmStore, path: Path) 
 
 
 def test_the_file_is_free_again_after_close(path: Path) -> None:
-    DbmStore(path).close()
+    DbmStore(path).close()  # closing a store that never opened its file
     first = DbmStore(path)
     first.setup()
+    record = make_record()
+    first.save(record)
     first.close()
+    # The same process can open it again, and finds what the first store wrote...
     second = DbmStore(path)
     second.setup()
+    assert second.load(record.id) == record
     second.close()
+    # ...and so can another process, which is refused while a store holds the file.
+    child = SPAWN.Process(target=open_and_exit_with_verdict, args=(str(path),))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
 
 
 def test_threads_share_one_store_safely(store: DbmStore) -> None:
