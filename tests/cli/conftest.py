@@ -9,7 +9,6 @@ the previous one left on disk.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 import uuid
@@ -66,31 +65,8 @@ def run(stores: Stores) -> Run:
     return invoke
 
 
-def module_available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-# Every kind of store the CLI can be tested against in-process; the embedded stores
-# join as soon as their modules exist.
-STORE_KINDS = [
-    "memory",
-    pytest.param(
-        "sqlite",
-        marks=pytest.mark.skipif(
-            not module_available("sessionware.stores.sqlite"), reason="no sqlite store yet"
-        ),
-    ),
-    "redis",
-    pytest.param(
-        "file",
-        marks=pytest.mark.skipif(
-            not module_available("sessionware.stores.files"), reason="no file store yet"
-        ),
-    ),
-]
+# Every kind of store the CLI can be tested against in-process.
+STORE_KINDS = ["memory", "sqlite", "redis", "file"]
 # dbm:// is left out: a dbm file serves one store instance at a time, so the test
 # could not hold it open while the command works on it (test_admin has its own test).
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 import sessionware as sw
 from sessionware.core.signing import store_key
 
-from .conftest import HOUR, Run, key_of, module_available, put, single_error_line
+from .conftest import HOUR, Run, key_of, put, single_error_line
 
 SECRET = "cli-test-secret-key-long-enough-0000000"
 
@@ -73,7 +71,6 @@ def test_stats_reports_payload_size(run: Run, filled: tuple[str, Any]) -> None:
     assert stats["payload_bytes"] == len(b'{"a":1}') + len(b'{"bb":22}')
 
 
-@pytest.mark.skipif(not module_available("sessionware.stores.sqlite"), reason="no sqlite store yet")
 def test_stats_reports_the_size_of_a_file_backed_store(run: Run, tmp_path) -> None:
     url = f"sqlite:///{tmp_path}/sessions.db"
     store = sw.open_store(url)
@@ -85,7 +82,6 @@ def test_stats_reports_the_size_of_a_file_backed_store(run: Run, tmp_path) -> No
     assert stats["store_bytes"] > 0
 
 
-@pytest.mark.skipif(not module_available("sessionware.stores.dbm"), reason="no dbm store yet")
 def test_commands_work_on_a_dbm_file_no_process_holds(run: Run, tmp_path) -> None:
     url = f"dbm://{tmp_path}/sessions.dbm"
     store = sw.open_store(url)

@@ -60,11 +60,7 @@ def chromium() -> Iterator[Any]:
 
 
 def _store_url(tmp_path: Path) -> str:
-    # The embedded default when this installation has it; memory:// works too, as the
-    # demo is one process.
-    if importlib.util.find_spec("sessionware.stores.sqlite") is not None:
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    return "memory://"
+    return f"sqlite:///{tmp_path / 'sessions.db'}"  # the embedded default
 
 
 @pytest.fixture
