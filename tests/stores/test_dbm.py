@@ -184,7 +184,7 @@ def test_compare_and_set_reads_afresh_what_changed_while_the_store_was_closed(
 def test_the_headers_remembered_for_saves_are_bounded(
     store: DbmStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sessionware.stores.dbm.headers.KNOWN_LIMIT", 10)
+    monkeypatch.setattr("sessionware.stores.dbm._headers.KNOWN_LIMIT", 10)
     records = [make_record(size=10) for _ in range(25)]
     for record in records:
         store.save(record)

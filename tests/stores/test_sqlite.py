@@ -214,7 +214,7 @@ def test_a_record_that_moved_to_another_rowid_still_loads_and_saves(
 
 
 def test_rowid_hints_are_bounded(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sessionware.stores.sqlite.rowids.RowidHints.LIMIT", 10)
+    monkeypatch.setattr("sessionware.stores.sqlite._rowids.RowidHints.LIMIT", 10)
     records = [make_record(size=10) for _ in range(25)]
     for record in records:
         store.save(record)

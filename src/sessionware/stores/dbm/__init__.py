@@ -27,12 +27,12 @@ grew) is the new value, or the old one, or missing if the kill tore the write; a
 session that grew past its old space comes back as its last version from before
 the last sync. gdbm and ndbm give their own (format-specific) guarantees.
 
-Modules: ``store`` (``DbmStore``: the store interface), ``database`` (the open
-file and the process lock), ``keys`` (record, user-index and marker keys),
-``headers`` (what the store remembers of each value), ``dumb`` (``dbm.dumb``'s
+Modules: ``_store`` (``DbmStore``: the store interface), ``_database`` (the open
+file and the process lock), ``_keys`` (record, user-index and marker keys),
+``_headers`` (what the store remembers of each value), ``_dumb`` (``dbm.dumb``'s
 reader and crash repair).
 """
 
-from .store import FLAVOURS, DbmStore
+from ._store import FLAVOURS, DbmStore
 
 __all__ = ["FLAVOURS", "DbmStore"]

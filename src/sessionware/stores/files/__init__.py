@@ -23,11 +23,11 @@ record and removed after, so a crash can leave a stale marker (dropped when
 ``ids_for_user`` or ``purge_expired`` meets it) but never a record that its
 user's index misses.
 
-Modules: ``store`` (``FileStore``: the store interface), ``disk`` (reading and
-atomically replacing files), ``locks`` (the shard locks), ``revocations``
+Modules: ``_store`` (``FileStore``: the store interface), ``_disk`` (reading and
+atomically replacing files), ``_locks`` (the shard locks), ``_revocations``
 (the revocation markers).
 """
 
-from .store import FileStore, InvalidKeyError
+from ._store import FileStore, InvalidKeyError
 
 __all__ = ["FileStore", "InvalidKeyError"]

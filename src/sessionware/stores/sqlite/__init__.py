@@ -17,13 +17,13 @@ wait for the write lock, default 30), ``table`` (default ``sessionware_sessions`
 ``synchronous`` (default ``NORMAL``: safe against process crashes in WAL mode; use
 ``FULL`` to survive power loss too), ``mode`` (``ro`` opens read-only).
 
-Modules: ``store`` (``SQLiteStore``: the store interface), ``statements`` (the
-schema and every SQL text), ``rows`` (a row's record and the compare-and-set
-update), ``connections`` (opening them, the event loop's one), ``rowids``
+Modules: ``_store`` (``SQLiteStore``: the store interface), ``_statements`` (the
+schema and every SQL text), ``_rows`` (a row's record and the compare-and-set
+update), ``_connections`` (opening them, the event loop's one), ``_rowids``
 (where recent records sit).
 """
 
-from .statements import DEFAULT_TABLE, PURGE_BATCH
-from .store import SQLiteStore
+from ._statements import DEFAULT_TABLE, PURGE_BATCH
+from ._store import SQLiteStore
 
 __all__ = ["DEFAULT_TABLE", "PURGE_BATCH", "SQLiteStore"]

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from ...core.record import Record
-from .rowids import RowidHints
-from .statements import Lookups, Statements
+from ._rowids import RowidHints
+from ._statements import Lookups, Statements
 
 __all__ = ["Damaged", "compare_and_set", "fetch", "record_of", "record_or_blocking"]
 

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 
 from .._embedded import framing
-from .disk import TMP_SUFFIX, listdir, read, unlink
-from .locks import ShardLock
+from ._disk import TMP_SUFFIX, listdir, read, unlink
+from ._locks import ShardLock
 
 __all__ = ["RevocationMarkers"]
 

@@ -9,7 +9,7 @@ import struct
 
 from ...errors import StoreError
 from .._embedded import framing
-from .database import DbmFile
+from ._database import DbmFile
 
 __all__ = [
     "REVOKED_PREFIX",

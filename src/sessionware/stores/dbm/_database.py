@@ -12,7 +12,7 @@ from typing import Any
 
 from ...errors import StoreUnavailable
 from .._embedded.errors import store_error
-from .dumb import DumbReader, repair_dumb_files
+from ._dumb import DumbReader, repair_dumb_files
 
 __all__ = ["DBM_ERRORS", "DbmFile", "ProcessLock"]
 

@@ -1,5 +1,5 @@
-"""``DbmStore``: the store interface over one dbm file (``database``), with the
-key layout of ``keys`` and the remembered headers of ``headers``."""
+"""``DbmStore``: the store interface over one dbm file (``_database``), with the
+key layout of ``_keys`` and the remembered headers of ``_headers``."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from .._damaged import log_damaged
 from .._embedded import framing
 from .._embedded.forking import call_in_forked_child
 from .._embedded.urls import split_url
-from .database import DBM_ERRORS, DbmFile, ProcessLock
-from .headers import Known, KnownHeaders, known, read_known
-from .keys import (
+from ._database import DBM_ERRORS, DbmFile, ProcessLock
+from ._headers import Known, KnownHeaders, known, read_known
+from ._keys import (
     REVOKED_PREFIX,
     checked,
     index_add,
@@ -46,7 +46,7 @@ class DbmStore:
         self.flavour = flavour
         self._lock = threading.Lock()
         self._db: DbmFile | None = None
-        # See ``headers``: what this instance, the file's only user, last read or wrote.
+        # See ``_headers``: what this instance, the file's only user, last read or wrote.
         self._known = KnownHeaders()
         self._process_lock = ProcessLock(self.path, self.url)
         self._forked = False  # a hook, not os.getpid() on every operation

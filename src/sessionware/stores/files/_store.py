@@ -1,6 +1,6 @@
 """``FileStore``: the store interface over the files laid out as the package
-docstring says (``disk`` does the system calls, ``locks`` the shard locks,
-``revocations`` the revocation markers)."""
+docstring says (``_disk`` does the system calls, ``_locks`` the shard locks,
+``_revocations`` the revocation markers)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from .._embedded.errors import store_error
 from .._embedded.forking import call_in_forked_child
 from .._embedded.nowait import read_cached_file
 from .._embedded.urls import as_bool, split_url
-from . import disk
-from .disk import FIRST_READ, MARKER_FLAGS, TMP_SUFFIX, listdir, open_creating_dirs, unlink
-from .locks import ShardLock, ShardLocks
-from .revocations import RevocationMarkers
+from . import _disk as disk
+from ._disk import FIRST_READ, MARKER_FLAGS, TMP_SUFFIX, listdir, open_creating_dirs, unlink
+from ._locks import ShardLock, ShardLocks
+from ._revocations import RevocationMarkers
 
 __all__ = ["FileStore", "InvalidKeyError"]
 

@@ -35,7 +35,7 @@ class Statements:
             " user_id TEXT PRIMARY KEY NOT NULL,"
             " revoked_at REAL NOT NULL, keep_until REAL NOT NULL)",
         )
-        # Reads and conditional writes, by id or by a rowid hint (see rowids.RowidHints).
+        # Reads and conditional writes, by id or by a rowid hint (see _rowids.RowidHints).
         self.by_id = Lookups(t, "id = ?")
         self.by_rowid = Lookups(t, "rowid = ? AND id = ?")
         upsert = (

@@ -1,6 +1,6 @@
 """``SQLiteStore``: the store interface over ``sqlite3`` (statements in
-``statements``, rows in ``rows``, connections in ``connections``, rowid hints in
-``rowids``)."""
+``_statements``, rows in ``_rows``, connections in ``_connections``, rowid hints in
+``_rowids``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ...core.record import Record
 from ...errors import StoreError, StoreUnavailable
 from .._embedded.forking import call_in_forked_child
 from .._embedded.urls import split_url
-from .connections import (
+from ._connections import (
     INHERITED,
     Connection,
     LoopConnection,
@@ -25,9 +25,9 @@ from .connections import (
     open_connection,
     resident_files,
 )
-from .rowids import RowidHints
-from .rows import Damaged, compare_and_set, fetch, record_of, record_or_blocking
-from .statements import DEFAULT_TABLE, PURGE_BATCH, TABLE_NAME, Statements
+from ._rowids import RowidHints
+from ._rows import Damaged, compare_and_set, fetch, record_of, record_or_blocking
+from ._statements import DEFAULT_TABLE, PURGE_BATCH, TABLE_NAME, Statements
 
 __all__ = ["PURGE_BATCH", "SQLiteStore"]
 
@@ -199,7 +199,7 @@ class SQLiteStore:
     def load_nowait(self, id: str) -> Record | None:
         """``load``, from an event loop: raises BlockingIOError instead of waiting
         (``ThreadedStore`` then runs ``load`` in a thread). It reads through
-        ``connections.LoopConnection``, whose docstring says why that never waits
+        ``_connections.LoopConnection``, whose docstring says why that never waits
         on a lock, never writes, and reads the disk only for a page evicted in the
         last quarter second; writes stay in threads."""
         if self.memory:

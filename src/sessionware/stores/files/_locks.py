@@ -9,7 +9,7 @@ import os
 import threading
 
 from .._embedded.errors import store_error
-from .disk import CLOEXEC, open_creating_dirs
+from ._disk import CLOEXEC, open_creating_dirs
 
 __all__ = ["LOCK_SHARDS", "ShardLock", "ShardLocks"]
 
