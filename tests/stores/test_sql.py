@@ -148,6 +148,34 @@ def test_mariadb_create_refuses_a_live_row_even_when_found_rows_is_requested(
         assert store.save_if_version(make_record(key=record.id, data=b"x"), 0) is False
 
 
+# ---------------------------------------------------- dialects without an upsert
+# (SQL Server, Oracle...: SQLAlchemy has no upsert for them)
+
+
+def test_without_an_upsert_save_updates_else_inserts(sync_store: SQLStore) -> None:
+    sync_store._sql.save = None
+    record = make_record(data=b"first")
+    sync_store.save(record)  # no row yet: inserted
+    sync_store.save(make_record(key=record.id, data=b"second", version=2))  # updated
+    loaded = sync_store.load(record.id)
+    assert loaded is not None
+    assert (loaded.data, loaded.version) == (b"second", 2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=StoreError,
+    reason="raise_marker binds parameters named like the columns it sets, which "
+    "SQLAlchemy refuses to compile: markers without an upsert do not work yet",
+)
+def test_without_an_upsert_a_marker_is_inserted_then_raised(sync_store: SQLStore) -> None:
+    sync_store._sql.mark_revoked = None
+    now = time.time()
+    sync_store.mark_user_revoked("alice", now, now + 60)  # inserted
+    sync_store.mark_user_revoked("alice", now - 10, now + 30)  # raised: later times kept
+    assert sync_store.user_revoked_at("alice") == now
+
+
 # ------------------------------------------------------------ URL and options
 
 

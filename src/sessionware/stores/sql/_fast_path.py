@@ -251,16 +251,16 @@ class AsyncFastPath:
 
     async def update_if_version(self, values: dict[str, Any]) -> int:
         """Rows changed by the compare-and-set update."""
-        if not self.native:
-            return await self.bridge.run(self.sync.update_if_version, values)
-        count: int = await self._run("update_if_version", values, fetch=False, repeatable=False)
-        return count
+        return await self._count("update_if_version", values)
 
     async def create_if_absent(self, values: dict[str, Any]) -> int:
         """Rows changed by the insert that only replaces an expired row."""
+        return await self._count("create_if_absent", values)
+
+    async def _count(self, name: str, values: dict[str, Any]) -> int:
         if not self.native:
-            return await self.bridge.run(self.sync.create_if_absent, values)
-        count: int = await self._run("create_if_absent", values, fetch=False, repeatable=False)
+            return await self.bridge.run(self.sync._count, name, values)
+        count: int = await self._run(name, values, fetch=False, repeatable=False)
         return count
 
     # -- running on the driver's connection ---------------------------------------

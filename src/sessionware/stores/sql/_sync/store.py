@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Callable, Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy import Connection, Engine, create_engine
@@ -166,19 +166,27 @@ class SQLStore:
             if self._sql.save is not None:
                 self._fast.save(params)
             else:
-                self._save_without_upsert(params)
+                self._update_else_insert(
+                    self._sql.plain_update,
+                    self._sql.plain_insert,
+                    params,
+                    f"saving {params['r_id']}",
+                )
 
-    def _save_without_upsert(self, params: dict[str, Any]) -> None:
+    def _update_else_insert(
+        self, update: Executable, insert: Executable, params: dict[str, Any], doing: str
+    ) -> None:
+        """Without an upsert (other dialects): update the row, insert it if there was none."""
         for _attempt in range(3):
             try:
                 with self.engine.begin() as connection:
-                    result = connection.execute(self._sql.plain_update, params)
+                    result = connection.execute(update, params)
                     if result.rowcount == 0:
-                        connection.execute(self._sql.plain_insert, params)
+                        connection.execute(insert, params)
                 return
             except IntegrityError:
                 continue  # a concurrent insert won: update its row on the next try
-        raise StoreError(f"saving {params['r_id']} kept racing concurrent inserts")
+        raise StoreError(f"{doing} kept racing concurrent inserts")
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         params = record_params(record)
@@ -249,19 +257,12 @@ class SQLStore:
                 with self.engine.begin() as connection:
                     connection.execute(self._sql.mark_revoked, params)
             else:
-                self._mark_without_upsert(params)
-
-    def _mark_without_upsert(self, params: dict[str, Any]) -> None:
-        for _attempt in range(3):
-            try:
-                with self.engine.begin() as connection:
-                    result = connection.execute(self._sql.raise_marker, params)
-                    if result.rowcount == 0:
-                        connection.execute(self._sql.insert_marker, params)
-                return
-            except IntegrityError:
-                continue  # a concurrent insert won: raise its marker on the next try
-        raise StoreError("writing a revocation marker kept racing concurrent inserts")
+                self._update_else_insert(
+                    self._sql.raise_marker,
+                    self._sql.insert_marker,
+                    params,
+                    "writing a revocation marker",
+                )
 
     def user_revoked_at(self, user_id: str) -> float | None:
         values = {"user_key": marker_key(user_id), "now": self._clock()}
