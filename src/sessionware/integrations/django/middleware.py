@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
@@ -148,10 +149,31 @@ def cookie_options(max_age: int | None = None, expires: int | None = None) -> Co
         bool(_setting("SESSION_COOKIE_SECURE")),
         bool(_setting("SESSION_COOKIE_HTTPONLY")),
         _setting("SESSION_COOKIE_SAMESITE") or None,
-        bool(_setting("SESSION_COOKIE_PARTITIONED")),
+        _partitioned(),
         max_age,
         expires,
     )
+
+
+#: ``SESSION_COOKIE_PARTITIONED``, read once and again when ``override_settings``
+#: changes it: not being one of Django's settings, it is missing from the cache of
+#: Django's settings object unless a project sets it, and Django raises and catches
+#: an AttributeError for each read of a missing setting (about 3 us).
+_partitioned_setting: list[bool] = []
+
+
+def _partitioned() -> bool:
+    if not _partitioned_setting:
+        _partitioned_setting.append(bool(_setting("SESSION_COOKIE_PARTITIONED")))
+    return _partitioned_setting[0]
+
+
+def _partitioned_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SESSION_COOKIE_PARTITIONED":
+        _partitioned_setting.clear()
+
+
+setting_changed.connect(_partitioned_changed)
 
 
 @functools.lru_cache(maxsize=16)
