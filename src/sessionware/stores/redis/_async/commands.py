@@ -2,8 +2,8 @@
 command on a kept connection, a script by SHA (loaded again after NOSCRIPT), and
 pipelines of script calls.
 
-Async source of truth; ``stores/redis/_sync/commands.py`` is generated from it by
-``scripts/unasync.py``.
+Written once, async, in ``stores/redis/_async/commands.py``; ``scripts/unasync.py``
+generates ``stores/redis/_sync/commands.py`` from it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 # Generated from src/sessionware/stores/redis/_async/store.py by scripts/unasync.py. Do not edit.
 """``redis://`` and friends: sessions in Redis or Valkey (standalone, Sentinel, Cluster).
 
-Async source of truth; ``stores/redis/_sync/store.py`` is generated from it by
-``scripts/unasync.py``.
+Written once, async, in ``stores/redis/_async/store.py``; ``scripts/unasync.py``
+generates ``stores/redis/_sync/store.py`` from it.
 
 Layout: one string per session (``<prefix>{<key>}``: header, user id, data; see
 ``_codec``) with a native TTL, and one sorted set per user

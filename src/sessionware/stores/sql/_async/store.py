@@ -1,5 +1,6 @@
-"""The SQL store on SQLAlchemy 2 Core. Async source of truth; ``stores/sql/_sync/store.py``
-is generated from it by ``scripts/unasync.py``.
+"""The SQL store on SQLAlchemy 2 Core. Written once, async, in
+``stores/sql/_async/store.py``; ``scripts/unasync.py`` generates
+``stores/sql/_sync/store.py`` from it.
 
 One table, one prebuilt statement per operation, autocommit (every operation is a
 single statement, so there is nothing to group in a transaction). ``load``, ``save``

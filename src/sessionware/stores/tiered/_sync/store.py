@@ -1,6 +1,7 @@
 # Generated from src/sessionware/stores/tiered/_async/store.py by scripts/unasync.py. Do not edit.
-"""A fast store (memory, Redis) in front of a durable one (SQL). Async source of
-truth; ``stores/tiered/_sync/store.py`` is generated from it by ``scripts/unasync.py``.
+"""A fast store (memory, Redis) in front of a durable one (SQL). Written once, async,
+in ``stores/tiered/_async/store.py``; ``scripts/unasync.py`` generates
+``stores/tiered/_sync/store.py`` from it.
 
 The durable store is the authority: every compare-and-set is decided there, and the
 fast tier only ever holds a copy of what the durable store said. Whenever the copy
