@@ -158,7 +158,7 @@ class SessionMiddleware:
         finally:
             current_session.reset(token)
         try:
-            await exchange.save()
+            await exchange.manager.save_changes(exchange.session)
         except Exception:
             logger.exception("saving the session of a websocket failed")
             raise
@@ -235,14 +235,8 @@ class SessionExchange:
         #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
         self.insecure_where: str | None = None
 
-    # save and forget hand back the manager's coroutine rather than being coroutines
-    # themselves: one frame less per request.
-
-    def save(self) -> Awaitable[str | None]:
-        self.settled = True
-        return self.manager.save_changes(self.session)
-
     def forget(self) -> Awaitable[None]:
+        # The manager's coroutine, not a coroutine of its own: one frame less.
         self.settled = True
         return self.manager.forget_changes(self.session)
 
@@ -265,8 +259,9 @@ class SessionExchange:
         if message["status"] >= 500:
             await self.forget()
         else:
+            self.settled = True
             try:
-                cookie_value = await self.save()
+                cookie_value = await self.manager.save_changes(session)
             except Exception:
                 logger.exception("saving the session failed; answering 500")
                 return False
