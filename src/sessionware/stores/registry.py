@@ -32,9 +32,9 @@ _REDIS = "sessionware.stores.redis:RedisStore"
 _ASYNC_REDIS = "sessionware.stores.redis:AsyncRedisStore"
 _SQL = "sessionware.stores.sql:SQLStore"
 _ASYNC_SQL = "sessionware.stores.sql:AsyncSQLStore"
-#: The embedded stores have no async client: their sync store, run in threads
-#: (loads it can answer from memory stay on the event loop).
-_THREADED = "sessionware.stores.threaded:ThreadedStore"
+
+# Which stores are async-sourced and which are sync stores run in threads is
+# explained once, in the ``sessionware.stores`` package docstring.
 
 BUILTIN_STORES: dict[str, str] = {
     "memory": "sessionware.stores.memory:MemoryStore",
@@ -58,9 +58,12 @@ BUILTIN_STORES: dict[str, str] = {
 
 BUILTIN_ASYNC_STORES: dict[str, str] = {
     "memory": "sessionware.stores.memory:AsyncMemoryStore",
-    **dict.fromkeys(("file", "dbm", "sqlite"), _THREADED),
     **{scheme: _ASYNC_REDIS for scheme, target in BUILTIN_STORES.items() if target == _REDIS},
 }
+
+#: Built-in schemes whose sync store ``open_async_store`` runs in worker threads
+#: (``ThreadedStore``): the embedded stores, which have no async client.
+THREADED_SCHEMES = frozenset({"file", "dbm", "sqlite"})
 
 #: Any SQLAlchemy URL whose dialect is one of these goes to the SQL store.
 SQL_DIALECTS = frozenset({"postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"})
@@ -228,12 +231,14 @@ async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> A
         factory = _load(BUILTIN_ASYNC_STORES[scheme], url, is_async=True)
     elif scheme.partition("+")[0] in SQL_DIALECTS or scheme.startswith("sqlite+"):
         factory = _load(_ASYNC_SQL, url, is_async=True)
+    elif scheme in THREADED_SCHEMES:
+        factory = None
     else:
         factory = _entry_point("sessionware.async_stores", scheme)
     if factory is not None:
         store = _build(factory, url, options)
     else:
-        from .threaded import ThreadedStore
+        from .threaded import ThreadedStore  # here: sync users never import asyncio for it
 
         store = ThreadedStore(open_store(url, setup=False, **options))
     if setup:

@@ -1,5 +1,9 @@
 """``ThreadedStore``: use a blocking store (files, dbm, sqlite...) from async code.
 
+``open_async_store`` wraps the sync store of the schemes in the registry's
+``THREADED_SCHEMES`` (and of any scheme with no async store) in one; this module
+imports nothing from the registry.
+
 Each operation runs in a small dedicated thread pool, so the event loop never waits
 on a disk or a lock.
 
@@ -50,13 +54,6 @@ class ThreadedStore:
         self._load_nowait: Callable[[str], Record | None] | None = (
             None if nowait is None else store.load_nowait
         )
-
-    @classmethod
-    def from_url(cls, url: str, **options: Any) -> ThreadedStore:
-        """The sync store for ``url`` (not set up yet: ``setup`` runs it in a thread)."""
-        from .registry import open_store
-
-        return cls(open_store(url, setup=False, **options))
 
     def __repr__(self) -> str:
         return f"ThreadedStore({self.sync_store!r})"
