@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.cookies import Morsel, SimpleCookie
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -80,8 +80,8 @@ class CookieOptions:
     seconds (Flask's and Django's per-session lifetimes). ``samesite`` is "Lax",
     "Strict", "None" in any case, or None for no attribute; with sessionware's and
     Starlette's spellings, "None" must be ``secure`` (browsers drop it otherwise).
-    The rendering is done once, when the options are made: ``header(value)`` is
-    one string join. A frozen value: ``replace(options, ...)`` makes a variant.
+    Rendered once, when made (``header(value)`` is one string join); a frozen,
+    hashable value: ``dataclasses.replace(options, ...)`` makes a variant.
     """
 
     name: str = "session"
@@ -94,8 +94,8 @@ class CookieOptions:
     max_age: int | None = None
     expires: int | None = None
     spelling: Spelling = "sessionware"
-    # Rendered by __post_init__: what follows "name=value" in a set cookie, and the
-    # deletion's value and attributes; Django's spelling keeps Morsel attributes.
+    # Rendered by __post_init__: what follows "name=value", the deletion, and (for
+    # Django's spelling) the Morsel attributes of both.
     _tail: str = field(init=False, repr=False, compare=False)
     _deletion: str = field(init=False, repr=False, compare=False)
     _morsels: tuple[dict[str, Any], dict[str, Any]] | None = field(
@@ -129,10 +129,6 @@ class CookieOptions:
     def deletion(self) -> str:
         """The ``Set-Cookie`` value that deletes the cookie (expired at once)."""
         return self._deletion
-
-    def with_lifetime(self, max_age: int | None, expires: int | None = None) -> CookieOptions:
-        """These options with another ``max_age`` / ``expires``."""
-        return replace(self, max_age=max_age, expires=expires)
 
     def after_save(
         self, session: Session, cookie_value: str | None, had_cookie: bool
@@ -193,52 +189,34 @@ _Rendered = tuple[str, str, tuple[dict[str, Any], dict[str, Any]] | None]
 
 
 def _sessionware(o: CookieOptions) -> _Rendered:
-    place = [f"Path={o.path}"]
-    if o.domain:
-        place.append(f"Domain={o.domain}")
-    lifetime = []
-    if o.max_age is not None:
-        lifetime.append(f"Max-Age={int(o.max_age)}")
-    if o.expires is not None:
-        lifetime.append(f"Expires={formatdate(o.expires, usegmt=True)}")
-    flags = []
-    if o.secure:
-        flags.append("Secure")
-    if o.httponly:
-        flags.append("HttpOnly")
-    if o.samesite is not None:
-        flags.append(f"SameSite={_SAMESITE[o.samesite.lower()]}")
-    if o.partitioned:
-        flags.append("Partitioned")
-    deletion = ["Max-Age=0", f"Expires={_EPOCH}", *place, *flags]
-    return _joined([*place, *lifetime, *flags]), _joined(deletion), None
+    samesite = None if o.samesite is None else _SAMESITE[o.samesite.lower()]
+    place = [("Path", o.path), ("Domain", o.domain or None)]
+    max_age = None if o.max_age is None else int(o.max_age)
+    lifetime = [("Max-Age", max_age), ("Expires", _date(o.expires))]
+    flags = [
+        ("Secure", o.secure),
+        ("HttpOnly", o.httponly),
+        ("SameSite", samesite),
+        ("Partitioned", o.partitioned),
+    ]
+    deletion = [("Max-Age", 0), ("Expires", _EPOCH), *place, *flags]
+    return _attributes([*place, *lifetime, *flags]), _attributes(deletion), None
 
 
 def _starlette(o: CookieOptions) -> _Rendered:
     """Lower-case attributes in the order of Starlette's middleware, ``null`` as a
     deleted cookie's value."""
-    flags = []
-    if o.httponly:
-        flags.append("httponly")
-    if o.samesite is not None:
-        flags.append(f"samesite={o.samesite}")
-    if o.secure:
-        flags.append("secure")
-    if o.domain is not None:
-        flags.append(f"domain={o.domain}")
-    if o.partitioned:
-        flags.append("partitioned")
-    lifetime = []
-    if o.max_age is not None:
-        lifetime.append(f"Max-Age={o.max_age}")
-    if o.expires is not None:
-        lifetime.append(f"expires={formatdate(o.expires, usegmt=True)}")
-    place = f"path={o.path}"
-    return (
-        _joined([place, *lifetime, *flags]),
-        "null" + _joined([place, f"expires={_EPOCH}", *flags]),
-        None,
-    )
+    place = [("path", o.path)]
+    lifetime = [("Max-Age", o.max_age), ("expires", _date(o.expires))]
+    flags = [
+        ("httponly", o.httponly),
+        ("samesite", o.samesite),
+        ("secure", o.secure),
+        ("domain", o.domain),
+        ("partitioned", o.partitioned),
+    ]
+    deletion = [*place, ("expires", _EPOCH), *flags]
+    return _attributes([*place, *lifetime, *flags]), "null" + _attributes(deletion), None
 
 
 def _flask(o: CookieOptions) -> _Rendered:
@@ -250,29 +228,26 @@ def _flask(o: CookieOptions) -> _Rendered:
     path = quote(o.path, safe="%!$&'()*+,/:=@")
     secure = o.secure or o.partitioned  # werkzeug's rule
     samesite = None if o.samesite is None else o.samesite.title()
-    expires = None if o.expires is None else formatdate(o.expires, usegmt=True)
 
-    def attributes(expires: str | None, max_age: int | None) -> list[str]:
-        items = (
-            ("Domain", domain),
-            ("Expires", expires),
-            ("Max-Age", max_age),
-            ("Secure", secure),
-            ("HttpOnly", o.httponly),
-            ("Path", path),
-            ("SameSite", samesite),
-            ("Partitioned", o.partitioned),
+    def attributes(expires: str | None, max_age: int | None) -> str:
+        return _attributes(
+            [
+                ("Domain", domain),
+                ("Expires", expires),
+                ("Max-Age", max_age),
+                ("Secure", secure),
+                ("HttpOnly", o.httponly),
+                ("Path", path),
+                ("SameSite", samesite),
+                ("Partitioned", o.partitioned),
+            ]
         )
-        return [
-            k if v is True else f"{k}={v}" for k, v in items if v is not None and v is not False
-        ]
 
-    return _joined(attributes(expires, o.max_age)), _joined(attributes(_EPOCH, 0)), None
+    return attributes(_date(o.expires), o.max_age), attributes(_EPOCH, 0), None
 
 
 def _django(o: CookieOptions) -> _Rendered:
     """As Django's ``set_cookie`` / ``delete_cookie`` leave the response's Morsel."""
-    expires = "" if o.expires is None else formatdate(o.expires, usegmt=True)
     kept = {
         "path": o.path,
         "domain": "" if o.domain is None else o.domain,
@@ -281,7 +256,7 @@ def _django(o: CookieOptions) -> _Rendered:
     }
     set_attributes = {
         **kept,
-        "expires": expires,
+        "expires": _date(o.expires) or "",
         "max-age": "" if o.max_age is None else int(o.max_age),
         "secure": True if o.secure else "",
         "httponly": True if o.httponly else "",
@@ -315,6 +290,17 @@ _STRICT = frozenset({"sessionware", "starlette"})
 
 def _joined(parts: list[str]) -> str:
     return "".join(f"; {part}" for part in parts)
+
+
+def _attributes(items: list[tuple[str, Any]]) -> str:
+    """``; Name=value`` for each item, ``; Name`` for True, nothing for None or False."""
+    return _joined(
+        [k if v is True else f"{k}={v}" for k, v in items if v is not None and v is not False]
+    )
+
+
+def _date(epoch_seconds: int | None) -> str | None:
+    return None if epoch_seconds is None else formatdate(epoch_seconds, usegmt=True)
 
 
 def _morsel_tail(attributes: dict[str, Any]) -> str:
