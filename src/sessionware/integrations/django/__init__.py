@@ -20,6 +20,10 @@ compare-and-set saves that merge concurrent changes, sessions bound to their use
 (``get_manager().revoke_user(user_id)`` logs a user out everywhere), listeners and
 visit tracking.
 
+The session cookie follows Django's ``SESSION_COOKIE_*`` settings, plus
+``SESSION_COOKIE_PARTITIONED = True`` (sessionware's: Django has no such setting)
+for a CHIPS ``Partitioned`` cookie; ``sessionware.cookies.CookieOptions`` renders it.
+
 - ``backend``: ``SessionStore``, Django's ``SessionBase`` over the manager.
 - ``engine``: the process's manager and stores for the current settings.
 - ``middleware``: ``SessionMiddleware``, the drop-in for Django's.
