@@ -58,7 +58,8 @@ def asgi_get(*, secure: bool, scheme: str) -> str | None:
     manager = sw.AsyncSessionManager(AsyncMemoryStore(), secret_key=SECRET)
     app = asgi.SessionMiddleware(make_app(manager), manager, secure=secure)
     with TestClient(app, base_url=f"{scheme}://testserver") as client:
-        return client.get("/count").headers.get("set-cookie")
+        set_cookie: str | None = client.get("/count").headers.get("set-cookie")
+    return set_cookie
 
 
 def test_asgi_warns_once_about_an_insecure_cookie_over_https(
