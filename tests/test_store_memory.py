@@ -7,13 +7,17 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from sessionware.stores.memory import AsyncMemoryStore, MemoryStore
-from sessionware.testing import AsyncStoreConformance, StoreConformance
+from sessionware.testing import AsyncStoreConformance, FakeClock, StoreConformance
 
 
 class TestMemoryStore(StoreConformance):
     @pytest.fixture
-    def store(self) -> Iterator[MemoryStore]:
-        store = MemoryStore()
+    def store_clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def store(self, store_clock: FakeClock) -> Iterator[MemoryStore]:
+        store = MemoryStore(clock=store_clock)
         store.setup()
         yield store
         store.close()
@@ -21,8 +25,12 @@ class TestMemoryStore(StoreConformance):
 
 class TestAsyncMemoryStore(AsyncStoreConformance):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[AsyncMemoryStore]:
-        store = AsyncMemoryStore()
+    def store_clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    async def store(self, store_clock: FakeClock) -> AsyncIterator[AsyncMemoryStore]:
+        store = AsyncMemoryStore(MemoryStore(clock=store_clock))
         await store.setup()
         yield store
         await store.close()

@@ -17,7 +17,7 @@ import sessionware as sw
 from sessionware.errors import StoreError, StoreUnavailable
 from sessionware.stores.sql import AsyncSQLStore, SQLStore
 from sessionware.stores.sql._engine import async_driver_url
-from sessionware.testing import AsyncStoreConformance, StoreConformance
+from sessionware.testing import AsyncStoreConformance, FakeClock, StoreConformance
 from sessionware.testing._sync.conformance import make_record
 from tests.conftest import cookie_for
 from tests.servers import free_port
@@ -46,16 +46,29 @@ def sync_store(sql_url: str) -> Iterator[SQLStore]:
         yield store
 
 
+# The SQL store passes its clock's "now" into every statement, so the conformance
+# suite moves a fake clock instead of sleeping.
 class TestSQLStore(StoreConformance):
     @pytest.fixture
-    def store(self, sync_store: SQLStore) -> SQLStore:
-        return sync_store
+    def store_clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def store(self, sql_url: str, store_clock: FakeClock) -> Iterator[SQLStore]:
+        store = SQLStore.from_url(sql_url, table=unique_table(), clock=store_clock)
+        with dropped_afterwards(store):
+            store.setup()
+            yield store
 
 
 class TestAsyncSQLStore(AsyncStoreConformance):
     @pytest.fixture
-    async def store(self, sql_url: str) -> AsyncIterator[AsyncSQLStore]:
-        async with async_sql_store(sql_url) as store:
+    def store_clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    async def store(self, sql_url: str, store_clock: FakeClock) -> AsyncIterator[AsyncSQLStore]:
+        async with async_sql_store(sql_url, clock=store_clock) as store:
             yield store
 
 

@@ -10,7 +10,7 @@ import pytest
 from sessionware.core.record import Record
 from sessionware.stores.memory import MemoryStore
 from sessionware.stores.threaded import ThreadedStore
-from sessionware.testing import AsyncStoreConformance
+from sessionware.testing import AsyncStoreConformance, FakeClock
 from sessionware.testing._async.conformance import make_record
 
 from ..conftest import CountingProxy
@@ -25,8 +25,12 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 class TestThreadedMemoryStore(AsyncStoreConformance):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[ThreadedStore]:
-        store = ThreadedStore(MemoryStore())
+    def store_clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    async def store(self, store_clock: FakeClock) -> AsyncIterator[ThreadedStore]:
+        store = ThreadedStore(MemoryStore(clock=store_clock))
         await store.setup()
         yield store
         await store.close()

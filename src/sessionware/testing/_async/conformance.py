@@ -12,10 +12,17 @@ import pytest
 from ...core.record import Record
 from ...core.signing import new_session_id, store_key
 from ...stores.base import AsyncStore
+from ..clock import FakeClock
 
 __all__ = ["AsyncStoreConformance"]
 
 TIME_TOLERANCE = 0.002  # stores may keep milliseconds only
+#: How far ahead a time-passing test sets an expiry: on a fake clock a realistic
+#: span (it costs nothing to jump), on the real clock as little as a store's
+#: millisecond times and a loaded machine allow.
+FAKE_CLOCK_SPAN = 600.0
+REAL_CLOCK_SPAN = 0.25
+REAL_CLOCK_MARGIN = 0.05  # waited past the moment, for clock skew and rounding
 _sequence: Iterator[int] = _counter()
 
 
@@ -31,8 +38,10 @@ def make_record(
     version: int = 1,
     user_id: str | None = None,
     created_at: float | None = None,
+    now: float | None = None,
 ) -> Record:
-    now = time.time()
+    """A record that expires ``expires_in`` seconds after ``now`` (the real time)."""
+    now = time.time() if now is None else now
     return Record(
         key or new_key(),
         data,
@@ -41,6 +50,23 @@ def make_record(
         version,
         user_id,
     )
+
+
+def now_on(clock: FakeClock | None) -> float:
+    """The time the store reads: its fake clock's, or the real one."""
+    return time.time() if clock is None else clock()
+
+
+def span_on(clock: FakeClock | None) -> float:
+    return REAL_CLOCK_SPAN if clock is None else FAKE_CLOCK_SPAN
+
+
+async def pass_time_until(clock: FakeClock | None, moment: float) -> None:
+    """Let the store's clock pass ``moment``: move the fake clock, or sleep."""
+    if clock is None:
+        await asyncio.sleep(max(0.0, moment - time.time()) + REAL_CLOCK_MARGIN)
+    else:
+        clock.now = max(clock.now, moment + REAL_CLOCK_MARGIN)
 
 
 def unique_user(label: str = "user") -> str:
@@ -58,13 +84,32 @@ def assert_same_record(actual: Record | None, expected: Record) -> None:
 
 
 class AsyncStoreConformance:
-    """Every behaviour of the store interface. Needs a ``store`` fixture."""
+    """Every behaviour of the store interface. Needs a ``store`` fixture.
+
+    ``store_clock``: override it to return a ``FakeClock`` the store reads its time
+    from, and the tests about time passing move it instead of sleeping.
+    ``revocation_markers = False``: for a store that keeps no revocation markers.
+    """
 
     pytestmark = pytest.mark.anyio  # unasync: remove
+
+    revocation_markers = True
 
     @pytest.fixture  # unasync: remove
     def anyio_backend(self) -> str:  # unasync: remove
         return "asyncio"  # unasync: remove
+
+    @pytest.fixture
+    def store_clock(self) -> FakeClock | None:
+        """None: the store reads the real clock."""
+        return None
+
+    @pytest.fixture
+    def markers(self) -> None:
+        """Requested by the revocation-marker tests: skips them, visibly, for a test
+        class that says its store keeps no markers."""
+        if not self.revocation_markers:
+            pytest.skip("this store keeps no revocation markers (revocation_markers = False)")
 
     # -- setup, load and save -------------------------------------------------
 
@@ -129,12 +174,15 @@ class AsyncStoreConformance:
         await store.save(record)
         assert await store.load(record.id) is None
 
-    async def test_record_stops_loading_once_its_expiry_passes(self, store: AsyncStore) -> None:
-        record = make_record(expires_in=0.4)
+    async def test_record_stops_loading_once_its_expiry_passes(
+        self, store: AsyncStore, store_clock: FakeClock | None
+    ) -> None:
+        record = make_record(now=now_on(store_clock), expires_in=span_on(store_clock))
         await store.save(record)
         assert await store.load(record.id) is not None
-        await asyncio.sleep(0.6)
+        await pass_time_until(store_clock, record.expires_at)
         assert await store.load(record.id) is None
+        assert await store.count() == 0
 
     async def test_expired_records_are_not_counted_or_listed(self, store: AsyncStore) -> None:
         live, dead = make_record(), make_record(expires_in=-5)
@@ -374,3 +422,114 @@ class AsyncStoreConformance:
         await store.save(record)
         await store.save(make_record(key=record.id, user_id=None, version=2))
         assert await store.ids_for_user(user) == []
+
+    # -- revocation markers ---------------------------------------------------
+
+    async def test_a_user_never_revoked_has_no_marker(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        assert await store.user_revoked_at(unique_user()) is None
+
+    async def test_a_marker_gives_back_its_revocation_time(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user, other = unique_user(), unique_user()
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert await store.user_revoked_at(user) == 100.0
+        assert await store.user_revoked_at(other) is None
+
+    async def test_a_later_revocation_moves_the_marker_forward(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user = unique_user()
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        await store.mark_user_revoked(user, 200.0, time.time() + 60)
+        assert await store.user_revoked_at(user) == 200.0
+
+    async def test_an_earlier_revocation_never_moves_the_marker_back(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user = unique_user()
+        await store.mark_user_revoked(user, 200.0, time.time() + 60)
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert await store.user_revoked_at(user) == 200.0
+
+    async def test_a_marker_past_its_keep_until_is_not_reported(
+        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        await store.mark_user_revoked(user, 100.0, now_on(store_clock) - 1)
+        assert await store.user_revoked_at(user) is None
+
+    async def test_a_marker_is_kept_until_its_keep_until_and_gone_after(
+        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        keep_until = round(now_on(store_clock) + span_on(store_clock), 3)
+        await store.mark_user_revoked(user, 100.0, keep_until)
+        assert await store.user_revoked_at(user) == 100.0
+        if store_clock is not None:
+            store_clock.now = keep_until - 1
+            assert await store.user_revoked_at(user) == 100.0
+        await pass_time_until(store_clock, keep_until)
+        assert await store.user_revoked_at(user) is None
+
+    async def test_a_shorter_keep_until_never_shortens_the_marker(
+        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        now = now_on(store_clock)
+        await store.mark_user_revoked(user, 100.0, now + 60)
+        await store.mark_user_revoked(user, 200.0, now + 1)
+        await store.mark_user_revoked(user, 150.0, now - 1)
+        if store_clock is not None:
+            store_clock.now = now + 30  # past the shorter keep_until, before the longer
+        assert await store.user_revoked_at(user) == 200.0
+        assert await store.purge_expired() == 0  # a marker is not a session
+        assert await store.user_revoked_at(user) == 200.0
+
+    async def test_purge_expired_keeps_a_marker_until_its_keep_until(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user = unique_user()
+        keep_until = time.time() + 60
+        await store.mark_user_revoked(user, 100.0, keep_until)
+        assert await store.purge_expired(now=keep_until - 1) == 0
+        assert await store.user_revoked_at(user) == 100.0
+
+    async def test_markers_are_not_sessions(self, store: AsyncStore, markers: None) -> None:
+        user = unique_user()
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert [key async for key in store.ids()] == []
+        assert await store.count() == 0
+        assert await store.ids_for_user(user) == []
+
+    async def test_a_marker_leaves_the_users_sessions_alone(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user = unique_user()
+        record = make_record(user_id=user)
+        await store.save(record)
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert [key async for key in store.ids()] == [record.id]
+        assert await store.count() == 1
+        assert await store.ids_for_user(user) == [record.id]
+        assert_same_record(await store.load(record.id), record)
+
+    async def test_delete_all_removes_markers_and_counts_only_sessions(
+        self, store: AsyncStore, markers: None
+    ) -> None:
+        user, other = unique_user(), unique_user()
+        await store.save(make_record(user_id=user))
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        await store.mark_user_revoked(other, 100.0, time.time() + 60)
+        assert await store.delete_all() == 1
+        assert await store.user_revoked_at(user) is None
+        assert await store.user_revoked_at(other) is None
+
+    async def test_any_user_id_string_can_be_marked(self, store: AsyncStore, markers: None) -> None:
+        user = unique_user("../ü ser/'\"; DROP TABLE x; --{slot}/") + "x" * 5000
+        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert await store.user_revoked_at(user) == 100.0
+        assert await store.user_revoked_at(user[:-1]) is None
+        assert [key async for key in store.ids()] == []
