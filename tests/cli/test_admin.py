@@ -4,12 +4,15 @@ error paths: one ``Error:`` line on stderr, exit 2 for bad input, 1 for failures
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 import sessionware as sw
 from sessionware.core.signing import store_key
 
-from .conftest import HOUR, Run, key_of, put, single_error_line
+from .conftest import HOUR, Run, Stores, key_of, put, single_error_line
 
 SECRET = "cli-test-secret-key-long-enough-0000000"
 
@@ -71,7 +74,7 @@ def test_stats_reports_payload_size(run: Run, filled: tuple[str, Any]) -> None:
     assert stats["payload_bytes"] == len(b'{"a":1}') + len(b'{"bb":22}')
 
 
-def test_stats_reports_the_size_of_a_file_backed_store(run: Run, tmp_path) -> None:
+def test_stats_reports_the_size_of_a_file_backed_store(run: Run, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/sessions.db"
     store = sw.open_store(url)
     put(store, 1)
@@ -82,7 +85,7 @@ def test_stats_reports_the_size_of_a_file_backed_store(run: Run, tmp_path) -> No
     assert stats["store_bytes"] > 0
 
 
-def test_commands_work_on_a_dbm_file_no_process_holds(run: Run, tmp_path) -> None:
+def test_commands_work_on_a_dbm_file_no_process_holds(run: Run, tmp_path: Path) -> None:
     url = f"dbm://{tmp_path}/sessions.dbm"
     store = sw.open_store(url)
     put(store, 1, user="alice")
@@ -116,15 +119,19 @@ def test_stats_of_an_unreachable_server_fails_with_one_line(run: Run) -> None:
     assert single_error_line(result).startswith("Error: ")
 
 
-def test_stats_of_a_store_in_a_missing_directory_fails_with_one_line(run: Run, tmp_path) -> None:
+def test_stats_of_a_store_in_a_missing_directory_fails_with_one_line(
+    run: Run, tmp_path: Path
+) -> None:
     result = run("stats", f"sqlite:///{tmp_path}/no/such/dir/sessions.db")
 
     assert result.exit_code == 1
     assert single_error_line(result).startswith("Error: ")
 
 
-def test_store_options_the_store_rejects_are_a_usage_error(run: Run, stores) -> None:
-    stores.open = lambda url: sw.open_store(url, no_such_option=1)
+def test_store_options_the_store_rejects_are_a_usage_error(
+    run: Run, stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stores, "open", lambda url: sw.open_store(url, no_such_option=1))
 
     result = run("stats", "memory://")
 
@@ -139,7 +146,7 @@ class FailingIds(sw.StoreProxy):
         raise RuntimeError("driver exploded\nwith a second line")
 
 
-def test_an_unexpected_store_failure_is_one_line_naming_its_type(run: Run, stores) -> None:
+def test_an_unexpected_store_failure_is_one_line_naming_its_type(run: Run, stores: Stores) -> None:
     stores.shared["memory://broken"] = FailingIds(sw.open_store("memory://"))
 
     result = run("stats", "memory://broken")
@@ -149,7 +156,7 @@ def test_an_unexpected_store_failure_is_one_line_naming_its_type(run: Run, store
     assert line == "Error: RuntimeError: driver exploded (run with --debug for the traceback)"
 
 
-def test_debug_lets_the_exception_through(run: Run, stores) -> None:
+def test_debug_lets_the_exception_through(run: Run, stores: Stores) -> None:
     stores.shared["memory://broken"] = FailingIds(sw.open_store("memory://"))
 
     result = run("--debug", "stats", "memory://broken")
@@ -157,7 +164,7 @@ def test_debug_lets_the_exception_through(run: Run, stores) -> None:
     assert isinstance(result.exception, RuntimeError)
 
 
-def test_a_store_error_is_one_line(run: Run, stores) -> None:
+def test_a_store_error_is_one_line(run: Run, stores: Stores) -> None:
     class Unavailable(sw.StoreProxy):
         def count(self, call: Any) -> Any:
             raise sw.StoreUnavailable("redis://:secret@db:6379/0", "connection refused")
@@ -428,7 +435,7 @@ def test_purge_removes_expired_sessions_only(run: Run, filled: tuple[str, Any]) 
     assert store.count() == 1
 
 
-def test_purge_reports_how_many_it_removed(run: Run, stores) -> None:
+def test_purge_reports_how_many_it_removed(run: Run, stores: Stores) -> None:
     store = stores.shared["memory://purge"] = sw.open_store("memory://")
     put(store, 1, expires_in=-60)
     put(store, 2, expires_in=-1)

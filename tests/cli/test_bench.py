@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .conftest import Run, single_error_line
 
 # A stand-in suite: records how it was run, exits with the status it is asked for.
@@ -68,7 +70,9 @@ def test_bench_rejects_an_unknown_mode(run: Run, tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_bench_exits_with_the_suites_status(run: Run, tmp_path: Path, monkeypatch) -> None:
+def test_bench_exits_with_the_suites_status(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     checkout = make_checkout(tmp_path)
     monkeypatch.setenv("SUITE_EXIT", "3")
 
