@@ -1,0 +1,139 @@
+# Generated from src/sessionware/testing/_async/markers.py by scripts/unasync.py. Do not edit.
+"""Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
+
+Part of the store conformance suite (async source; ``_sync/`` is generated).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ...stores.base import Store
+from ..clock import FakeClock
+from .helpers import (
+    assert_same_record,
+    make_record,
+    now_on,
+    pass_time_until,
+    span_on,
+    unique_user,
+)
+
+__all__ = ["RevocationMarkerContract"]
+
+
+class RevocationMarkerContract:
+    """Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
+
+    Mixed into ``StoreConformance``, which provides the fixtures."""
+
+    # -- revocation markers ---------------------------------------------------
+
+    def test_a_user_never_revoked_has_no_marker(
+        self, store: Store, markers: None
+    ) -> None:
+        assert store.user_revoked_at(unique_user()) is None
+
+    def test_a_marker_gives_back_its_revocation_time(
+        self, store: Store, markers: None
+    ) -> None:
+        user, other = unique_user(), unique_user()
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert store.user_revoked_at(user) == 100.0
+        assert store.user_revoked_at(other) is None
+
+    def test_a_later_revocation_moves_the_marker_forward(
+        self, store: Store, markers: None
+    ) -> None:
+        user = unique_user()
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        store.mark_user_revoked(user, 200.0, time.time() + 60)
+        assert store.user_revoked_at(user) == 200.0
+
+    def test_an_earlier_revocation_never_moves_the_marker_back(
+        self, store: Store, markers: None
+    ) -> None:
+        user = unique_user()
+        store.mark_user_revoked(user, 200.0, time.time() + 60)
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert store.user_revoked_at(user) == 200.0
+
+    def test_a_marker_past_its_keep_until_is_not_reported(
+        self, store: Store, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        store.mark_user_revoked(user, 100.0, now_on(store_clock) - 1)
+        assert store.user_revoked_at(user) is None
+
+    def test_a_marker_is_kept_until_its_keep_until_and_gone_after(
+        self, store: Store, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        keep_until = round(now_on(store_clock) + span_on(store_clock), 3)
+        store.mark_user_revoked(user, 100.0, keep_until)
+        assert store.user_revoked_at(user) == 100.0
+        if store_clock is not None:
+            store_clock.now = keep_until - 1
+            assert store.user_revoked_at(user) == 100.0
+        pass_time_until(store_clock, keep_until)
+        assert store.user_revoked_at(user) is None
+
+    def test_a_shorter_keep_until_never_shortens_the_marker(
+        self, store: Store, markers: None, store_clock: FakeClock | None
+    ) -> None:
+        user = unique_user()
+        now = now_on(store_clock)
+        store.mark_user_revoked(user, 100.0, now + 60)
+        store.mark_user_revoked(user, 200.0, now + 1)
+        store.mark_user_revoked(user, 150.0, now - 1)
+        if store_clock is not None:
+            store_clock.now = now + 30  # past the shorter keep_until, before the longer
+        assert store.user_revoked_at(user) == 200.0
+        assert store.purge_expired() == 0  # a marker is not a session
+        assert store.user_revoked_at(user) == 200.0
+
+    def test_purge_expired_keeps_a_marker_until_its_keep_until(
+        self, store: Store, markers: None
+    ) -> None:
+        user = unique_user()
+        keep_until = time.time() + 60
+        store.mark_user_revoked(user, 100.0, keep_until)
+        assert store.purge_expired(now=keep_until - 1) == 0
+        assert store.user_revoked_at(user) == 100.0
+
+    def test_markers_are_not_sessions(self, store: Store, markers: None) -> None:
+        user = unique_user()
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert [key for key in store.ids()] == []
+        assert store.count() == 0
+        assert store.ids_for_user(user) == []
+
+    def test_a_marker_leaves_the_users_sessions_alone(
+        self, store: Store, markers: None
+    ) -> None:
+        user = unique_user()
+        record = make_record(user_id=user)
+        store.save(record)
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert [key for key in store.ids()] == [record.id]
+        assert store.count() == 1
+        assert store.ids_for_user(user) == [record.id]
+        assert_same_record(store.load(record.id), record)
+
+    def test_delete_all_removes_markers_and_counts_only_sessions(
+        self, store: Store, markers: None
+    ) -> None:
+        user, other = unique_user(), unique_user()
+        store.save(make_record(user_id=user))
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        store.mark_user_revoked(other, 100.0, time.time() + 60)
+        assert store.delete_all() == 1
+        assert store.user_revoked_at(user) is None
+        assert store.user_revoked_at(other) is None
+
+    def test_any_user_id_string_can_be_marked(self, store: Store, markers: None) -> None:
+        user = unique_user("../ü ser/'\"; DROP TABLE x; --{slot}/") + "x" * 5000
+        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        assert store.user_revoked_at(user) == 100.0
+        assert store.user_revoked_at(user[:-1]) is None
+        assert [key for key in store.ids()] == []
