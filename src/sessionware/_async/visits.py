@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from .._synchronization import AsyncBackgroundLoop
 from ..core.events import EventDispatcher
 from ..core.visits import VisitTracker
+from ..stores.base import AsyncStore
 
 __all__ = ["AsyncVisitFlusher"]
 
@@ -21,7 +21,7 @@ class AsyncVisitFlusher:
     retries with back-off; requests never wait for it.
     """
 
-    def __init__(self, tracker: VisitTracker, store: Any, events: EventDispatcher) -> None:
+    def __init__(self, tracker: VisitTracker, store: AsyncStore, events: EventDispatcher) -> None:
         self.tracker = tracker
         self._store = store
         self._events = events

@@ -24,7 +24,7 @@ from ..core.retry import conflict_pause
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
-from ..stores.base import unwrapped
+from ..stores.base import RevocationMarkers, Store, StoreLike, unwrapped
 from .visits import VisitFlusher
 
 __all__ = ["SessionManager", "SessionScope"]
@@ -34,13 +34,21 @@ logger = logging.getLogger("sessionware")
 IS_ASYNC = False
 
 
-def keeps_revocation_markers(store: Any) -> bool:
+def keeps_revocation_markers(store: object) -> bool:
     """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
     ``mark_user_revoked`` and ``user_revoked_at``."""
     return all(
         hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
         for layer in unwrapped(store)
     )
+
+
+def revocation_markers(store: StoreLike) -> RevocationMarkers | None:
+    """``store`` as a keeper of revocation markers, or None when it or a store it
+    wraps lacks them (the optional part of the store protocol)."""
+    if isinstance(store, RevocationMarkers) and keeps_revocation_markers(store):
+        return store
+    return None
 
 
 class SessionManager:
@@ -62,7 +70,7 @@ class SessionManager:
 
     def __init__(
         self,
-        store: Any,
+        store: StoreLike,
         *,
         secret_key: str | bytes | Sequence[str | bytes],
         idle_timeout: float | None = 1800,
@@ -79,7 +87,7 @@ class SessionManager:
     ) -> None:
         if max_save_attempts < 1:
             raise ValueError("max_save_attempts must be at least 1")
-        self.store = store
+        self.store: Store = store
         self.core = SessionCore(
             secret_key=secret_key,
             idle_timeout=idle_timeout,
@@ -94,8 +102,8 @@ class SessionManager:
         self._max_save_attempts = max_save_attempts
         self._save_timeout = save_timeout
         self._revocation_window = revocation_window
-        self._markers = keeps_revocation_markers(store)
-        if not self._markers:
+        self._markers = revocation_markers(store)
+        if self._markers is None:
             logger.warning(
                 "%r keeps no revocation markers: a login racing revoke_user() may survive it",
                 store,
@@ -105,7 +113,7 @@ class SessionManager:
             visit_tracker = VisitTracker()
         self.visit_tracker = None if visit_tracker is False else visit_tracker
         self._flusher = (
-            VisitFlusher(self.visit_tracker, store, self.events)
+            VisitFlusher(self.visit_tracker, self.store, self.events)
             if self.visit_tracker is not None
             else None
         )
@@ -167,8 +175,10 @@ class SessionManager:
         plan = self.core.plan_save(session, now)
         action = plan.action
         if action is Action.WRITE:
+            record = plan.record
+            assert record is not None  # a WRITE plan always carries its record
             # acquire/release rather than ``async with``: two coroutine frames less.
-            gate = self._save_gate.hold(plan.record.id)  # type: ignore[union-attr]
+            gate = self._save_gate.hold(record.id)
             gate.acquire()
             try:
                 if self._write(session, plan):
@@ -254,9 +264,10 @@ class SessionManager:
             if core.replaced_record_gone(plan, removed):
                 self._undo_write(session, record.id, "its old record was deleted meanwhile")
                 return False
-        if self._markers and core.binds_user(session, plan):
+        markers = self._markers
+        if markers is not None and core.binds_user(session, plan):
             revoked_at = self._call(
-                "user_revoked_at", self.store.user_revoked_at, record.user_id
+                "user_revoked_at", markers.user_revoked_at, record.user_id
             )
             if core.login_revoked(session, revoked_at):
                 self._undo_write(session, record.id, "its user was revoked meanwhile")
@@ -339,10 +350,11 @@ class SessionManager:
         a revocation made inside a request does not undo that request's own later
         login."""
         now = self._clock()
-        if self._markers:
+        markers = self._markers
+        if markers is not None:
             self._call(
                 "mark_user_revoked",
-                self.store.mark_user_revoked,
+                markers.mark_user_revoked,
                 user_id,
                 now,
                 now + self._revocation_window,

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from .._synchronization import BackgroundLoop
 from ..core.events import EventDispatcher
 from ..core.visits import VisitTracker
+from ..stores.base import Store
 
 __all__ = ["VisitFlusher"]
 
@@ -22,7 +22,7 @@ class VisitFlusher:
     retries with back-off; requests never wait for it.
     """
 
-    def __init__(self, tracker: VisitTracker, store: Any, events: EventDispatcher) -> None:
+    def __init__(self, tracker: VisitTracker, store: Store, events: EventDispatcher) -> None:
         self.tracker = tracker
         self._store = store
         self._events = events

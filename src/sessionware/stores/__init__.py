@@ -1,7 +1,8 @@
 """Session stores: one small interface, many backends.
 
 ``base.py`` is the interface: the ``Store`` protocol (sync), ``AsyncStore`` (the
-same methods as coroutines) and ``StoreProxy``. ``registry.py`` maps URL schemes
+same methods as coroutines), their optional part ``RevocationMarkers``
+(``AsyncRevocationMarkers``) and ``StoreProxy``. ``registry.py`` maps URL schemes
 to stores (``open_store``, ``open_async_store``).
 
 How a store is built depends on its client; this is the one place that says so:
@@ -21,7 +22,8 @@ How a store is built depends on its client; this is the one place that says so:
 
 A new store provides three things:
 
-1. a store class with every method of the ``Store`` protocol in ``base.py`` and a
+1. a store class with every method of the ``Store`` protocol in ``base.py`` (and
+   of ``RevocationMarkers``, without which a manager warns) and a
    ``from_url(url, **options)`` classmethod (or the ``AsyncStore`` methods, or
    both flavours); a built-in one is a package ``stores/<name>/`` whose
    ``__init__`` exports it;

@@ -1,14 +1,30 @@
-"""The store interface every backend implements, and ``StoreProxy`` to wrap one."""
+"""The store interface every backend implements, and ``StoreProxy`` to wrap one.
+
+``Store`` (``AsyncStore``) is what every store must provide. ``RevocationMarkers``
+(``AsyncRevocationMarkers``) is the optional rest: every built-in store keeps
+revocation markers, and a manager whose store (or a store it wraps) lacks them
+still works, but warns that a login racing ``revoke_user()`` may survive it.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from ..core.record import Record
 
-__all__ = ["STORE_OPERATIONS", "AsyncStore", "Store", "StoreProxy", "unwrapped"]
+__all__ = [
+    "STORE_OPERATIONS",
+    "AsyncRevocationMarkers",
+    "AsyncStore",
+    "AsyncStoreLike",
+    "RevocationMarkers",
+    "Store",
+    "StoreLike",
+    "StoreProxy",
+    "unwrapped",
+]
 
 STORE_OPERATIONS = (
     "setup",
@@ -68,6 +84,18 @@ class Store(Protocol):
     def ids_for_user(self, user_id: str) -> list[str]:
         """Keys of the live records bound to ``user_id``, found through an index."""
 
+    def purge_expired(self, now: float | None = None) -> int:
+        """Remove expired records in bounded batches; the number removed."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+@runtime_checkable
+class RevocationMarkers(Protocol):
+    """The optional part of a ``Store``: what ``revoke_user`` leaves behind so that a
+    login in a request that began before it undoes itself when it saves."""
+
     def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         """Remember that ``user_id``'s sessions were revoked at ``revoked_at``, until
         ``keep_until``; an existing marker keeps the later of each time. Markers are
@@ -76,12 +104,6 @@ class Store(Protocol):
 
     def user_revoked_at(self, user_id: str) -> float | None:
         """The latest revocation time of ``user_id`` while its marker is kept, else None."""
-
-    def purge_expired(self, now: float | None = None) -> int:
-        """Remove expired records in bounded batches; the number removed."""
-
-    def close(self) -> None:
-        """Release connections and files."""
 
 
 @runtime_checkable
@@ -104,21 +126,26 @@ class AsyncStore(Protocol):
 
     async def delete_all(self) -> int: ...
 
-    def ids(self) -> Any: ...
+    def ids(self) -> AsyncIterator[str]: ...
 
     async def count(self) -> int: ...
 
     async def ids_for_user(self, user_id: str) -> list[str]: ...
+
+    async def purge_expired(self, now: float | None = None) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncRevocationMarkers(Protocol):
+    """``RevocationMarkers`` with both operations coroutines."""
 
     async def mark_user_revoked(
         self, user_id: str, revoked_at: float, keep_until: float
     ) -> None: ...
 
     async def user_revoked_at(self, user_id: str) -> float | None: ...
-
-    async def purge_expired(self, now: float | None = None) -> int: ...
-
-    async def close(self) -> None: ...
 
 
 class StoreProxy:
@@ -145,7 +172,7 @@ class StoreProxy:
         super().__init_subclass__(**kwargs)
         cls._intercepted = frozenset(op for op in STORE_OPERATIONS if hasattr(cls, op))
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store | AsyncStore | StoreProxy) -> None:
         self.store = store
         # Instance attributes shadow the class's overrides: callers use the store's
         # signature (``proxy.load(id)``), while the class keeps the overrides intact
@@ -174,7 +201,7 @@ class StoreProxy:
 _WRAPPED_AS = ("sync_store", "durable", "store")
 
 
-def unwrapped(store: Any) -> Iterator[Any]:
+def unwrapped(store: object) -> Iterator[object]:
     """``store``, then each store it wraps, down to the innermost (at most 16 deep)."""
     for _ in range(16):
         yield store
@@ -183,3 +210,12 @@ def unwrapped(store: Any) -> Iterator[Any]:
         if inner is None:
             return
         store = inner
+
+
+#: What the managers and the wrapping stores (threaded, tiered) take: a store, or a
+#: ``StoreProxy`` around one. A proxy is the store it wraps at runtime, but its
+#: overrides take the wrapped method first (``load(self, call, id)``), so a proxy
+#: subclass matches no store protocol statically; ``StoreProxy`` itself does (its
+#: ``__getattr__`` forwards).
+StoreLike: TypeAlias = Store | StoreProxy
+AsyncStoreLike: TypeAlias = AsyncStore | StoreProxy

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SessionwareError, StoreError, redact_url
+from .base import AsyncStore, Store
 
 __all__ = [
     "MissingExtraError",
@@ -168,7 +169,12 @@ def scheme_of(url: str) -> str:
     return scheme.lower()
 
 
-def _load(target: str, url: str, *, is_async: bool = False) -> Any:
+#: What makes a store: a class with ``from_url(url, **options)``, or any callable
+#: taking ``(url, **options)`` (an entry point's target; nothing more is known of it).
+StoreFactory = Any
+
+
+def _load(target: str, url: str, *, is_async: bool = False) -> StoreFactory:
     module_name, _, attribute = target.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attribute)
@@ -178,7 +184,7 @@ def _load(target: str, url: str, *, is_async: bool = False) -> Any:
         raise missing_extra(url, exc, is_async=is_async) from exc
 
 
-def _entry_point(group: str, scheme: str) -> Any | None:
+def _entry_point(group: str, scheme: str) -> StoreFactory | None:
     from importlib.metadata import entry_points
 
     for entry in entry_points(group=group, name=scheme):
@@ -186,12 +192,12 @@ def _entry_point(group: str, scheme: str) -> Any | None:
     return None
 
 
-def _build(factory: Any, url: str, options: dict[str, Any]) -> Any:
+def _build(factory: StoreFactory, url: str, options: dict[str, Any]) -> Any:
     from_url = getattr(factory, "from_url", None)
     return from_url(url, **options) if from_url is not None else factory(url, **options)
 
 
-def _sync_factory(scheme: str, url: str) -> Any | None:
+def _sync_factory(scheme: str, url: str) -> StoreFactory | None:
     if scheme in BUILTIN_STORES:
         return _load(BUILTIN_STORES[scheme], url)
     if scheme.partition("+")[0] in SQL_DIALECTS or scheme.startswith("sqlite+"):
@@ -199,7 +205,7 @@ def _sync_factory(scheme: str, url: str) -> Any | None:
     return _entry_point("sessionware.stores", scheme)
 
 
-def open_store(url: str, *, setup: bool = True, **options: Any) -> Any:
+def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
     """A ready ``Store`` for ``url`` (``setup()`` already called unless ``setup=False``).
 
     ``memory://``, ``file:///dir``, ``dbm:///file``, ``sqlite:///file.db``,
@@ -210,7 +216,7 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Any:
     factory = _sync_factory(scheme_of(url), url)
     if factory is None:
         raise UnknownStoreError(f"no session store is registered for {scheme_of(url)!r} URLs")
-    store = _build(factory, url, options)
+    store: Store = _build(factory, url, options)
     if setup:
         try:
             store.setup()
@@ -222,11 +228,11 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Any:
     return store
 
 
-async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> Any:
+async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> AsyncStore:
     """A ready ``AsyncStore`` for ``url``: a native async store where the client has
     one (memory, Redis, SQL), otherwise the sync store run in worker threads."""
     scheme = scheme_of(url)
-    factory: Any | None
+    factory: StoreFactory | None
     if scheme in BUILTIN_ASYNC_STORES:
         factory = _load(BUILTIN_ASYNC_STORES[scheme], url, is_async=True)
     elif scheme.partition("+")[0] in SQL_DIALECTS or scheme.startswith("sqlite+"):
@@ -235,6 +241,7 @@ async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> A
         factory = None
     else:
         factory = _entry_point("sessionware.async_stores", scheme)
+    store: AsyncStore
     if factory is not None:
         store = _build(factory, url, options)
     else:

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.record import Record
+from .base import RevocationMarkers, Store, StoreLike
 
 if TYPE_CHECKING:
     import anyio
@@ -43,8 +44,8 @@ T = TypeVar("T")
 
 
 class ThreadedStore:
-    def __init__(self, store: Any, *, max_workers: int = 4) -> None:
-        self.sync_store = store
+    def __init__(self, store: StoreLike, *, max_workers: int = 4) -> None:
+        self.sync_store: Store = store
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="sessionware-store")
         self._max_workers = max_workers
         self._limiter: anyio.CapacityLimiter | None = None
@@ -52,7 +53,7 @@ class ThreadedStore:
         # store it wraps, and a load answered past it would skip its ``load``.
         nowait = getattr(type(store), "load_nowait", None)
         self._load_nowait: Callable[[str], Record | None] | None = (
-            None if nowait is None else store.load_nowait
+            None if nowait is None else nowait.__get__(store)  # bound, like store.load_nowait
         )
 
     def __repr__(self) -> str:
@@ -84,30 +85,25 @@ class ThreadedStore:
                 return load_nowait(id)
             except BlockingIOError:
                 pass
-        result: Record | None = await self._run(self.sync_store.load, id)
-        return result
+        return await self._run(self.sync_store.load, id)
 
     async def save(self, record: Record) -> None:
         await self._run(self.sync_store.save, record)
 
     async def save_if_version(self, record: Record, expected_version: int) -> bool:
-        result: bool = await self._run(self.sync_store.save_if_version, record, expected_version)
-        return result
+        return await self._run(self.sync_store.save_if_version, record, expected_version)
 
     async def touch_many(self, expiries: Mapping[str, float]) -> None:
         await self._run(self.sync_store.touch_many, dict(expiries))
 
     async def delete(self, id: str) -> int:
-        result: int = await self._run(self.sync_store.delete, id)
-        return result
+        return await self._run(self.sync_store.delete, id)
 
     async def delete_many(self, ids: Iterable[str]) -> int:
-        result: int = await self._run(self.sync_store.delete_many, list(ids))
-        return result
+        return await self._run(self.sync_store.delete_many, list(ids))
 
     async def delete_all(self) -> int:
-        result: int = await self._run(self.sync_store.delete_all)
-        return result
+        return await self._run(self.sync_store.delete_all)
 
     async def ids(self) -> AsyncIterator[str]:
         keys: list[str] = await self._run(lambda: list(self.sync_store.ids()))
@@ -115,23 +111,28 @@ class ThreadedStore:
             yield key
 
     async def count(self) -> int:
-        result: int = await self._run(self.sync_store.count)
-        return result
+        return await self._run(self.sync_store.count)
 
     async def ids_for_user(self, user_id: str) -> list[str]:
-        result: list[str] = await self._run(self.sync_store.ids_for_user, user_id)
-        return result
+        return await self._run(self.sync_store.ids_for_user, user_id)
+
+    # A sync store without revocation markers leaves these raising AttributeError, and
+    # a manager never calls them (see ``keeps_revocation_markers``).
 
     async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        await self._run(self.sync_store.mark_user_revoked, user_id, revoked_at, keep_until)
+        await self._run(self._markers().mark_user_revoked, user_id, revoked_at, keep_until)
 
     async def user_revoked_at(self, user_id: str) -> float | None:
-        result: float | None = await self._run(self.sync_store.user_revoked_at, user_id)
-        return result
+        return await self._run(self._markers().user_revoked_at, user_id)
+
+    def _markers(self) -> RevocationMarkers:
+        store = self.sync_store
+        if not isinstance(store, RevocationMarkers):
+            raise AttributeError(f"{store!r} keeps no revocation markers")
+        return store
 
     async def purge_expired(self, now: float | None = None) -> int:
-        result: int = await self._run(self.sync_store.purge_expired, now)
-        return result
+        return await self._run(self.sync_store.purge_expired, now)
 
     async def close(self) -> None:
         await self._run(self.sync_store.close)

@@ -6,8 +6,9 @@ Part of the store conformance suite (async source; ``_sync/`` is generated).
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
-from ...stores.base import AsyncStore
+from ...stores.base import AsyncRevocationMarkers, AsyncStore
 from ..clock import FakeClock
 from .helpers import (
     assert_same_record,
@@ -21,6 +22,10 @@ from .helpers import (
 __all__ = ["AsyncRevocationMarkerContract"]
 
 
+class AsyncStoreWithMarkers(AsyncStore, AsyncRevocationMarkers, Protocol):
+    """A store that keeps revocation markers (the optional part of the protocol)."""
+
+
 class AsyncRevocationMarkerContract:
     """Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
 
@@ -29,12 +34,12 @@ class AsyncRevocationMarkerContract:
     # -- revocation markers ---------------------------------------------------
 
     async def test_a_user_never_revoked_has_no_marker(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         assert await store.user_revoked_at(unique_user()) is None
 
     async def test_a_marker_gives_back_its_revocation_time(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user, other = unique_user(), unique_user()
         await store.mark_user_revoked(user, 100.0, time.time() + 60)
@@ -42,7 +47,7 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(other) is None
 
     async def test_a_later_revocation_moves_the_marker_forward(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         await store.mark_user_revoked(user, 100.0, time.time() + 60)
@@ -50,7 +55,7 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) == 200.0
 
     async def test_an_earlier_revocation_never_moves_the_marker_back(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         await store.mark_user_revoked(user, 200.0, time.time() + 60)
@@ -58,14 +63,14 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) == 200.0
 
     async def test_a_marker_past_its_keep_until_is_not_reported(
-        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+        self, store: AsyncStoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         await store.mark_user_revoked(user, 100.0, now_on(store_clock) - 1)
         assert await store.user_revoked_at(user) is None
 
     async def test_a_marker_is_kept_until_its_keep_until_and_gone_after(
-        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+        self, store: AsyncStoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         keep_until = round(now_on(store_clock) + span_on(store_clock), 3)
@@ -78,7 +83,7 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) is None
 
     async def test_a_shorter_keep_until_never_shortens_the_marker(
-        self, store: AsyncStore, markers: None, store_clock: FakeClock | None
+        self, store: AsyncStoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         now = now_on(store_clock)
@@ -92,7 +97,7 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) == 200.0
 
     async def test_purge_expired_keeps_a_marker_until_its_keep_until(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         keep_until = time.time() + 60
@@ -100,7 +105,9 @@ class AsyncRevocationMarkerContract:
         assert await store.purge_expired(now=keep_until - 1) == 0
         assert await store.user_revoked_at(user) == 100.0
 
-    async def test_markers_are_not_sessions(self, store: AsyncStore, markers: None) -> None:
+    async def test_markers_are_not_sessions(
+        self, store: AsyncStoreWithMarkers, markers: None
+    ) -> None:
         user = unique_user()
         await store.mark_user_revoked(user, 100.0, time.time() + 60)
         assert [key async for key in store.ids()] == []
@@ -108,7 +115,7 @@ class AsyncRevocationMarkerContract:
         assert await store.ids_for_user(user) == []
 
     async def test_a_marker_leaves_the_users_sessions_alone(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         record = make_record(user_id=user)
@@ -120,7 +127,7 @@ class AsyncRevocationMarkerContract:
         assert_same_record(await store.load(record.id), record)
 
     async def test_delete_all_removes_markers_and_counts_only_sessions(
-        self, store: AsyncStore, markers: None
+        self, store: AsyncStoreWithMarkers, markers: None
     ) -> None:
         user, other = unique_user(), unique_user()
         await store.save(make_record(user_id=user))
@@ -130,7 +137,9 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) is None
         assert await store.user_revoked_at(other) is None
 
-    async def test_any_user_id_string_can_be_marked(self, store: AsyncStore, markers: None) -> None:
+    async def test_any_user_id_string_can_be_marked(
+        self, store: AsyncStoreWithMarkers, markers: None
+    ) -> None:
         user = unique_user("../ü ser/'\"; DROP TABLE x; --{slot}/") + "x" * 5000
         await store.mark_user_revoked(user, 100.0, time.time() + 60)
         assert await store.user_revoked_at(user) == 100.0

@@ -7,8 +7,9 @@ Part of the store conformance suite (async source; ``_sync/`` is generated).
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
-from ...stores.base import Store
+from ...stores.base import RevocationMarkers, Store
 from ..clock import FakeClock
 from .helpers import (
     assert_same_record,
@@ -22,6 +23,10 @@ from .helpers import (
 __all__ = ["RevocationMarkerContract"]
 
 
+class StoreWithMarkers(Store, RevocationMarkers, Protocol):
+    """A store that keeps revocation markers (the optional part of the protocol)."""
+
+
 class RevocationMarkerContract:
     """Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
 
@@ -30,12 +35,12 @@ class RevocationMarkerContract:
     # -- revocation markers ---------------------------------------------------
 
     def test_a_user_never_revoked_has_no_marker(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         assert store.user_revoked_at(unique_user()) is None
 
     def test_a_marker_gives_back_its_revocation_time(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user, other = unique_user(), unique_user()
         store.mark_user_revoked(user, 100.0, time.time() + 60)
@@ -43,7 +48,7 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(other) is None
 
     def test_a_later_revocation_moves_the_marker_forward(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         store.mark_user_revoked(user, 100.0, time.time() + 60)
@@ -51,7 +56,7 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) == 200.0
 
     def test_an_earlier_revocation_never_moves_the_marker_back(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         store.mark_user_revoked(user, 200.0, time.time() + 60)
@@ -59,14 +64,14 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) == 200.0
 
     def test_a_marker_past_its_keep_until_is_not_reported(
-        self, store: Store, markers: None, store_clock: FakeClock | None
+        self, store: StoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         store.mark_user_revoked(user, 100.0, now_on(store_clock) - 1)
         assert store.user_revoked_at(user) is None
 
     def test_a_marker_is_kept_until_its_keep_until_and_gone_after(
-        self, store: Store, markers: None, store_clock: FakeClock | None
+        self, store: StoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         keep_until = round(now_on(store_clock) + span_on(store_clock), 3)
@@ -79,7 +84,7 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) is None
 
     def test_a_shorter_keep_until_never_shortens_the_marker(
-        self, store: Store, markers: None, store_clock: FakeClock | None
+        self, store: StoreWithMarkers, markers: None, store_clock: FakeClock | None
     ) -> None:
         user = unique_user()
         now = now_on(store_clock)
@@ -93,7 +98,7 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) == 200.0
 
     def test_purge_expired_keeps_a_marker_until_its_keep_until(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         keep_until = time.time() + 60
@@ -101,7 +106,9 @@ class RevocationMarkerContract:
         assert store.purge_expired(now=keep_until - 1) == 0
         assert store.user_revoked_at(user) == 100.0
 
-    def test_markers_are_not_sessions(self, store: Store, markers: None) -> None:
+    def test_markers_are_not_sessions(
+        self, store: StoreWithMarkers, markers: None
+    ) -> None:
         user = unique_user()
         store.mark_user_revoked(user, 100.0, time.time() + 60)
         assert [key for key in store.ids()] == []
@@ -109,7 +116,7 @@ class RevocationMarkerContract:
         assert store.ids_for_user(user) == []
 
     def test_a_marker_leaves_the_users_sessions_alone(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user = unique_user()
         record = make_record(user_id=user)
@@ -121,7 +128,7 @@ class RevocationMarkerContract:
         assert_same_record(store.load(record.id), record)
 
     def test_delete_all_removes_markers_and_counts_only_sessions(
-        self, store: Store, markers: None
+        self, store: StoreWithMarkers, markers: None
     ) -> None:
         user, other = unique_user(), unique_user()
         store.save(make_record(user_id=user))
@@ -131,7 +138,9 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) is None
         assert store.user_revoked_at(other) is None
 
-    def test_any_user_id_string_can_be_marked(self, store: Store, markers: None) -> None:
+    def test_any_user_id_string_can_be_marked(
+        self, store: StoreWithMarkers, markers: None
+    ) -> None:
         user = unique_user("../ü ser/'\"; DROP TABLE x; --{slot}/") + "x" * 5000
         store.mark_user_revoked(user, 100.0, time.time() + 60)
         assert store.user_revoked_at(user) == 100.0

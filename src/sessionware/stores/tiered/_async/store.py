@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any
 
 from ....core.record import Record
-from ...base import unwrapped
+from ...base import AsyncRevocationMarkers, AsyncStore, AsyncStoreLike, unwrapped
 
 __all__ = ["AsyncTieredStore"]
 
 logger = logging.getLogger("sessionware.stores.tiered")
 
 
-def process_local(store: Any) -> bool:
+def process_local(store: object) -> bool:
     """Whether ``store``, under any proxies and async wrappers, is a memory store:
     one process's own memory, which no other process's delete can reach."""
     from ...memory import MemoryStore
@@ -57,7 +56,9 @@ class AsyncTieredStore:
     write that conflicts with it deletes it, so no update is ever lost.
     """
 
-    def __init__(self, fast: Any, durable: Any, *, single_process: bool = False) -> None:
+    def __init__(
+        self, fast: AsyncStoreLike, durable: AsyncStoreLike, *, single_process: bool = False
+    ) -> None:
         if process_local(fast) and not process_local(durable) and not single_process:
             raise ValueError(
                 "a process-local fast tier (memory://) in front of a shared store would "
@@ -65,8 +66,8 @@ class AsyncTieredStore:
                 "fast tier (redis://), or pass single_process=True if exactly one process "
                 "ever uses the durable store"
             )
-        self.fast = fast
-        self.durable = durable
+        self.fast: AsyncStore = fast
+        self.durable: AsyncStore = durable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fast={self.fast!r}, durable={self.durable!r})"
@@ -112,28 +113,37 @@ class AsyncTieredStore:
             cached = await self.fast.load(id)
         except Exception as exc:
             logger.warning("tiered store: fast tier read failed, using the durable one: %s", exc)
-            return await self.durable.load(id)  # type: ignore[no-any-return]
+            return await self.durable.load(id)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        record: Record | None = await self.durable.load(id)
+            return cached
+        record = await self.durable.load(id)
         if record is not None:
             await self._copy_if_absent(record)
         return record
 
     def ids(self) -> AsyncIterator[str]:
-        return self.durable.ids()  # type: ignore[no-any-return]
+        return self.durable.ids()
 
     async def count(self) -> int:
-        return await self.durable.count()  # type: ignore[no-any-return]
+        return await self.durable.count()
 
     async def ids_for_user(self, user_id: str) -> list[str]:
-        return await self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+        return await self.durable.ids_for_user(user_id)
+
+    # The durable store keeps the markers; one without them leaves these raising
+    # AttributeError, and a manager never calls them (see ``keeps_revocation_markers``).
 
     async def user_revoked_at(self, user_id: str) -> float | None:
-        return await self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+        return await self._markers().user_revoked_at(user_id)
 
     async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        await self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
+        await self._markers().mark_user_revoked(user_id, revoked_at, keep_until)
+
+    def _markers(self) -> AsyncRevocationMarkers:
+        durable = self.durable
+        if not isinstance(durable, AsyncRevocationMarkers):
+            raise AttributeError(f"{durable!r} keeps no revocation markers")
+        return durable
 
     # -- writing -------------------------------------------------------------------
 
@@ -172,19 +182,19 @@ class AsyncTieredStore:
 
     async def delete(self, id: str) -> int:
         await self._evict(id)
-        removed: int = await self.durable.delete(id)
+        removed = await self.durable.delete(id)
         await self._evict(id)
         return removed
 
     async def delete_many(self, ids: Iterable[str]) -> int:
         keys = list(ids)
         await self._evict_many(keys)
-        removed: int = await self.durable.delete_many(keys)
+        removed = await self.durable.delete_many(keys)
         await self._evict_many(keys)
         return removed
 
     async def delete_all(self) -> int:
-        removed: int = await self.durable.delete_all()
+        removed = await self.durable.delete_all()
         try:
             await self.fast.delete_all()
         except Exception as exc:
@@ -192,7 +202,7 @@ class AsyncTieredStore:
         return removed
 
     async def purge_expired(self, now: float | None = None) -> int:
-        removed: int = await self.durable.purge_expired(now)
+        removed = await self.durable.purge_expired(now)
         try:
             await self.fast.purge_expired(now)
         except Exception as exc:

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Iterable, Mapping
-from typing import Any
 
 from ....core.record import Record
-from ...base import unwrapped
+from ...base import RevocationMarkers, Store, StoreLike, unwrapped
 
 __all__ = ["TieredStore"]
 
 logger = logging.getLogger("sessionware.stores.tiered")
 
 
-def process_local(store: Any) -> bool:
+def process_local(store: object) -> bool:
     """Whether ``store``, under any proxies and async wrappers, is a memory store:
     one process's own memory, which no other process's delete can reach."""
     from ...memory import MemoryStore
@@ -58,7 +57,9 @@ class TieredStore:
     write that conflicts with it deletes it, so no update is ever lost.
     """
 
-    def __init__(self, fast: Any, durable: Any, *, single_process: bool = False) -> None:
+    def __init__(
+        self, fast: StoreLike, durable: StoreLike, *, single_process: bool = False
+    ) -> None:
         if process_local(fast) and not process_local(durable) and not single_process:
             raise ValueError(
                 "a process-local fast tier (memory://) in front of a shared store would "
@@ -66,8 +67,8 @@ class TieredStore:
                 "fast tier (redis://), or pass single_process=True if exactly one process "
                 "ever uses the durable store"
             )
-        self.fast = fast
-        self.durable = durable
+        self.fast: Store = fast
+        self.durable: Store = durable
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fast={self.fast!r}, durable={self.durable!r})"
@@ -113,28 +114,37 @@ class TieredStore:
             cached = self.fast.load(id)
         except Exception as exc:
             logger.warning("tiered store: fast tier read failed, using the durable one: %s", exc)
-            return self.durable.load(id)  # type: ignore[no-any-return]
+            return self.durable.load(id)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        record: Record | None = self.durable.load(id)
+            return cached
+        record = self.durable.load(id)
         if record is not None:
             self._copy_if_absent(record)
         return record
 
     def ids(self) -> Iterator[str]:
-        return self.durable.ids()  # type: ignore[no-any-return]
+        return self.durable.ids()
 
     def count(self) -> int:
-        return self.durable.count()  # type: ignore[no-any-return]
+        return self.durable.count()
 
     def ids_for_user(self, user_id: str) -> list[str]:
-        return self.durable.ids_for_user(user_id)  # type: ignore[no-any-return]
+        return self.durable.ids_for_user(user_id)
+
+    # The durable store keeps the markers; one without them leaves these raising
+    # AttributeError, and a manager never calls them (see ``keeps_revocation_markers``).
 
     def user_revoked_at(self, user_id: str) -> float | None:
-        return self.durable.user_revoked_at(user_id)  # type: ignore[no-any-return]
+        return self._markers().user_revoked_at(user_id)
 
     def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        self.durable.mark_user_revoked(user_id, revoked_at, keep_until)
+        self._markers().mark_user_revoked(user_id, revoked_at, keep_until)
+
+    def _markers(self) -> RevocationMarkers:
+        durable = self.durable
+        if not isinstance(durable, RevocationMarkers):
+            raise AttributeError(f"{durable!r} keeps no revocation markers")
+        return durable
 
     # -- writing -------------------------------------------------------------------
 
@@ -173,19 +183,19 @@ class TieredStore:
 
     def delete(self, id: str) -> int:
         self._evict(id)
-        removed: int = self.durable.delete(id)
+        removed = self.durable.delete(id)
         self._evict(id)
         return removed
 
     def delete_many(self, ids: Iterable[str]) -> int:
         keys = list(ids)
         self._evict_many(keys)
-        removed: int = self.durable.delete_many(keys)
+        removed = self.durable.delete_many(keys)
         self._evict_many(keys)
         return removed
 
     def delete_all(self) -> int:
-        removed: int = self.durable.delete_all()
+        removed = self.durable.delete_all()
         try:
             self.fast.delete_all()
         except Exception as exc:
@@ -193,7 +203,7 @@ class TieredStore:
         return removed
 
     def purge_expired(self, now: float | None = None) -> int:
-        removed: int = self.durable.purge_expired(now)
+        removed = self.durable.purge_expired(now)
         try:
             self.fast.purge_expired(now)
         except Exception as exc:
