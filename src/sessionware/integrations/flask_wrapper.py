@@ -119,6 +119,8 @@ class FlaskSession(SessionMixin):
         if not value:
             self._written = False
 
+    # The ignore: Flask's SessionMixin declares ``new`` a plain writable attribute;
+    # here it is read-only, answered by the sessionware session.
     @property
     def new(self) -> bool:  # type: ignore[override]
         return self.session.is_new

@@ -306,6 +306,8 @@ class SessionDict(dict[str, Any]):
         for key, value in items.items():
             self[key] = value
 
+    # dict's own |= would bypass __setitem__. The ignore: mypy checks an __ior__
+    # against typeshed's overloaded, generic dict.__or__, which no override matches.
     def __ior__(self, other: Any) -> SessionDict:  # type: ignore[override,misc]
         self.update(other)
         return self

@@ -42,7 +42,7 @@ _codec = JsonCodec()
 _security_log = logging.getLogger("django.security.SuspiciousSession")
 
 
-class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no types
+class SessionStore(SessionBase):
     """``SessionBase`` whose mapping is the manager's ``Session``."""
 
     def __init__(self, session_key: str | None = None) -> None:

@@ -30,7 +30,7 @@ from .engine import setting as _setting
 __all__ = ["SessionMiddleware"]
 
 
-class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # no Django types
+class SessionMiddleware(DjangoSessionMiddleware):
     """A drop-in replacement for ``django.contrib.sessions.middleware.SessionMiddleware``.
 
     The same decisions, in the same order, for any ``SESSION_ENGINE`` (Django's

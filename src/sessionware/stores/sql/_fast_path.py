@@ -173,6 +173,8 @@ class FastPath:
 
     def is_disconnect(self, exc: Exception, connection: PoolProxiedConnection | None) -> bool:
         dbapi_connection = None if connection is None else connection.dbapi_connection
+        # The ignore: SQLAlchemy types the error as the class nested in its DBAPIModule
+        # protocol, which no driver's exception is; dialects classify any exception.
         return bool(self.dialect.is_disconnect(exc, dbapi_connection, None))  # type: ignore[arg-type]
 
     def wrap(self, exc: Exception, sql: str | None, disconnected: bool) -> DBAPIError:

@@ -33,7 +33,7 @@ class GreenletBridge:
     def __init__(self) -> None:
         # The async store needs greenlet (SQLAlchemy's asyncio extension); the sync
         # store, which shares this module, must not.
-        from greenlet import getcurrent, greenlet  # type: ignore[import-untyped]
+        from greenlet import getcurrent, greenlet
 
         self._getcurrent: Callable[[], Any] = getcurrent
         self._greenlet: Callable[..., Any] = greenlet
