@@ -25,7 +25,7 @@ from typing import Any
 
 from .core.events import HOOKS
 from .core.visits import VisitTracker
-from .stores.base import STORE_OPERATIONS, StoreProxy
+from .stores.base import STORE_OPERATIONS, AsyncStore, Store, StoreProxy
 
 __all__ = ["Metrics", "PrometheusExporter"]
 
@@ -106,7 +106,7 @@ class Metrics:
             if failed:
                 stats.errors += 1
 
-    def wrap_store(self, store: Any) -> StoreProxy:
+    def wrap_store(self, store: Store | AsyncStore | StoreProxy) -> StoreProxy:
         """A proxy of ``store`` (sync or async) that times every operation."""
         is_async = inspect.iscoroutinefunction(store.load)
         proxy_class = _AsyncTimingProxy if is_async else _TimingProxy
@@ -143,7 +143,7 @@ class Metrics:
 
 
 class _MetricsProxy(StoreProxy):
-    def __init__(self, store: Any, metrics: Metrics) -> None:
+    def __init__(self, store: Store | AsyncStore | StoreProxy, metrics: Metrics) -> None:
         self.metrics = metrics
         super().__init__(store)
 

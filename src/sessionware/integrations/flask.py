@@ -50,6 +50,7 @@ from .._sync.manager import SessionManager
 from ..cookies import CookieOptions, read_cookie, warn_if_insecure
 from ..core.codecs import Codec
 from ..core.signing import CookieSigner
+from ..stores.base import StoreLike
 from ..stores.registry import open_store
 from .flask_codec import TaggedJSONCodec
 from .flask_wrapper import CODEC_HINT, FlaskSession, value_guard
@@ -326,7 +327,7 @@ def _cookie_options(
 
 
 def init_app(
-    app: Flask, manager: SessionManager | None = None, *, store: Any = None
+    app: Flask, manager: SessionManager | None = None, *, store: StoreLike | str | None = None
 ) -> SessionInterface:
     """Make ``app`` keep its sessions server-side; returns the installed interface.
 
@@ -348,7 +349,7 @@ def init_app(
     return interface
 
 
-def manager_from_config(app: Flask, store: Any = None) -> SessionManager:
+def manager_from_config(app: Flask, store: StoreLike | str | None = None) -> SessionManager:
     """A ``SessionManager`` configured from ``app.config``.
 
     The store from ``store`` (a store or a URL) or ``SESSIONWARE_STORE`` (default

@@ -52,6 +52,7 @@ from .._async.manager import AsyncSessionManager
 from ..asgi import ASGIApp, Message, Receive, Scope, Send
 from ..asgi import SessionMiddleware as ASGISessionMiddleware
 from ..cookies import CookieOptions
+from ..stores.base import AsyncStoreLike
 from ..stores.registry import open_async_store
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class SessionMiddleware:
         domain: str | None = None,
         partitioned: bool = False,
         *,
-        store: str | Any | None = None,
+        store: str | AsyncStoreLike | None = None,
         manager: AsyncSessionManager | None = None,
         idle_timeout: float | None = None,
     ) -> None:
@@ -142,7 +143,9 @@ class SessionMiddleware:
 
     async def _open(self) -> ASGISessionMiddleware:
         """Open the store named by URL on first use (opening it is asynchronous)."""
-        store = await open_async_store(self._store)
+        url = self._store
+        assert isinstance(url, str)  # a store given as an object made the manager at once
+        store = await open_async_store(url)
         if self._inner is None:
             self._inner = self._around(AsyncSessionManager(store, **self._manager_options))
         else:  # another request opened it meanwhile

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._sync.manager import SessionManager
+from ..core.record import Record
 from ..errors import ConcurrentUpdateError
-from ..stores.base import StoreProxy
+from ..stores.base import StoreLike, StoreProxy
 from ..stores.registry import open_store
 
 __all__ = ["HammerResult", "hammer_one_session"]
@@ -88,13 +89,15 @@ class _CasCounter(StoreProxy):
     """Counts compare-and-set attempts and lost races (thread-safe), and the
     attempts of the current thread's update (``attempts.count``)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: StoreLike) -> None:
         super().__init__(store)
         self.tally = WriterTally()
         self.attempts = threading.local()
         self._lock = threading.Lock()
 
-    def save_if_version(self, call: Callable[..., bool], record: Any, expected: int) -> bool:
+    def save_if_version(
+        self, call: Callable[[Record, int], bool], record: Record, expected: int
+    ) -> bool:
         written = call(record, expected)
         self.attempts.count = getattr(self.attempts, "count", 0) + 1
         with self._lock:
@@ -128,17 +131,17 @@ def _write_updates(
     return tally
 
 
-def _manager(store: Any, options: dict[str, Any]) -> SessionManager:
+def _manager(store: StoreLike, options: dict[str, Any]) -> SessionManager:
     settings: dict[str, Any] = {"visit_tracker": False, **options}
     return SessionManager(store, **settings)
 
 
-def _open(store: str | Callable[[], Any], setup: bool = True) -> Any:
+def _open(store: str | Callable[[], StoreLike], setup: bool = True) -> StoreLike:
     return open_store(store, setup=setup) if isinstance(store, str) else store()
 
 
 def _process_writer(
-    store: str | Callable[[], Any],
+    store: str | Callable[[], StoreLike],
     options: dict[str, Any],
     cookie: str,
     writer: int,
@@ -160,7 +163,7 @@ def _process_writer(
 
 
 def _run_threads(
-    store: Any,
+    store: StoreLike,
     options: dict[str, Any],
     cookie: str,
     writers: int,
@@ -193,7 +196,11 @@ def _run_threads(
 
 
 def _run_processes(
-    store: str | Callable[[], Any], options: dict[str, Any], cookie: str, writers: int, updates: int
+    store: str | Callable[[], StoreLike],
+    options: dict[str, Any],
+    cookie: str,
+    writers: int,
+    updates: int,
 ) -> WriterTally:
     # spawn, not fork: the parent may have background threads (visit flushers).
     context = multiprocessing.get_context("spawn")
@@ -226,7 +233,7 @@ def _run_processes(
 
 
 def hammer_one_session(
-    store: str | Callable[[], Any],
+    store: str | Callable[[], StoreLike],
     writers: int = 8,
     updates: int = 500,
     mode: Literal["threads", "processes"] = "threads",

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..stores.base import STORE_OPERATIONS, StoreProxy
+from ..stores.base import STORE_OPERATIONS, AsyncStore, Store, StoreProxy
 
 __all__ = ["FaultInjector"]
 
@@ -34,7 +34,7 @@ class FaultInjector(StoreProxy):
 
     def __init__(
         self,
-        store: Any,
+        store: Store | AsyncStore | StoreProxy,
         fail: Mapping[str, Fault] | None = None,
         *,
         probability: float = 1.0,

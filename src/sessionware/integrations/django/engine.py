@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from ..._sync.manager import SessionManager
 from ...core.record import Record
-from ...stores.base import StoreProxy
+from ...stores.base import Store, StoreProxy
 from ...stores.registry import open_store
 
 __all__ = [
@@ -45,7 +46,7 @@ MANAGER_SETTINGS = frozenset(
 )
 
 _lock = threading.Lock()
-_stores: dict[str, Any] = {}
+_stores: dict[str, Store] = {}
 _managers: dict[tuple[Any, ...], SessionManager] = {}
 _current: SessionManager | None = None
 #: The expiry Django wants for the record being saved (see ``_DjangoExpiry``).
@@ -59,7 +60,9 @@ class _DjangoExpiry(StoreProxy):
     which can differ per session, where the manager's policy has one idle timeout.
     Closing is left to ``close_stores``: managers of one URL share the store."""
 
-    def save_if_version(self, call: Any, record: Record, expected_version: int) -> bool:
+    def save_if_version(
+        self, call: Callable[[Record, int], bool], record: Record, expected_version: int
+    ) -> bool:
         expires_at = record_expiry.get()
         if expires_at is not None and expires_at != record.expires_at:
             record = Record(
@@ -73,7 +76,7 @@ class _DjangoExpiry(StoreProxy):
         written: bool = call(record, expected_version)
         return written
 
-    def close(self, call: Any) -> None:
+    def close(self, call: Callable[[], None]) -> None:
         return None
 
 
@@ -90,7 +93,7 @@ def setting(name: str) -> Any:
         return getattr(settings, name, None)
 
 
-def get_store() -> Any:
+def get_store() -> Store:
     """The process's store for ``settings.SESSIONWARE_STORE``, opened on first use."""
     url: str = getattr(settings, "SESSIONWARE_STORE", None) or DEFAULT_STORE
     with _lock:
