@@ -195,7 +195,8 @@ class RawRedis:
         self.prefix = ctx.unique("rawbench") + ":"
 
     def load(self, key: str) -> bytes | None:
-        value: bytes | None = self.client.get(self.prefix + key)
+        value = self.client.get(self.prefix + key)
+        assert not isinstance(value, str)  # no decode_responses: bytes
         return value
 
     def save(self, record: Record) -> None:
@@ -550,7 +551,10 @@ def _discard_redis(url: str) -> None:
 
 
 def _discard_sql(url: str) -> None:
+    from sessionware.stores.sql import SQLStore
+
     store = open_store(url, setup=False)
+    assert isinstance(store, SQLStore)
     try:
         store.drop_table()
     finally:

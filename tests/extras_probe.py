@@ -193,7 +193,7 @@ def probe_asgi(_url: str) -> None:
 
     from sessionware.integrations.starlette import SessionMiddleware
 
-    assert uvicorn.Config  # httpx is not in [asgi]: no TestClient, a raw ASGI call
+    assert callable(uvicorn.Config)  # httpx is not in [asgi]: no TestClient, a raw ASGI call
 
     async def count(request: Request) -> PlainTextResponse:
         request.session["visits"] = request.session.get("visits", 0) + 1

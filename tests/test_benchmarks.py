@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,34 +17,35 @@ ROW_KEYS = {"scenario", "store", "measurement", "value", "unit", "target", "ok",
 
 
 @pytest.fixture(scope="module")
-def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     output = tmp_path_factory.mktemp("bench") / "smoke.json"
     scenarios = "roundtrip,request,scale,visits,memory"
     assert (
         main(["--smoke", "--stores", "memory", "--scenarios", scenarios, "--output", str(output)])
         == 0
     )
-    return json.loads(Path(output).read_text())
+    report: dict[str, Any] = json.loads(Path(output).read_text())
+    return report
 
 
-def test_smoke_run_writes_mode_machine_and_rows(smoke_report: dict) -> None:
+def test_smoke_run_writes_mode_machine_and_rows(smoke_report: dict[str, Any]) -> None:
     assert smoke_report["mode"] == "smoke"
     assert {"nproc", "cpu", "python"} <= set(smoke_report["machine"])
     assert smoke_report["rows"]
 
 
-def test_every_row_has_the_documented_fields(smoke_report: dict) -> None:
+def test_every_row_has_the_documented_fields(smoke_report: dict[str, Any]) -> None:
     for row in smoke_report["rows"]:
         assert set(row) == ROW_KEYS
         assert row["result"] in ("", "PASS", "MISS")
 
 
-def test_every_selected_scenario_reports_on_memory(smoke_report: dict) -> None:
+def test_every_selected_scenario_reports_on_memory(smoke_report: dict[str, Any]) -> None:
     scenarios = {row["scenario"].split()[0] for row in smoke_report["rows"]}
     assert scenarios == {"1", "2", "4", "5", "7"}
 
 
-def test_targets_are_judged_not_hidden(smoke_report: dict) -> None:
+def test_targets_are_judged_not_hidden(smoke_report: dict[str, Any]) -> None:
     judged = [row for row in smoke_report["rows"] if row["ok"] is not None]
     assert judged
     assert all(row["result"] == ("PASS" if row["ok"] else "MISS") for row in judged)

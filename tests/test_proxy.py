@@ -14,6 +14,16 @@ from sessionware.testing._sync.conformance import make_record
 from .conftest import SECRET
 
 
+def as_store(proxy: sw.StoreProxy) -> sw.Store:
+    """The proxy as the store it is at runtime: its overrides take the wrapped method
+    first (``load(self, call, id)``), which is not the signature callers use."""
+    return proxy
+
+
+def as_async_store(proxy: sw.StoreProxy) -> sw.AsyncStore:
+    return proxy
+
+
 class LoadLog(sw.StoreProxy):
     def __init__(self, store: Any) -> None:
         super().__init__(store)
@@ -34,7 +44,7 @@ def test_an_overridden_operation_is_intercepted() -> None:
     proxy = LoadLog(MemoryStore())
     record = make_record()
     proxy.save(record)
-    assert proxy.load(record.id) == record
+    assert as_store(proxy).load(record.id) == record
     assert proxy.log == [f"load {record.id}"]
 
 
@@ -51,7 +61,7 @@ def test_proxies_stack() -> None:
     stacked = Upper(logged)
     record = make_record(data=b"abc")
     stacked.save(record)
-    loaded = stacked.load(record.id)
+    loaded = as_store(stacked).load(record.id)
     assert loaded is not None
     assert loaded.data == b"ABC"
     assert logged.log == [f"load {record.id}"]
@@ -69,7 +79,7 @@ def test_a_proxy_wraps_an_async_store_too() -> None:
         proxy = AsyncLog(AsyncMemoryStore())
         record = make_record()
         await proxy.save(record)
-        assert await proxy.load(record.id) == record
+        assert await as_async_store(proxy).load(record.id) == record
         assert proxy.seen == [record.id]
 
     asyncio.run(main())
@@ -127,7 +137,7 @@ def test_a_subclass_can_extend_an_override_with_super() -> None:
     proxy = Counted(MemoryStore())
     record = make_record()
     proxy.save(record)
-    assert proxy.load(record.id) == record
+    assert as_store(proxy).load(record.id) == record
     assert proxy.log == ["counted", f"load {record.id}"]
 
 
@@ -138,7 +148,7 @@ def test_keyword_arguments_reach_the_store_through_a_proxy() -> None:
 
     store = MemoryStore()
     store.save(make_record(expires_in=10))
-    assert Purge(store).purge_expired(now=10**12) == 1
+    assert as_store(Purge(store)).purge_expired(now=10**12) == 1
 
 
 def test_backend_specific_attributes_stay_reachable_through_a_proxy() -> None:

@@ -34,6 +34,7 @@ async def stores(
         store = AsyncMemoryStore()
         yield store, store
         return
+    options: dict[str, Any]
     if request.param == "sqlite":
         url, options = f"sqlite:///{tmp_path / 'sessions.db'}", {}
     else:

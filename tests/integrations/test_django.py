@@ -313,7 +313,7 @@ def test_keys_of_eight_characters_are_accepted(session: SessionStore) -> None:
 
 def test_the_session_key_is_read_only(session: SessionStore) -> None:
     with pytest.raises(AttributeError):
-        session.session_key = "abcdefghijkl"  # type: ignore[misc]
+        session.session_key = "abcdefghijkl"
 
 
 def test_loading_an_unknown_key_does_not_create_a_record(store: Any) -> None:

@@ -35,7 +35,7 @@ def _stored_session(**data: Any) -> str:
     session.update(data)
     session.save()
     key = session.session_key
-    assert key is not None
+    assert isinstance(key, str)
     return key
 
 
@@ -73,7 +73,7 @@ def test_cookies_a_test_put_on_the_request_are_the_ones_used() -> None:
     request = RequestFactory().get("/")
     request.COOKIES[settings.SESSION_COOKIE_NAME] = key
     SessionMiddleware(lambda request: HttpResponse()).process_request(request)
-    assert request.session.session_key == key  # type: ignore[attr-defined]
+    assert request.session.session_key == key
 
 
 def test_a_vary_header_the_view_set_is_extended_with_cookie() -> None:
@@ -135,7 +135,8 @@ def anyio_backend() -> str:
 def _djangos_rendering(value: str, **options: Any) -> str:
     response = HttpResponse()
     response.set_cookie(settings.SESSION_COOKIE_NAME, value, **options)
-    return response.cookies[settings.SESSION_COOKIE_NAME].output(header="")
+    rendered: str = response.cookies[settings.SESSION_COOKIE_NAME].output(header="")
+    return rendered
 
 
 @pytest.mark.parametrize(

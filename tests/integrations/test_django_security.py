@@ -62,8 +62,9 @@ def _stored_session(connection: Connection, **data: Any) -> str:
         session = SessionStore()
         session.update(data)
         session.save()
-    assert session.session_key is not None
-    return session.session_key
+    key = session.session_key
+    assert isinstance(key, str)
+    return key
 
 
 def _loaded(connection: Connection, key: str) -> SessionStore:
@@ -242,6 +243,7 @@ def test_a_read_that_moves_the_expiry_resends_the_cookie() -> None:
     store = get_store()
     (stored_key,) = store.ids()
     record = store.load(stored_key)
+    assert record is not None
     half_gone = time.time() + settings.SESSION_COOKIE_AGE / 2  # the visit throttle is due
     store.save(Record(record.id, record.data, record.created_at, half_gone, record.version))
     client = Client()

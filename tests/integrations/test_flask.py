@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import flask
 import pytest
@@ -750,9 +750,10 @@ def test_a_store_failure_while_saving_becomes_a_500(
 ) -> None:
     class BrokenSaves(sw.StoreProxy):
         def save_if_version(self, call: Any, record: Any, expected: int) -> bool:
-            raise sw.StoreUnavailable("store is down")
+            raise sw.StoreUnavailable("memory://", "store is down")
 
-    manager.store = BrokenSaves(manager.store)
+    broken: sw.StoreProxy = BrokenSaves(manager.store)
+    manager.store = broken
     app.testing = False
 
     @app.get("/")
@@ -818,7 +819,7 @@ def test_flashed_messages_survive_to_the_next_request_only(
     @app.get("/show")
     def show() -> str:
         # Flashes are kept in Flask's tagged form with any codec: pairs stay tuples.
-        pairs = flask.get_flashed_messages(with_categories=True)
+        pairs = cast("list[tuple[str, str]]", flask.get_flashed_messages(with_categories=True))
         return "; ".join(f"{category}: {message}" for category, message in pairs)
 
     client.get("/")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -207,7 +207,8 @@ def test_set_cookie_attributes_are_spelled_as_starlettes_own(options: dict[str, 
         )
         client = TestClient(app, base_url="https://testserver")
         response = client.post("/update_session", json={"some": "data"})
-        return response.headers["set-cookie"].split("; ")[1:]
+        cookie: str = response.headers["set-cookie"]
+        return cookie.split("; ")[1:]
 
     ours = attributes(SessionMiddleware, SECRET, **options)
     assert ours == attributes(starlette_sessions.SessionMiddleware, SECRET, **options)
@@ -218,7 +219,8 @@ def test_a_cleared_sessions_deletion_cookie_is_spelled_as_starlettes_own() -> No
         app = Starlette(routes=ROUTES, middleware=[Middleware(middleware, secret_key=SECRET)])
         client = TestClient(app)
         client.post("/update_session", json={"some": "data"})
-        return client.post("/clear_session").headers["set-cookie"]
+        cookie: str = client.post("/clear_session").headers["set-cookie"]
+        return cookie
 
     assert deletion(SessionMiddleware) == deletion(starlette_sessions.SessionMiddleware)
 
@@ -251,7 +253,7 @@ def test_an_https_only_cookie_over_https_logs_no_warning(
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_sessions_are_kept_on_either_anyio_backend(backend: str) -> None:
+def test_sessions_are_kept_on_either_anyio_backend(backend: Literal["asyncio", "trio"]) -> None:
     client = TestClient(make_app(), backend=backend)
     client.post("/update_session", json={"some": "data"})
     assert client.get("/view_session").json() == {"session": {"some": "data"}}
@@ -436,7 +438,9 @@ def test_a_change_to_request_session_reaches_the_sessionware_session_at_once() -
 
 def test_mark_modified_saves_a_session_whose_values_did_not_change() -> None:
     async def touch(request: Request) -> JSONResponse:
-        request.session.mark_modified()
+        session = request.session
+        assert isinstance(session, SessionDict)
+        session.mark_modified()
         return JSONResponse({})
 
     store = AsyncMemoryStore()

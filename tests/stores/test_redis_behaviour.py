@@ -254,7 +254,7 @@ class CountingConnection(redis.Connection):
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         CountingConnection.sends += 1
-        super().send_packed_command(command, check_health)
+        redis.Connection.send_packed_command(self, command, check_health)
 
 
 @pytest.fixture
@@ -439,6 +439,7 @@ async def test_async_stores_share_a_client_within_one_event_loop(
     two = await sw.open_async_store(redis_url, prefix=prefix)
     try:
         assert isinstance(one, AsyncRedisStore)
+        assert isinstance(two, AsyncRedisStore)
         assert one.client is two.client
         record = make_record()
         await one.save(record)

@@ -13,6 +13,7 @@ import pytest
 
 import sessionware as sw
 from sessionware.errors import StoreUnavailable
+from sessionware.stores.redis import RedisStore
 from tests.conftest import SECRET
 from tests.servers import RedisCluster, wait_for
 
@@ -151,6 +152,7 @@ def test_cluster_failover_mid_run_loses_nothing_written_after_it(
         # The killed node rejoins as a replica: still nothing written after the
         # failover is lost, through a fresh client too.
         redis_cluster.restart_node(victim)
+        assert isinstance(manager.store, RedisStore)
         fresh_store = sw.open_store(redis_cluster.url, prefix=manager.store.keys.prefix)
         fresh = sw.SessionManager(fresh_store, secret_key=SECRET, idle_timeout=None)
         try:

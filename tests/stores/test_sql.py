@@ -267,8 +267,8 @@ def test_the_async_store_uses_the_async_driver_of_the_same_database(given: str, 
 @pytest.mark.anyio
 async def test_open_async_store_gives_a_native_async_sql_store(mysql_url: str) -> None:
     store = await sw.open_async_store(mysql_url, table=unique_table())
+    assert isinstance(store, AsyncSQLStore)
     try:
-        assert isinstance(store, AsyncSQLStore)
         assert store.url.drivername == "mysql+aiomysql"
         record = make_record()
         assert await store.save_if_version(record, 0)
@@ -284,6 +284,7 @@ async def test_an_asyncpg_url_opens_a_working_async_store(postgres_url: str) -> 
     store = await sw.open_async_store(
         asyncpg_url.render_as_string(hide_password=False), table=unique_table()
     )
+    assert isinstance(store, AsyncSQLStore)
     try:
         assert store.url.drivername == "postgresql+asyncpg"
         record = make_record()

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 import pytest
-from greenlet import getcurrent  # type: ignore[import-untyped]
+from greenlet import getcurrent
 from sqlalchemy.util import await_only
 
 from sessionware.stores.sql._greenlet_bridge import GreenletBridge
@@ -79,7 +79,7 @@ async def test_the_function_sees_the_context_variables_of_its_task() -> None:
         request_id.set(name)
         return await bridge.run(request_id.get)
 
-    assert await asyncio.gather(in_request("a"), in_request("b")) == ["a", "b"]
+    assert list(await asyncio.gather(in_request("a"), in_request("b"))) == ["a", "b"]
     assert await bridge.run(request_id.get) == "none"
 
 

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import greenlet  # type: ignore[import-untyped]
+import greenlet
 import pytest
 from sqlalchemy.engine import make_url
 

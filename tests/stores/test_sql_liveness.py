@@ -48,7 +48,9 @@ def pooled_backend_ids(engine: Engine, url: str, count: int) -> list[int]:
     for connection in held:
         cursor = connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(backend_id_sql(url))
-        ids.append(int(cursor.fetchone()[0]))
+        row = cursor.fetchone()
+        assert row is not None
+        ids.append(int(row[0]))
         cursor.close()
     for connection in held:
         connection.close()

@@ -92,6 +92,7 @@ def test_four_slashes_is_an_absolute_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", ["sqlite://:memory:", "sqlite:///:memory:", "sqlite://"])
 def test_memory_urls_give_one_private_database(url: str) -> None:
     store = sw.open_store(url)
+    assert isinstance(store, SQLiteStore)
     try:
         assert store.memory
         record = make_record()

@@ -130,4 +130,6 @@ async def test_a_proxy_sees_every_load_of_a_store_that_could_answer_on_the_loop(
     assert await store.load(record.id) == record
     await store.close()
     assert proxy.calls_to("load") == 1
-    assert proxy.store.threads["load_nowait"] == []
+    inner = proxy.store
+    assert isinstance(inner, _LoopLoadingStore)
+    assert inner.threads["load_nowait"] == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import unittest
+from collections.abc import Callable
 from typing import Any
 
 import django
@@ -21,17 +22,23 @@ class _Recorder(unittest.TextTestResult):
         super().__init__(*args, **kwargs)
         self.outcomes: dict[str, tuple[str, str]] = {}
 
+    def _describe(self, err: Any, test: unittest.TestCase) -> str:
+        """The failure as unittest renders it, cut to its last 2000 characters.
+        ``_exc_info_to_string`` is private, so typeshed does not declare it."""
+        render: Callable[[Any, unittest.TestCase], str] = getattr(self, "_exc_info_to_string")  # noqa: B009
+        return render(err, test)[-2000:]
+
     def addSuccess(self, test: unittest.TestCase) -> None:
         super().addSuccess(test)
         self.outcomes.setdefault(test.id(), ("passed", ""))
 
     def addFailure(self, test: unittest.TestCase, err: Any) -> None:
         super().addFailure(test, err)
-        self.outcomes[test.id()] = ("failed", self._exc_info_to_string(err, test)[-2000:])
+        self.outcomes[test.id()] = ("failed", self._describe(err, test))
 
     def addError(self, test: unittest.TestCase, err: Any) -> None:
         super().addError(test, err)
-        self.outcomes[test.id()] = ("error", self._exc_info_to_string(err, test)[-2000:])
+        self.outcomes[test.id()] = ("error", self._describe(err, test))
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
         super().addSkip(test, reason)
@@ -40,7 +47,7 @@ class _Recorder(unittest.TextTestResult):
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         super().addSubTest(test, subtest, err)
         if err is not None:
-            self.outcomes[test.id()] = ("failed", self._exc_info_to_string(err, test)[-2000:])
+            self.outcomes[test.id()] = ("failed", self._describe(err, test))
 
 
 def main(report: str) -> int:

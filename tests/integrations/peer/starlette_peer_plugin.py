@@ -45,8 +45,9 @@ def lengthened(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-upstream.SessionMiddleware = LengthenedSecretMiddleware  # type: ignore[misc]
-upstream.Session = integration.SessionDict  # type: ignore[misc]
+# Deliberate monkeypatches of Starlette's module: the ignores say these types differ.
+upstream.SessionMiddleware = LengthenedSecretMiddleware  # type: ignore[misc,assignment]
+upstream.Session = integration.SessionDict  # type: ignore[misc,assignment]
 
 
 @pytest.fixture(autouse=True)
