@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.record import NEVER, Record
+from ..stores.base import Store
 
 __all__ = ["EXPIRY_BUCKETS", "StoreStats", "gather_stats", "live_records", "store_size"]
 
@@ -28,7 +29,7 @@ EXPIRY_BUCKETS: tuple[tuple[str, float], ...] = (
 NEVER_BUCKET = "never"
 
 
-def live_records(store: Any, keys: Iterable[str]) -> Iterator[Record]:
+def live_records(store: Store, keys: Iterable[str]) -> Iterator[Record]:
     """The records of ``keys`` that are still live (a key listed a moment ago may
     have expired or been deleted since)."""
     for key in keys:
@@ -81,14 +82,14 @@ class StoreStats:
         }
 
 
-def gather_stats(store: Any, now: float) -> StoreStats:
+def gather_stats(store: Store, now: float) -> StoreStats:
     stats = StoreStats(store_bytes=store_size(store))
     for record in live_records(store, store.ids()):
         stats.add(record, now)
     return stats
 
 
-def store_size(store: Any) -> int | None:
+def store_size(store: object) -> int | None:
     """Bytes the store occupies, where it can tell: a ``size_bytes()`` method, or
     the file or directory its ``path`` or ``directory`` attribute names. None otherwise."""
     size_bytes = getattr(store, "size_bytes", None)

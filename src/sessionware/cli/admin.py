@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from ..core.record import Record
+from ..stores.base import Store
 from ._common import CliError, err, opened_store, out, resolve_key
 from ._format import decode_data, expires_in, hexdump, human_bytes, local_time
 from ._stats import StoreStats, gather_stats, live_records
@@ -105,7 +106,7 @@ def list_sessions(url: str, user_id: str | None, limit: int, as_json: bool) -> N
     _print_records(records, total, user_id)
 
 
-def _first_records(store: Any, limit: int) -> list[Record]:
+def _first_records(store: Store, limit: int) -> list[Record]:
     keys = store.ids()
     try:
         return list(itertools.islice(live_records(store, keys), limit))
@@ -240,7 +241,7 @@ def purge(url: str, everything: bool, yes: bool, batch_size: int) -> None:
     out().print(f"deleted {removed} session{'s' if removed != 1 else ''}")
 
 
-def _delete_in_batches(store: Any, total: int, batch_size: int) -> int:
+def _delete_in_batches(store: Store, total: int, batch_size: int) -> int:
     removed = 0
     with _progress(total=True) as progress:
         task = progress.add_task("deleting sessions", total=total)
@@ -256,7 +257,7 @@ def _delete_in_batches(store: Any, total: int, batch_size: int) -> int:
             progress.update(task, completed=min(removed, total), total=max(total, removed))
 
 
-def _next_keys(store: Any, count: int) -> list[str]:
+def _next_keys(store: Store, count: int) -> list[str]:
     # A fresh iterator per batch: deleting while iterating is unsafe in many stores.
     keys = store.ids()
     try:

@@ -9,7 +9,6 @@ so a session that the application changed in DST meanwhile is never overwritten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import click
 from rich.progress import (
@@ -23,6 +22,7 @@ from rich.progress import (
 
 from ..core.record import Record
 from ..errors import redact_url
+from ..stores.base import Store
 from ._common import CliError, CliUsageError, err, opened_store, out
 
 __all__ = ["MigrationReport", "copy_sessions", "migrate"]
@@ -37,7 +37,7 @@ class MigrationReport:
     keys: list[str] = field(default_factory=list)
 
 
-def copy_one(source: Any, target: Any, key: str, report: MigrationReport) -> None:
+def copy_one(source: Store, target: Store, key: str, report: MigrationReport) -> None:
     record: Record | None = source.load(key)
     if record is None:
         report.vanished += 1
@@ -54,7 +54,9 @@ def copy_one(source: Any, target: Any, key: str, report: MigrationReport) -> Non
         report.conflicts += 1
 
 
-def copy_sessions(source: Any, target: Any, progress: Progress | None = None) -> MigrationReport:
+def copy_sessions(
+    source: Store, target: Store, progress: Progress | None = None
+) -> MigrationReport:
     report = MigrationReport()
     task = progress.add_task("copying", total=source.count()) if progress else None
     for key in source.ids():
@@ -64,7 +66,7 @@ def copy_sessions(source: Any, target: Any, progress: Progress | None = None) ->
     return report
 
 
-def verify(source: Any, target: Any, keys: list[str], progress: Progress | None) -> list[str]:
+def verify(source: Store, target: Store, keys: list[str], progress: Progress | None) -> list[str]:
     """Keys copied (or skipped) whose session is live in SRC but missing or older in DST."""
     task = progress.add_task("verifying", total=len(keys)) if progress else None
     missing = []

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from ... import SessionManager
 from ...metrics import Metrics
+from ...stores.base import Store
 from ...wsgi import SessionMiddleware, session_of
 from . import dashboard
 from .security import check_csrf, csrf_token, rotate_csrf, secure
@@ -78,7 +79,7 @@ class DemoApp:
     flushes queued visits and closes it."""
 
     def __init__(
-        self, store: Any, secret_key: str, *, store_url: str = "", idle_timeout: float = 1800
+        self, store: Store, secret_key: str, *, store_url: str = "", idle_timeout: float = 1800
     ) -> None:
         self.store_url = store_url or repr(store)
         self.store = store  # unwrapped: the dashboard's own reads are not metered

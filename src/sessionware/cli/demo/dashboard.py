@@ -8,13 +8,13 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from werkzeug.wrappers import Response
 
 from ...core.record import Record
 from ...errors import redact_url
 from ...metrics import Metrics
+from ...stores.base import Store
 from .._format import expires_in, human_bytes, local_time
 
 __all__ = ["CHARTED_OPERATIONS", "Listing", "list_sessions", "metrics_response"]
@@ -55,7 +55,7 @@ class Listing:
     truncated: bool
 
 
-def _scan(store: Any) -> tuple[list[Record], bool]:
+def _scan(store: Store) -> tuple[list[Record], bool]:
     keys = store.ids()
     try:
         chosen = list(itertools.islice(keys, SCAN_LIMIT + 1))
@@ -67,7 +67,7 @@ def _scan(store: Any) -> tuple[list[Record], bool]:
     return records, len(chosen) > SCAN_LIMIT
 
 
-def list_sessions(store: Any, query: str, page: int, now: float) -> Listing:
+def list_sessions(store: Store, query: str, page: int, now: float) -> Listing:
     """Page ``page`` (from 1) of the live sessions whose user contains ``query``
     (case-insensitive; every session when empty), newest first."""
     records, truncated = _scan(store)
@@ -92,7 +92,7 @@ def list_sessions(store: Any, query: str, page: int, now: float) -> Listing:
     return Listing(rows, page, pages, len(records), store.count(), truncated)
 
 
-def metrics_response(metrics: Metrics, store: Any) -> Response:
+def metrics_response(metrics: Metrics, store: Store) -> Response:
     """The feed the dashboard polls every second: cumulative counters, so each
     browser turns two consecutive answers into per-second rates itself."""
     body = {
