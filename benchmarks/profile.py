@@ -35,6 +35,7 @@ def steps(manager: sw.SessionManager, cookie: str) -> dict[str, float]:
     session.get("user")
     key, data = session.key, session.to_dict()
     record = store.load(key)
+    assert record is not None
     payload = record.data
     signed = core.signer.unsign(cookie)
     assert signed is not None

@@ -15,6 +15,8 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -27,7 +29,7 @@ REPEATS = 5
 PAYLOAD = os.urandom(1024)
 
 
-def per_call_us(functions: dict[str, callable], rounds: int = ROUNDS) -> dict[str, float]:
+def per_call_us(functions: dict[str, Callable[[], None]], rounds: int = ROUNDS) -> dict[str, float]:
     """Median microseconds per call; the contenders take turns, so drift in the
     server (checkpoints, other sessions' load) hits them alike."""
     samples: dict[str, list[float]] = {name: [] for name in functions}
@@ -40,7 +42,7 @@ def per_call_us(functions: dict[str, callable], rounds: int = ROUNDS) -> dict[st
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def store_round(store: SQLStore, key: str) -> callable:
+def store_round(store: SQLStore, key: str) -> Callable[[], None]:
     def run() -> None:
         record = store.load(key)
         assert record is not None
@@ -52,7 +54,7 @@ def store_round(store: SQLStore, key: str) -> callable:
     return run
 
 
-def raw_round(connection: psycopg.Connection, table: str, key: str) -> callable:
+def raw_round(connection: psycopg.Connection, table: str, key: str) -> Callable[[], None]:
     select = f"SELECT data, created_at, expires_at, version, user_id FROM {table} WHERE id = %s AND expires_at > %s"  # noqa: E501
     upsert = (
         f"INSERT INTO {table} (id, data, created_at, expires_at, version, user_id) "
@@ -71,7 +73,7 @@ def raw_round(connection: psycopg.Connection, table: str, key: str) -> callable:
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     table = f"sw_bench_{uuid.uuid4().hex[:8]}"
-    no_flush = {"options": "-c synchronous_commit=off"}
+    no_flush: dict[str, Any] = {"options": "-c synchronous_commit=off"}
     store = SQLStore.from_url(url, table=table, connect_args=no_flush)
     store.setup()
     no_ping = SQLStore.from_url(url, table=table, pool_pre_ping=False, connect_args=no_flush)

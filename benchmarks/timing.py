@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = ["Batch", "Budget", "Comparison", "compare", "compare_batches", "repeat"]
@@ -91,7 +91,7 @@ def _warm_up(batch: Batch, warmup_ms: float) -> float:
 
 
 def compare(
-    contenders: dict[str, Operation], budget: Budget, *, disable_gc: bool = True
+    contenders: Mapping[str, Operation], budget: Budget, *, disable_gc: bool = True
 ) -> Comparison:
     """Time single operations side by side (see ``compare_batches``)."""
     return compare_batches(
@@ -100,7 +100,7 @@ def compare(
 
 
 def compare_batches(
-    contenders: dict[str, Batch], budget: Budget, *, disable_gc: bool = True
+    contenders: Mapping[str, Batch], budget: Budget, *, disable_gc: bool = True
 ) -> Comparison:
     """Time every contender side by side: A, B, C, then B, C, A, ... per round.
 

@@ -59,7 +59,7 @@ def _throughput(url: str, workers: int, seconds: float) -> float:
         process.start()
     time.sleep(0.5 + 0.25 * workers)  # let every worker import and open its store
     start.set()
-    total = sum(results.get(timeout=seconds + 60) for _ in processes)
+    total: float = sum(results.get(timeout=seconds + 60) for _ in processes)
     for process in processes:
         process.join(timeout=30)
     return total / seconds

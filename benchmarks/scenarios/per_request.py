@@ -23,6 +23,7 @@ from itertools import count
 from typing import Any
 
 import sessionware as sw
+from sessionware.asgi import Receive, Scope, Send
 from sessionware.asgi import SessionMiddleware as AsgiSessionMiddleware
 from sessionware.wsgi import SessionMiddleware
 
@@ -185,12 +186,12 @@ async def _stored_async(manager: Any) -> str:
 _ASGI_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
 
 
-async def _bare_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _bare_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": _ASGI_HEADERS})
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def _read_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _read_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     scope["session"].get("user")
     await _bare_asgi(scope, receive, send)
 
