@@ -28,14 +28,17 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookies import (
+    CookieArguments,
     CookieOptions,
-    cookie_max_age_of,
+    middleware_cookie,
     read_cookie,
     varies_on_cookie,
     warn_if_insecure,
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ._async.manager import AsyncSessionManager
     from .core.session import Session
 
@@ -78,30 +81,11 @@ class SessionMiddleware:
         app: ASGIApp,
         manager: AsyncSessionManager,
         *,
-        cookie_name: str = "session",
-        secure: bool = True,
-        httponly: bool = True,
-        samesite: str | None = "Lax",
-        path: str = "/",
-        domain: str | None = None,
-        cookie_max_age: int | None = None,
-        partitioned: bool = False,
         cookie: CookieOptions | None = None,
         warn_as: str = "sessionware.asgi.SessionMiddleware",
+        **cookie_arguments: Unpack[CookieArguments],
     ) -> None:
-        if cookie is None:
-            if cookie_max_age is None:
-                cookie_max_age = cookie_max_age_of(manager.core)
-            cookie = CookieOptions(
-                cookie_name,
-                secure=secure,
-                httponly=httponly,
-                samesite=samesite,
-                path=path,
-                domain=domain,
-                max_age=cookie_max_age,
-                partitioned=partitioned,
-            )
+        cookie = middleware_cookie(manager.core, cookie, cookie_arguments)
         if not cookie.secure:
             self._insecure_where = warn_as
         self.app = app

@@ -10,17 +10,19 @@ attribute itself. ``spelling`` picks whose header the text matches byte for byte
 sessionware's, Starlette's, werkzeug's (Flask) or Django's (a ``Morsel``).
 
 Adding a cookie option is a change to this module (a field, its check, its place
-in each spelling) plus tests: the integrations pass every field through.
+in each spelling, and its keyword in ``CookieArguments`` for the WSGI and ASGI
+middlewares) plus tests: the integrations pass every field through.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.cookies import Morsel, SimpleCookie
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -28,9 +30,12 @@ if TYPE_CHECKING:
     from .core.session import Session
 
 __all__ = [
+    "CookieArguments",
     "CookieOptions",
     "Spelling",
+    "cached_options",
     "cookie_max_age_of",
+    "middleware_cookie",
     "read_cookie",
     "varies_on_cookie",
     "warn_if_insecure",
@@ -170,6 +175,63 @@ class CookieOptions:
             if item != "" or key == "expires":
                 dict.__setitem__(into, key, item)
         return into
+
+
+@functools.lru_cache(maxsize=32)
+def cached_options(
+    spelling: Spelling,
+    name: str,
+    path: str,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+    partitioned: bool,
+    max_age: int | None,
+    expires: int | None,
+) -> CookieOptions:
+    """``CookieOptions`` from its fields, made (and rendered) once per distinct
+    set: for integrations that read their framework's settings per request
+    (Flask's ``get_cookie_*``, Django's ``SESSION_COOKIE_*``)."""
+    return CookieOptions(
+        name, path, domain, secure, httponly, samesite, partitioned, max_age, expires, spelling
+    )
+
+
+class CookieArguments(TypedDict, total=False):
+    """The cookie keyword arguments of ``wsgi.SessionMiddleware`` and
+    ``asgi.SessionMiddleware``: fields of ``CookieOptions`` (with its defaults), two
+    of them renamed there: ``cookie_name`` and ``cookie_max_age`` (by default the
+    manager's absolute lifetime, see ``cookie_max_age_of``)."""
+
+    cookie_name: str
+    secure: bool
+    httponly: bool
+    samesite: str | None
+    path: str
+    domain: str | None
+    cookie_max_age: int | None
+    partitioned: bool
+
+
+_ARGUMENTS = frozenset(CookieArguments.__annotations__)
+_RENAMED = {"cookie_name": "name", "cookie_max_age": "max_age"}
+
+
+def middleware_cookie(
+    core: SessionCore, cookie: CookieOptions | None, arguments: CookieArguments
+) -> CookieOptions:
+    """The cookie a middleware sets: ``cookie`` as it is, else the ``CookieOptions``
+    of its keyword ``arguments``. A keyword that is none of them is a TypeError."""
+    unknown = arguments.keys() - _ARGUMENTS
+    if unknown:
+        raise TypeError(f"SessionMiddleware got unexpected keyword arguments: {sorted(unknown)}")
+    if cookie is not None:
+        return cookie
+    fields: dict[str, Any] = {_RENAMED.get(key, key): value for key, value in arguments.items()}
+    if fields.get("max_age") is None:
+        fields["max_age"] = cookie_max_age_of(core)
+    return CookieOptions(**fields)
 
 
 def __getattr__(name: str) -> Any:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookies import (
+    CookieArguments,
     CookieOptions,
-    cookie_max_age_of,
+    middleware_cookie,
     read_cookie,
     varies_on_cookie,
     warn_if_insecure,
@@ -24,6 +25,7 @@ from .cookies import (
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from typing_extensions import Unpack
 
     from ._sync.manager import SessionManager
     from .core.session import Session
@@ -42,9 +44,10 @@ class SessionMiddleware:
     """Wraps a WSGI app; ``environ["sessionware.session"]`` and
     ``sessionware.current()`` give the request's session.
 
-    The cookie's attributes are the keyword arguments (``cookie_max_age``: by
-    default the manager's ``max_age``), or ``cookie``: a ``CookieOptions`` used as
-    it is instead of them."""
+    The cookie's attributes are the keyword arguments (``cookies.CookieArguments``:
+    ``cookie_name``, ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``,
+    ``partitioned`` and ``cookie_max_age``, by default the manager's ``max_age``), or
+    ``cookie``: a ``CookieOptions`` used as it is instead of them."""
 
     #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
     #: an https request (None: the cookie is Secure, nothing to check per request).
@@ -55,31 +58,12 @@ class SessionMiddleware:
         app: WSGIApplication,
         manager: SessionManager,
         *,
-        cookie_name: str = "session",
-        secure: bool = True,
-        httponly: bool = True,
-        samesite: str | None = "Lax",
-        path: str = "/",
-        domain: str | None = None,
-        cookie_max_age: int | None = None,
-        partitioned: bool = False,
         cookie: CookieOptions | None = None,
+        **cookie_arguments: Unpack[CookieArguments],
     ) -> None:
         self.app = app
         self.manager = manager
-        if cookie is None:
-            if cookie_max_age is None:
-                cookie_max_age = cookie_max_age_of(manager.core)
-            cookie = CookieOptions(
-                cookie_name,
-                secure=secure,
-                httponly=httponly,
-                samesite=samesite,
-                path=path,
-                domain=domain,
-                max_age=cookie_max_age,
-                partitioned=partitioned,
-            )
+        cookie = middleware_cookie(manager.core, cookie, cookie_arguments)
         if not cookie.secure:
             self._insecure_where = "sessionware.wsgi.SessionMiddleware"
         self.cookie = cookie

@@ -34,7 +34,6 @@ session id. Differences worth knowing:
 
 from __future__ import annotations
 
-import functools
 import secrets
 import time
 from datetime import datetime
@@ -47,7 +46,7 @@ from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 
 from .._sync.manager import SessionManager
-from ..cookies import CookieOptions, read_cookie, warn_if_insecure
+from ..cookies import CookieOptions, cached_options, read_cookie, warn_if_insecure
 from ..core.codecs import Codec
 from ..core.signing import CookieSigner
 from ..stores.base import StoreLike
@@ -218,7 +217,8 @@ class SessionInterface(FlaskSessionInterface):
         ``SESSION_COOKIE_*`` settings) and ``expires`` (Unix seconds), spelled as
         werkzeug renders Flask's cookie. Made once per second and configuration:
         the expiry only changes with the clock's second."""
-        return _cookie_options(
+        return cached_options(
+            "flask",
             self.get_cookie_name(app),
             self.get_cookie_path(app),
             self.get_cookie_domain(app),
@@ -226,6 +226,7 @@ class SessionInterface(FlaskSessionInterface):
             self.get_cookie_httponly(app),
             self.get_cookie_samesite(app),
             self.get_cookie_partitioned(app),
+            None,  # no Max-Age: Flask sets Expires only
             expires,
         )
 
@@ -300,30 +301,6 @@ def _vary_on_cookie(response: Response) -> None:
         response.headers.add("Vary", "Cookie")
     elif present != ["Cookie"]:
         response.vary.add("Cookie")
-
-
-@functools.lru_cache(maxsize=16)
-def _cookie_options(
-    name: str,
-    path: str,
-    domain: str | None,
-    secure: bool,
-    httponly: bool,
-    samesite: str | None,
-    partitioned: bool,
-    expires: int | None,
-) -> CookieOptions:
-    return CookieOptions(
-        name,
-        path=path,
-        domain=domain,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,
-        partitioned=partitioned,
-        expires=expires,
-        spelling="flask",
-    )
 
 
 def init_app(

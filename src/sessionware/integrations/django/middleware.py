@@ -12,7 +12,6 @@ the cookie goes out without ``Secure`` on an https request.
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
@@ -24,7 +23,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from ...cookies import CookieOptions, read_cookie, warn_if_insecure
+from ...cookies import CookieOptions, cached_options, read_cookie, warn_if_insecure
 from .engine import setting as _setting
 
 __all__ = ["SessionMiddleware"]
@@ -142,7 +141,8 @@ def cookie_options(max_age: int | None = None, expires: int | None = None) -> Co
     ``SESSION_COOKIE_PARTITIONED`` (sessionware's: Django has none; default False),
     spelled as Django's ``set_cookie`` leaves it; ``max_age`` in seconds, ``expires``
     in Unix seconds. Made once per second and configuration."""
-    return _cookie_options(
+    return cached_options(
+        "django",
         _setting("SESSION_COOKIE_NAME"),
         _setting("SESSION_COOKIE_PATH"),
         _setting("SESSION_COOKIE_DOMAIN"),
@@ -174,32 +174,6 @@ def _partitioned_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_partitioned_changed)
-
-
-@functools.lru_cache(maxsize=16)
-def _cookie_options(
-    name: str,
-    path: str,
-    domain: str | None,
-    secure: bool,
-    httponly: bool,
-    samesite: str | None,
-    partitioned: bool,
-    max_age: int | None,
-    expires: int | None,
-) -> CookieOptions:
-    return CookieOptions(
-        name,
-        path=path,
-        domain=domain,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,
-        partitioned=partitioned,
-        max_age=max_age,
-        expires=expires,
-        spelling="django",
-    )
 
 
 def _cookie_lifetime(session: Any) -> tuple[int | None, int | None]:
