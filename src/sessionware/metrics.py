@@ -50,7 +50,10 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 
 class Metrics:
-    """Thread-safe counters; latency percentiles over the last ``window`` samples."""
+    """Thread-safe counters; latency percentiles over the last ``window`` samples.
+
+    As a listener it has every hook (``on_create``, ``on_load``, ... : one counter
+    each, made by ``_counter`` below the class)."""
 
     def __init__(self, window: int = 2048, clock: Callable[[], float] = time.time) -> None:
         self._window = window
@@ -61,39 +64,6 @@ class Metrics:
         self._operations: dict[str, _Operation] = {
             op: _Operation(window) for op in TIMED_OPERATIONS
         }
-
-    # -- the listener side ------------------------------------------------------
-
-    def _count(self, hook: str) -> None:
-        with self._lock:
-            self._events[hook] += 1
-
-    def on_visit(self, session: object) -> None:
-        self._count("on_visit")
-
-    def on_create(self, session: object) -> None:
-        self._count("on_create")
-
-    def on_load(self, session: object) -> None:
-        self._count("on_load")
-
-    def on_save(self, session: object) -> None:
-        self._count("on_save")
-
-    def on_forget(self, session: object) -> None:
-        self._count("on_forget")
-
-    def on_regenerate(self, session: object, old_key: str) -> None:
-        self._count("on_regenerate")
-
-    def on_invalidate(self, session: object) -> None:
-        self._count("on_invalidate")
-
-    def on_expire(self, session_key: str) -> None:
-        self._count("on_expire")
-
-    def on_error(self, operation: str, exc: BaseException) -> None:
-        self._count("on_error")
 
     # -- the store side -------------------------------------------------------------
 
@@ -140,6 +110,24 @@ class Metrics:
             "events": events,
             "operations": operations,
         }
+
+
+def _counter(hook: str) -> Callable[..., None]:
+    """A listener hook of ``Metrics`` that counts its calls, whatever their arguments."""
+
+    def count(self: Metrics, *args: object) -> None:
+        with self._lock:
+            self._events[hook] += 1
+
+    count.__name__ = hook
+    count.__qualname__ = f"Metrics.{hook}"
+    return count
+
+
+# Every listener hook, so a new one in HOOKS is counted too.
+for _hook in HOOKS:
+    setattr(Metrics, _hook, _counter(_hook))
+del _hook
 
 
 class _MetricsProxy(StoreProxy):

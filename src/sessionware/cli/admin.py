@@ -116,15 +116,20 @@ def _first_records(store: Store, limit: int) -> list[Record]:
             close()
 
 
+#: ``show --json``: each key and the record field it shows (and then the data's size).
+_SUMMARY = {
+    "key": "id",
+    "user": "user_id",
+    "created_at": "created_at",
+    "expires_at": "expires_at",
+    "version": "version",
+}
+
+
 def _record_summary(record: Record) -> dict[str, Any]:
-    return {
-        "key": record.id,
-        "user": record.user_id,
-        "created_at": record.created_at,
-        "expires_at": record.expires_at,
-        "version": record.version,
-        "bytes": len(record.data),
-    }
+    summary = {key: getattr(record, field) for key, field in _SUMMARY.items()}
+    summary["bytes"] = len(record.data)
+    return summary
 
 
 def _print_records(records: list[Record], total: int | None, user_id: str | None) -> None:

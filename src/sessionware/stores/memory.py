@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 
+from msgspec.structs import replace
+
 from ..core.record import Record
 
 __all__ = ["AsyncMemoryStore", "MemoryStore"]
@@ -92,14 +94,7 @@ class MemoryStore:
                 record = records.get(id)
                 # Only ever later: a touch queued earlier must not undo a later save.
                 if record is not None and now < record.expires_at < expires_at:
-                    records[id] = Record(
-                        record.id,
-                        record.data,
-                        record.created_at,
-                        expires_at,
-                        record.version,
-                        record.user_id,
-                    )
+                    records[id] = replace(record, expires_at=expires_at)
 
     def delete(self, id: str) -> int:
         with self._lock:

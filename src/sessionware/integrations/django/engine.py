@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+from msgspec.structs import replace
 
 from ..._sync.manager import SessionManager
 from ...core.record import Record
@@ -65,14 +66,7 @@ class _DjangoExpiry(StoreProxy):
     ) -> bool:
         expires_at = record_expiry.get()
         if expires_at is not None and expires_at != record.expires_at:
-            record = Record(
-                record.id,
-                record.data,
-                record.created_at,
-                expires_at,
-                record.version,
-                record.user_id,
-            )
+            record = replace(record, expires_at=expires_at)
         written: bool = call(record, expected_version)
         return written
 

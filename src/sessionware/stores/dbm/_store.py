@@ -17,7 +17,7 @@ from ...errors import StoreError, StoreUnavailable
 from .._damaged import log_damaged
 from .._embedded import framing
 from .._embedded.forking import call_in_forked_child
-from .._embedded.urls import split_url
+from .._embedded.urls import no_more_settings, url_settings
 from ._database import DBM_ERRORS, DbmFile, ProcessLock
 from ._headers import Known, KnownHeaders, known, read_known
 from ._keys import (
@@ -54,13 +54,9 @@ class DbmStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> DbmStore:
-        path, query = split_url(url)
-        if not path:
-            raise ValueError(f"dbm store URL needs a file path: {url!r}")
-        settings: dict[str, Any] = {**query, **options}
+        path, settings = url_settings(url, options, "dbm store URL needs a file path")
         flavour = settings.pop("flavour", None) or settings.pop("flavor", None)
-        if settings:
-            raise TypeError(f"unknown dbm store options: {sorted(settings)}")
+        no_more_settings("dbm", settings)
         return cls(path, flavour=flavour)
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from .._embedded import framing
 from .._embedded.errors import store_error
 from .._embedded.forking import call_in_forked_child
 from .._embedded.nowait import read_cached_file
-from .._embedded.urls import as_bool, split_url
+from .._embedded.urls import as_bool, no_more_settings, url_settings
 from . import _disk as disk
 from ._disk import FIRST_READ, MARKER_FLAGS, TMP_SUFFIX, listdir, open_creating_dirs, unlink
 from ._locks import ShardLock, ShardLocks
@@ -55,13 +55,9 @@ class FileStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FileStore:
-        path, query = split_url(url)
-        if not path:
-            raise ValueError(f"file store URL needs a directory: {url!r}")
-        settings: dict[str, Any] = {**query, **options}
+        path, settings = url_settings(url, options, "file store URL needs a directory")
         fsync = as_bool("fsync", settings.pop("fsync", False))
-        if settings:
-            raise TypeError(f"unknown file store options: {sorted(settings)}")
+        no_more_settings("file", settings)
         return cls(path, fsync=fsync)
 
     def __repr__(self) -> str:

@@ -13,10 +13,12 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from msgspec.structs import astuple
+
 from ...core.record import Record
 from ...errors import StoreError, StoreUnavailable
 from .._embedded.forking import call_in_forked_child
-from .._embedded.urls import split_url
+from .._embedded.urls import no_more_settings, url_settings
 from ._connections import (
     INHERITED,
     Connection,
@@ -75,10 +77,9 @@ class SQLiteStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStore:
-        path, query = split_url(url)
+        path, settings = url_settings(url, options)
         if path.startswith("/"):
             path = path[1:]  # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
-        settings: dict[str, Any] = {**query, **options}
         store = cls(
             path,
             timeout=float(settings.pop("timeout", 30.0)),
@@ -86,8 +87,7 @@ class SQLiteStore:
             synchronous=str(settings.pop("synchronous", "NORMAL")),
             mode=str(settings.pop("mode", "rwc")),
         )
-        if settings:
-            raise TypeError(f"unknown sqlite store options: {sorted(settings)}")
+        no_more_settings("sqlite", settings)
         return store
 
     def __repr__(self) -> str:
@@ -265,17 +265,8 @@ class SQLiteStore:
     def save(self, record: Record) -> None:
         with self._serial:
             try:
-                self._cursor().execute(
-                    self._sql.save,
-                    (
-                        record.id,
-                        record.data,
-                        record.created_at,
-                        record.expires_at,
-                        record.version,
-                        record.user_id,
-                    ),
-                )
+                # The row is the record's fields in order.
+                self._cursor().execute(self._sql.save, astuple(record))
             except sqlite3.Error as exc:
                 raise self._error("write", exc) from exc
 
@@ -298,14 +289,7 @@ class SQLiteStore:
 
     def delete(self, id: str) -> int:
         self._rowids.forget(id)
-        with self._serial:
-            cursor = self._cursor()
-            try:
-                cursor.execute(self._sql.delete, (id,))
-            except sqlite3.Error as exc:
-                raise self._error("delete from", exc) from exc
-            removed: int = cursor.rowcount
-        return removed
+        return self._execute(self._sql.delete, (id,), "delete from")
 
     def delete_many(self, ids: Iterable[str]) -> int:
         rows = [(id,) for id in ids]
@@ -326,6 +310,17 @@ class SQLiteStore:
                 raise self._error("delete from", exc) from exc
         self._rowids.clear()
         return removed
+
+    def _execute(self, statement: str, parameters: tuple[Any, ...], action: str) -> int:
+        """One statement on its own; the number of rows it changed."""
+        with self._serial:
+            cursor = self._cursor()
+            try:
+                cursor.execute(statement, parameters)
+            except sqlite3.Error as exc:
+                raise self._error(action, exc) from exc
+            changed: int = cursor.rowcount
+        return changed
 
     def _query(self, statement: str, parameters: tuple[Any, ...]) -> list[Any]:
         with self._serial:
@@ -357,20 +352,10 @@ class SQLiteStore:
         """Deletes in transactions of ``PURGE_BATCH`` rows, so other writers wait
         for one small batch at most; also removes rows whose expiry is not a number."""
         cutoff = time.time() if now is None else now
-        with self._serial:
-            try:
-                self._cursor().execute(self._sql.purge_revocations, (cutoff,))
-            except sqlite3.Error as exc:
-                raise self._error("purge", exc) from exc
+        self._execute(self._sql.purge_revocations, (cutoff,), "purge")
         removed = 0
         while True:
-            with self._serial:
-                cursor = self._cursor()
-                try:
-                    cursor.execute(self._sql.purge, (cutoff,))
-                except sqlite3.Error as exc:
-                    raise self._error("purge", exc) from exc
-                batch = cursor.rowcount
+            batch = self._execute(self._sql.purge, (cutoff,), "purge")
             removed += batch
             if batch < PURGE_BATCH:
                 return removed
