@@ -27,19 +27,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import (
-    CookieArguments,
-    CookieOptions,
-    middleware_cookie,
-    read_cookie,
-    varies_on_cookie,
-    warn_if_insecure,
-)
+from .cookies import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from ._async.manager import AsyncSessionManager
+    from .cookies import CookieOptions
     from .core.session import Session
 
 __all__ = ["SessionMiddleware", "session_of"]
@@ -65,32 +57,14 @@ def cookie_header(scope: Scope) -> str | None:
     return found
 
 
-class SessionMiddleware:
+class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
     """Wraps an ASGI app; ``scope["session"]`` and ``sessionware.current()`` give the
     connection's session. Cookie attributes as in ``sessionware.wsgi``: the keyword
     arguments, or ``cookie``, a ``CookieOptions`` used as it is instead of them (an
     integration's, rendered in its framework's spelling). ``warn_as``: the name the
     warning about a Secure-less cookie set on an https request gives."""
 
-    #: Set when the cookie is not Secure: the name a warning gives when such a cookie
-    #: is set on an https request (None: nothing to check per request).
-    _insecure_where: str | None = None
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        manager: AsyncSessionManager,
-        *,
-        cookie: CookieOptions | None = None,
-        warn_as: str = "sessionware.asgi.SessionMiddleware",
-        **cookie_arguments: Unpack[CookieArguments],
-    ) -> None:
-        cookie = middleware_cookie(manager.core, cookie, cookie_arguments)
-        if not cookie.secure:
-            self._insecure_where = warn_as
-        self.app = app
-        self.manager = manager
-        self.cookie = cookie
+    warns_as = "sessionware.asgi.SessionMiddleware"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

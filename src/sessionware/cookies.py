@@ -22,15 +22,18 @@ import warnings
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.cookies import Morsel, SimpleCookie
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .core.lifecycle import SessionCore
     from .core.session import Session
 
 __all__ = [
     "CookieArguments",
+    "CookieMiddleware",
     "CookieOptions",
     "Spelling",
     "cached_options",
@@ -232,6 +235,44 @@ def middleware_cookie(
     if fields.get("max_age") is None:
         fields["max_age"] = cookie_max_age_of(core)
     return CookieOptions(**fields)
+
+
+class _Manager(Protocol):
+    @property
+    def core(self) -> SessionCore: ...
+
+
+App = TypeVar("App")
+Manager = TypeVar("Manager", bound=_Manager)
+
+
+class CookieMiddleware(Generic[App, Manager]):
+    """What the WSGI and ASGI ``SessionMiddleware`` share: the ``app`` they wrap,
+    the ``manager`` and the session ``cookie``, a ``CookieOptions`` used as it is,
+    else the one of the keyword arguments (``CookieArguments``). ``warn_as``: the
+    name the warning about a Secure-less cookie set on an https request gives (by
+    default the middleware's)."""
+
+    #: What ``warn_as`` is by default.
+    warns_as: ClassVar[str] = "sessionware"
+    #: Set when the cookie is not Secure: the name a warning gives when such a cookie
+    #: is set on an https request (None: nothing to check per request).
+    _insecure_where: str | None = None
+
+    def __init__(
+        self,
+        app: App,
+        manager: Manager,
+        *,
+        cookie: CookieOptions | None = None,
+        warn_as: str | None = None,
+        **cookie_arguments: Unpack[CookieArguments],
+    ) -> None:
+        self.app = app
+        self.manager = manager
+        self.cookie = middleware_cookie(manager.core, cookie, cookie_arguments)
+        if not self.cookie.secure:
+            self._insecure_where = self.warns_as if warn_as is None else warn_as
 
 
 def __getattr__(name: str) -> Any:

@@ -14,21 +14,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import (
-    CookieArguments,
-    CookieOptions,
-    middleware_cookie,
-    read_cookie,
-    varies_on_cookie,
-    warn_if_insecure,
-)
+from .cookies import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from typing_extensions import Unpack
 
     from ._sync.manager import SessionManager
     from .core.session import Session
+
+    _Middleware = CookieMiddleware[WSGIApplication, SessionManager]
+else:
+    _Middleware = CookieMiddleware  # _typeshed exists for type checkers only
 
 __all__ = ["SessionMiddleware"]
 
@@ -40,33 +36,17 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 OptExcInfo = ExcInfo | tuple[None, None, None] | None
 
 
-class SessionMiddleware:
+class SessionMiddleware(_Middleware):
     """Wraps a WSGI app; ``environ["sessionware.session"]`` and
     ``sessionware.current()`` give the request's session.
 
     The cookie's attributes are the keyword arguments (``cookies.CookieArguments``:
     ``cookie_name``, ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``,
     ``partitioned`` and ``cookie_max_age``, by default the manager's ``max_age``), or
-    ``cookie``: a ``CookieOptions`` used as it is instead of them."""
+    ``cookie``: a ``CookieOptions`` used as it is instead of them (see
+    ``cookies.CookieMiddleware``, which also takes ``warn_as``)."""
 
-    #: Set when ``secure=False``: the name a warning gives when such a cookie is set on
-    #: an https request (None: the cookie is Secure, nothing to check per request).
-    _insecure_where: str | None = None
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        manager: SessionManager,
-        *,
-        cookie: CookieOptions | None = None,
-        **cookie_arguments: Unpack[CookieArguments],
-    ) -> None:
-        self.app = app
-        self.manager = manager
-        cookie = middleware_cookie(manager.core, cookie, cookie_arguments)
-        if not cookie.secure:
-            self._insecure_where = "sessionware.wsgi.SessionMiddleware"
-        self.cookie = cookie
+    warns_as = "sessionware.wsgi.SessionMiddleware"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
