@@ -102,7 +102,10 @@ def test_closing_the_store_closes_its_kept_connections(
 def test_a_load_that_timed_out_leaves_no_late_reply_for_the_next_command(
     private_server: RedisServer, raw: redis.Redis
 ) -> None:
-    with redis_store(private_server.url, socket_timeout=0.2, retries=0) as store:
+    # failover_timeout=0: fail at the first timeout, no retry through a failover.
+    with redis_store(
+        private_server.url, socket_timeout=0.2, retries=0, failover_timeout=0
+    ) as store:
         first, second = make_record(data=b"first"), make_record(data=b"second")
         store.save(first)
         store.save(second)

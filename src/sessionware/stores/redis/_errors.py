@@ -18,6 +18,8 @@ __all__ = [
     "UNAVAILABLE",
     "RedisURLError",
     "error_reason",
+    "is_transient",
+    "outcome_unknown",
     "store_error",
     "translate_errors",
 ]
@@ -38,6 +40,33 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+#: Unavailable, but not for a failover to cure: bad credentials or permissions.
+_PERMANENT: tuple[type[BaseException], ...] = (
+    redis_errors.AuthenticationError,
+    redis_errors.AuthorizationError,
+)
+
+#: Errors after which the server may or may not have run the command: the
+#: connection broke or timed out after it was sent. The others of ``UNAVAILABLE``
+#: (CLUSTERDOWN, MASTERDOWN, TRYAGAIN, READONLY, MOVED...) are refusals: nothing ran.
+_UNKNOWN_OUTCOME: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` may pass once a failover completes (retry it until the deadline)."""
+    return isinstance(exc, UNAVAILABLE) and not isinstance(exc, _PERMANENT)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a write that raised ``exc`` may have been applied all the same."""
+    return isinstance(exc, _UNKNOWN_OUTCOME) and not isinstance(exc, redis_errors.BusyLoadingError)
 
 
 #: Everything ``store_error`` translates. Hot paths catch it in a plain ``try``

@@ -13,9 +13,20 @@ from ...errors import redact_url
 from ._errors import RedisURLError
 from ._keys import DEFAULT_PREFIX, KeyLayout
 
-__all__ = ["DEFAULT_TIMEOUT", "OPTIONS", "SCHEMES", "RedisSettings", "parse_url"]
+__all__ = [
+    "DEFAULT_FAILOVER_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "OPTIONS",
+    "SCHEMES",
+    "RedisSettings",
+    "parse_url",
+]
 
 DEFAULT_TIMEOUT = 2.0  # seconds, for connecting and for each reply
+#: Seconds a store operation keeps retrying through a failover (a Cluster's node
+#: timeout plus its election, a Sentinel's down-after plus promotion) before it
+#: raises ``StoreUnavailable``.
+DEFAULT_FAILOVER_TIMEOUT = 5.0
 
 SCHEMES: dict[str, tuple[str, bool]] = {
     "redis": ("standalone", False),
@@ -45,7 +56,8 @@ class RedisSettings:
     socket_timeout: float = DEFAULT_TIMEOUT
     socket_connect_timeout: float = DEFAULT_TIMEOUT
     max_connections: int | None = None
-    retries: int = -1  # -1: the mode's default (1 standalone/sentinel, 6 cluster)
+    retries: int = -1  # -1: the default, 0 (the store retries, see failover_timeout)
+    failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT
     health_check_interval: int = 0
     ssl_cert_reqs: str | None = None
     ssl_ca_certs: str | None = None
@@ -90,14 +102,15 @@ class RedisSettings:
 
     @property
     def retry_count(self) -> int:
-        if self.retries >= 0:
-            return self.retries
-        # A Cluster failover takes its node timeout plus a topology refresh that
-        # redis-py runs only once due: six jittered tries (about 2 s) ride it out.
-        return 6 if self.mode == "cluster" else 1
+        """redis-py's own retries of a command. None by default: a retry there would
+        send a compare-and-set again without knowing whether the first one was
+        applied; the store retries instead, until ``failover_timeout``, and checks
+        the record before it sends a write whose outcome it does not know."""
+        return max(self.retries, 0)
 
 
 _FLOAT_OPTIONS = {"socket_timeout", "socket_connect_timeout"}
+_DURATION_OPTIONS = {"failover_timeout"}  # 0 allowed: no retries
 _INT_OPTIONS = {"db", "max_connections", "retries", "health_check_interval"}
 _BOOL_OPTIONS = {"ssl"}
 _STR_OPTIONS = {
@@ -111,7 +124,7 @@ _STR_OPTIONS = {
     "sentinel_username",
     "sentinel_password",
 }
-OPTIONS = _FLOAT_OPTIONS | _INT_OPTIONS | _BOOL_OPTIONS | _STR_OPTIONS
+OPTIONS = _FLOAT_OPTIONS | _DURATION_OPTIONS | _INT_OPTIONS | _BOOL_OPTIONS | _STR_OPTIONS
 
 
 def _convert(name: str, value: Any) -> Any:
@@ -120,6 +133,11 @@ def _convert(name: str, value: Any) -> Any:
             number = float(value)
             if not number > 0:
                 raise ValueError("must be positive")
+            return number
+        if name in _DURATION_OPTIONS:
+            number = float(value)
+            if not number >= 0:
+                raise ValueError("must not be negative")
             return number
         if name in _INT_OPTIONS:
             return int(value)

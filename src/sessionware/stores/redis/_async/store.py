@@ -35,7 +35,7 @@ from .._codec import (
     save_args,
     touch_args,
 )
-from .._errors import REDIS_ERRORS, store_error, translate_errors
+from .._errors import REDIS_ERRORS, outcome_unknown, store_error, translate_errors
 from .._keys import DEFAULT_PREFIX, KeyLayout
 from .._scripts import (
     DELETE_SCRIPT,
@@ -45,8 +45,8 @@ from .._scripts import (
     SAVE_SCRIPT,
     TOUCH_SCRIPT,
 )
-from .._settings import parse_url
-from .commands import AsyncRedisCommands, ScriptCall, make_client
+from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
+from .commands import AsyncRedisCommands, Deadline, ScriptCall, make_client, pause_for
 
 __all__ = ["AsyncRedisStore"]
 
@@ -65,7 +65,13 @@ class AsyncRedisStore(AsyncRedisCommands):
     ``reuse_connections=True`` keeps the connections of single commands between
     commands instead of checking them out of the pool for each (see
     ``IdleConnections``); ``from_url`` turns it on where that is safe. Only for a
-    plain (non-Cluster) client speaking RESP2 whose pool is not bounded."""
+    plain (non-Cluster) client speaking RESP2 whose pool is not bounded.
+
+    ``failover_timeout`` (seconds, default 5): how long an operation that meets a
+    failover (connection refused or dropped, CLUSTERDOWN, READONLY, no master)
+    keeps retrying, with backoff, before it raises ``StoreUnavailable``. A
+    compare-and-set whose outcome is unknown is never sent again blindly: the
+    record is read first (see ``_write``)."""
 
     def __init__(
         self,
@@ -75,8 +81,11 @@ class AsyncRedisStore(AsyncRedisCommands):
         url: str = "redis://",
         lease: ClientLease | None = None,
         reuse_connections: bool = False,
+        failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
     ) -> None:
-        super().__init__(client, reuse_connections=reuse_connections)
+        super().__init__(
+            client, reuse_connections=reuse_connections, failover_timeout=failover_timeout
+        )
         self.url = url
         self.keys = KeyLayout(prefix)
         self._lease = lease
@@ -102,6 +111,7 @@ class AsyncRedisStore(AsyncRedisCommands):
             url=url,
             lease=lease,
             reuse_connections=settings.reuses_connections,
+            failover_timeout=settings.failover_timeout,
         )
 
     def __repr__(self) -> str:
@@ -133,17 +143,25 @@ class AsyncRedisStore(AsyncRedisCommands):
             await self._load_scripts(self._scripts)
 
     async def load(self, id: str) -> Record | None:
+        key = self.keys.session(id)
         try:
-            value = await self._command("GET", self.keys.session(id))
+            value = await self._command("GET", key)
         except REDIS_ERRORS as exc:
-            raise store_error(self.url, exc) from exc
+            # Through a failover (the first try stays on the hot path).
+            deadline = Deadline.after(self.failover_timeout, exc)
+            if deadline is None:
+                raise store_error(self.url, exc) from exc
+            try:
+                value = await self._retrying(lambda: self._command("GET", key), deadline)
+            except REDIS_ERRORS as again:
+                raise store_error(self.url, again) from again
         if value is None:
             return None
         record = record_from_value(id, value, self.url)
         if record is None:  # bytes this store did not write: a missing session
             log_damaged(self.url, id)
             try:
-                await self._command("DEL", self.keys.session(id))
+                await self._retrying(lambda: self._command("DEL", key))
             except REDIS_ERRORS as exc:
                 raise store_error(self.url, exc) from exc
         return record
@@ -156,14 +174,53 @@ class AsyncRedisStore(AsyncRedisCommands):
 
     async def _write(self, record: Record, expected_version: int) -> bool:
         try:
-            result = await self._write_once(record, expected_version)
+            try:
+                result = await self._write_once(record, expected_version)
+            except REDIS_ERRORS as exc:
+                result = await self._write_through_failover(record, expected_version, exc)
             if result == 0:
                 return False
             if isinstance(result, bytes):  # the record belonged to another user
-                await self._unindex([(result.decode(), record.id)])
+                user = result.decode()
+                await self._retrying(lambda: self._unindex([(user, record.id)]))
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
         return True
+
+    async def _write_through_failover(
+        self, record: Record, expected_version: int, exc: BaseException
+    ) -> Any:
+        """``_write_once`` tried again after ``exc`` until the failover deadline.
+
+        A conditional write (``expected_version`` >= 0) that may have been applied
+        (the connection broke after it was sent) is not sent again before the
+        record is read: if it holds exactly what we wrote, the write was applied
+        (1); if it still holds the expected version, the write is sent again;
+        otherwise another write won (0: the manager reloads and merges). So a
+        write is neither applied twice nor lost. An unconditional save is
+        simply sent again."""
+        deadline = Deadline.after(self.failover_timeout, exc)
+        if deadline is None:
+            raise exc
+        key = self.keys.session(record.id)
+        while True:
+            if expected_version >= 0 and outcome_unknown(exc):
+                value = await self._retrying(lambda: self._command("GET", key), deadline)
+                stored = None if value is None else record_from_value(record.id, value, self.url)
+                if stored == record:
+                    return 1
+                if expected_version == 0 and value is not None:
+                    return 0
+                if expected_version > 0 and (stored is None or stored.version != expected_version):
+                    return 0
+            try:
+                return await self._write_once(record, expected_version)
+            except REDIS_ERRORS as again:
+                exc = again
+                pause = deadline.pause(exc)
+                if pause is None:
+                    raise
+            await pause_for(pause)
 
     async def _write_once(self, record: Record, expected_version: int) -> Any:
         """0 (the version did not match), 1 (written), or the user id the record
@@ -192,18 +249,22 @@ class AsyncRedisStore(AsyncRedisCommands):
         if not expiries:
             return
         with translate_errors(self.url):
-            calls: list[ScriptCall] = [
-                (self._touch, [self.keys.session(id)], touch_args(expires_at))
-                for id, expires_at in expiries.items()
-            ]
-            results = await self._run_scripts(calls)
-            # Sessions of logged-in users: move their index entries too.
-            index_calls = [
-                self._index_call(result.decode(), id, expires_at)
-                for (id, expires_at), result in zip(expiries.items(), results, strict=True)
-                if isinstance(result, bytes)
-            ]
-            await self._run_scripts(index_calls)
+            # Idempotent (a touch never shortens an expiry): retried as a whole.
+            await self._retrying(lambda: self._touch_many(expiries))
+
+    async def _touch_many(self, expiries: Mapping[str, float]) -> None:
+        calls: list[ScriptCall] = [
+            (self._touch, [self.keys.session(id)], touch_args(expires_at))
+            for id, expires_at in expiries.items()
+        ]
+        results = await self._run_scripts(calls)
+        # Sessions of logged-in users: move their index entries too.
+        index_calls = [
+            self._index_call(result.decode(), id, expires_at)
+            for (id, expires_at), result in zip(expiries.items(), results, strict=True)
+            if isinstance(result, bytes)
+        ]
+        await self._run_scripts(index_calls)
 
     async def delete(self, id: str) -> int:
         return await self.delete_many([id])
@@ -222,18 +283,20 @@ class AsyncRedisStore(AsyncRedisCommands):
         if not ids:
             return 0
         with translate_errors(self.url):
-            if len(ids) == 1:  # the common case: one command, no pipeline
-                results = [await self._eval(self._delete, self.keys.session(ids[0]), ())]
-            else:
-                calls: list[ScriptCall] = [
-                    (self._delete, [self.keys.session(id)], []) for id in ids
-                ]
-                results = await self._run_scripts(calls)
-            await self._unindex(
-                (user, id)
-                for id, (_, raw_user) in zip(ids, results, strict=True)
-                if (user := decode_user(raw_user)) is not None
-            )
+            # Idempotent: a second try counts none of what the first removed.
+            return int(await self._retrying(lambda: self._delete_ids(ids)))
+
+    async def _delete_ids(self, ids: list[str]) -> int:
+        if len(ids) == 1:  # the common case: one command, no pipeline
+            results = [await self._eval(self._delete, self.keys.session(ids[0]), ())]
+        else:
+            calls: list[ScriptCall] = [(self._delete, [self.keys.session(id)], []) for id in ids]
+            results = await self._run_scripts(calls)
+        await self._unindex(
+            (user, id)
+            for id, (_, raw_user) in zip(ids, results, strict=True)
+            if (user := decode_user(raw_user)) is not None
+        )
         return sum(int(count) for count, _ in results)
 
     async def delete_all(self) -> int:
@@ -306,14 +369,14 @@ class AsyncRedisStore(AsyncRedisCommands):
         return [self.keys.id_of(member) for member in live]
 
     async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
-        with translate_errors(self.url):
-            await self._eval(
-                self._mark_revoked, self.keys.revoked(user_id), marker_args(revoked_at, keep_until)
-            )
+        key, args = self.keys.revoked(user_id), marker_args(revoked_at, keep_until)
+        with translate_errors(self.url):  # idempotent: the latest time wins
+            await self._retrying(lambda: self._eval(self._mark_revoked, key, args))
 
     async def user_revoked_at(self, user_id: str) -> float | None:
         with translate_errors(self.url):
-            value = await self._command("GET", self.keys.revoked(user_id))
+            key = self.keys.revoked(user_id)
+            value = await self._retrying(lambda: self._command("GET", key))
         return marker_revoked_at(value, time.time())
 
     async def purge_expired(self, now: float | None = None) -> int:

@@ -9,7 +9,9 @@ generates ``stores/redis/_sync/commands.py`` from it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from time import monotonic
 from typing import Any
 
 from redis import Redis
@@ -21,12 +23,51 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from .._clients import CHECKOUT_ARGS, IdleConnections
-from .._settings import RedisSettings
+from .._errors import is_transient
+from .._settings import DEFAULT_FAILOVER_TIMEOUT, RedisSettings
 
-__all__ = ["RedisCommands", "ScriptCall", "make_client"]
+__all__ = ["RedisCommands", "Deadline", "ScriptCall", "make_client", "pause_for"]
 
 # (script, keys, args): one script call, as queued in a pipeline.
 ScriptCall = tuple[Script, list[str], list[Any]]
+
+
+#: Pauses between tries through a failover: 20 ms doubling, jittered, at most 0.5 s.
+FAILOVER_BACKOFF = EqualJitterBackoff(cap=0.5, base=0.02)
+
+
+class Deadline:
+    """Until when an operation retries through a failover: ``failover_timeout``
+    from its first failure. ``pause`` says how long to wait before the next try,
+    or None when the deadline has passed (raise then)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.ends: float | None = None
+        self.failures = 0
+
+    @classmethod
+    def after(cls, timeout: float, exc: BaseException) -> Deadline | None:
+        """A deadline whose first failure was ``exc``, or None when ``exc`` is
+        not one a failover can cure (raise it)."""
+        deadline = cls(timeout)
+        return deadline if deadline.pause(exc) is not None else None
+
+    def pause(self, exc: BaseException) -> float | None:
+        if not is_transient(exc):
+            return None
+        now = monotonic()
+        if self.ends is None:
+            self.ends = now + self.timeout
+        self.failures += 1
+        left = self.ends - now
+        if left <= 0:
+            return None
+        return min(FAILOVER_BACKOFF.compute(self.failures), left)
+
+
+def pause_for(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 # redis-py annotates these in one flavour and not the other: call them through Any
@@ -60,9 +101,34 @@ class RedisCommands:
     """The plumbing ``RedisStore`` is built on: commands and scripts over
     ``client``, on kept connections when ``reuse_connections`` (see ``IdleConnections``)."""
 
-    def __init__(self, client: Any, *, reuse_connections: bool = False) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        reuse_connections: bool = False,
+        failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
+    ) -> None:
         self.client = client
         self._idle = IdleConnections() if reuse_connections else None
+        self.failover_timeout = failover_timeout
+
+    def _retrying(
+        self, operation: Callable[[], Any], deadline: Deadline | None = None
+    ) -> Any:
+        """``operation()`` (safe to run again: a read, or a write that is idempotent),
+        tried again after a connection error, CLUSTERDOWN, READONLY... with backoff
+        until the failover deadline; the next try reaches the new master, as
+        redis-py refreshes a Cluster's slots after such errors and a Sentinel
+        pool asks the sentinels for the master on each new connection."""
+        deadline = deadline or Deadline(self.failover_timeout)
+        while True:
+            try:
+                return operation()
+            except Exception as exc:
+                pause = deadline.pause(exc)
+                if pause is None:
+                    raise
+            time.sleep(pause)
 
     def _command(self, *args: Any) -> Any:
         """One command and its reply, as the connection parses it (no response
