@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from .._async.manager import AsyncSessionManager
 from ..asgi import ASGIApp, Message, Receive, Scope, Send
 from ..asgi import SessionMiddleware as ASGISessionMiddleware
-from ..cookies import CookieOptions
+from ..cookies import CookieOptions, cached_options
 from ..stores.base import AsyncStoreLike
 from ..stores.registry import open_async_store
 
@@ -104,17 +104,21 @@ class SessionMiddleware:
         }
         self._store = _MEMORY_URL if store is None or self._one_request else store
         # Set-Cookie as Starlette's middleware spells it, so tests, proxies and
-        # scripts that match Starlette's header keep matching.
-        self.cookie = CookieOptions(
+        # scripts that match Starlette's header keep matching. CookieOptions' fields
+        # in order, as Flask and Django map theirs: name, path, domain, secure,
+        # httponly (always, in Starlette), samesite, partitioned, max_age, expires
+        # (none: Starlette sets Max-Age only).
+        self.cookie = cached_options(
+            "starlette",
             session_cookie,
-            path=path,
-            domain=domain,
-            secure=https_only,
-            httponly=True,
-            samesite=same_site,
-            partitioned=partitioned,
-            max_age=max_age,
-            spelling="starlette",
+            path,
+            domain,
+            https_only,
+            True,
+            same_site,
+            partitioned,
+            max_age,
+            None,
         )
         self.app = app
         self._inner: ASGISessionMiddleware | None = None
