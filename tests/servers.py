@@ -605,6 +605,7 @@ class RedisCluster:
     def __init__(self, tools: RedisTools, nodes: list[ClusterNode]) -> None:
         self._tools = tools
         self.nodes = nodes
+        self.killed_at = 0.0  # time.monotonic() right after the last kill_master's kill
 
     @property
     def masters(self) -> list[ClusterNode]:
@@ -682,6 +683,7 @@ class RedisCluster:
         if not heirs:
             raise RuntimeError(f"master on port {victim.port} has no replica to take over")
         victim.server.kill()
+        self.killed_at = time.monotonic()  # the victim is dead: it serves nothing after
         # Right after the kill every node still says cluster_state:ok (the failure
         # is only declared after cluster-node-timeout), so wait for the promotion
         # itself first, then for every survivor to agree on the new topology.
@@ -784,6 +786,7 @@ class RedisSentinel:
         self._tools = tools
         self.data_servers = data_servers  # [initial master, initial replica]
         self.sentinel_servers = sentinel_servers
+        self.killed_at = 0.0  # time.monotonic() right after the last kill_master's kill
 
     @property
     def sentinels(self) -> list[tuple[str, int]]:
@@ -856,6 +859,36 @@ class RedisSentinel:
         )
         self.wait_until_ready(timeout)
         return new_master.address
+
+    def kill_master(self, timeout: float = FAILOVER_TIMEOUT) -> RedisServer:
+        """SIGKILL the master; return it once the sentinels have promoted its replica
+        (``killed_at``: ``time.monotonic()`` right after the kill). Bring it back
+        with ``rejoin``."""
+        old_master, new_master = self.master, self.replica
+        old_master.kill()
+        self.killed_at = time.monotonic()
+        wait_for(
+            lambda: (
+                all(self.master_address(s) == new_master.address for s in self.sentinel_servers)
+                and self._tools.role(new_master.port) == "master"
+            ),
+            timeout,
+            f"sentinels to promote port {new_master.port} after port {old_master.port} died",
+        )
+        return old_master
+
+    def rejoin(self, server: RedisServer, timeout: float = FAILOVER_TIMEOUT) -> None:
+        """Restart a killed data server as a replica of the current master (what the
+        sentinels would do, at once) and wait until the setup is as at the start."""
+        master = self.master
+        server.start()
+        self._tools.command(server.port, "REPLICAOF", master.host, str(master.port))
+        wait_for(
+            lambda: self._tools.replica_link_up(server.port),
+            timeout,
+            f"port {server.port} to sync as a replica of {master.port}",
+        )
+        self.wait_until_ready(timeout)
 
     def stop(self) -> None:
         stop_all([*self.sentinel_servers, *self.data_servers])
