@@ -291,7 +291,7 @@ async def test_a_non_string_key_is_a_type_error_when_set_and_the_store_is_untouc
     with pytest.raises(TypeError, match="session key 3"):
         session[3] = "three"  # type: ignore[index]
     with pytest.raises(TypeError, match="session key 4"):
-        session.setdefault(4, "four")  # type: ignore[arg-type]
+        session.setdefault(4, "four")  # type: ignore[call-overload]
     await manager.save_changes(session)
     async with manager.scope(cookie) as again:
         assert dict(again) == {"n": 1}

@@ -290,7 +290,7 @@ def test_a_non_string_key_is_a_type_error_when_set_and_the_store_is_untouched(
     with pytest.raises(TypeError, match="session key 3"):
         session[3] = "three"  # type: ignore[index]
     with pytest.raises(TypeError, match="session key 4"):
-        session.setdefault(4, "four")  # type: ignore[arg-type]
+        session.setdefault(4, "four")  # type: ignore[call-overload]
     manager.save_changes(session)
     with manager.scope(cookie) as again:
         assert dict(again) == {"n": 1}

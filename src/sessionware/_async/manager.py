@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any, Literal
 
 from .._synchronization import AsyncSaveGate, async_pause
@@ -23,7 +22,13 @@ from ..core.retry import conflict_pause
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
-from ..stores.base import AsyncRevocationMarkers, AsyncStore, AsyncStoreLike, unwrapped
+from ..stores.base import (
+    AsyncRevocationMarkers,
+    AsyncStore,
+    AsyncStoreLike,
+    keeps_revocation_markers,
+)
+from .scope import AsyncSessionScope
 from .visits import AsyncVisitFlusher
 
 __all__ = ["AsyncSessionManager", "AsyncSessionScope"]
@@ -31,15 +36,6 @@ __all__ = ["AsyncSessionManager", "AsyncSessionScope"]
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = True
-
-
-def keeps_revocation_markers(store: object) -> bool:
-    """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
-    ``mark_user_revoked`` and ``user_revoked_at``."""
-    return all(
-        hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
-        for layer in unwrapped(store)
-    )
 
 
 def revocation_markers(store: AsyncStoreLike) -> AsyncRevocationMarkers | None:
@@ -392,41 +388,5 @@ class AsyncSessionManager:
     async def __aenter__(self) -> AsyncSessionManager:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-class AsyncSessionScope:
-    """``async with manager.scope(cookie) as session``: save on success, forget on
-    error, ``sessionware.current()`` set inside and always reset."""
-
-    __slots__ = ("_cookie_value", "_manager", "_session", "_token")
-
-    def __init__(self, manager: AsyncSessionManager, cookie_value: str | None) -> None:
-        self._manager = manager
-        self._cookie_value = cookie_value
-
-    async def __aenter__(self) -> Session:
-        session = await self._manager.open(self._cookie_value)
-        self._session = session
-        self._token = current_session.set(session)
-        return session
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                await self._manager.save_changes(self._session)
-            else:
-                await self._manager.forget_changes(self._session)
-        finally:
-            current_session.reset(self._token)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any, Literal
 
 from .._synchronization import SaveGate, pause
@@ -24,7 +23,13 @@ from ..core.retry import conflict_pause
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
-from ..stores.base import RevocationMarkers, Store, StoreLike, unwrapped
+from ..stores.base import (
+    RevocationMarkers,
+    Store,
+    StoreLike,
+    keeps_revocation_markers,
+)
+from .scope import SessionScope
 from .visits import VisitFlusher
 
 __all__ = ["SessionManager", "SessionScope"]
@@ -32,15 +37,6 @@ __all__ = ["SessionManager", "SessionScope"]
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = False
-
-
-def keeps_revocation_markers(store: object) -> bool:
-    """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
-    ``mark_user_revoked`` and ``user_revoked_at``."""
-    return all(
-        hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
-        for layer in unwrapped(store)
-    )
 
 
 def revocation_markers(store: StoreLike) -> RevocationMarkers | None:
@@ -393,41 +389,5 @@ class SessionManager:
     def __enter__(self) -> SessionManager:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class SessionScope:
-    """``with manager.scope(cookie) as session``: save on success, forget on
-    error, ``sessionware.current()`` set inside and always reset."""
-
-    __slots__ = ("_cookie_value", "_manager", "_session", "_token")
-
-    def __init__(self, manager: SessionManager, cookie_value: str | None) -> None:
-        self._manager = manager
-        self._cookie_value = cookie_value
-
-    def __enter__(self) -> Session:
-        session = self._manager.open(self._cookie_value)
-        self._session = session
-        self._token = current_session.set(session)
-        return session
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self._manager.save_changes(self._session)
-            else:
-                self._manager.forget_changes(self._session)
-        finally:
-            current_session.reset(self._token)

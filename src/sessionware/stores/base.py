@@ -23,6 +23,7 @@ __all__ = [
     "Store",
     "StoreLike",
     "StoreProxy",
+    "keeps_revocation_markers",
     "unwrapped",
 ]
 
@@ -219,3 +220,12 @@ def unwrapped(store: object) -> Iterator[object]:
 #: ``__getattr__`` forwards).
 StoreLike: TypeAlias = Store | StoreProxy
 AsyncStoreLike: TypeAlias = AsyncStore | StoreProxy
+
+
+def keeps_revocation_markers(store: object) -> bool:
+    """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
+    ``mark_user_revoked`` and ``user_revoked_at``."""
+    return all(
+        hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
+        for layer in unwrapped(store)
+    )

@@ -117,7 +117,7 @@ class ThreadedStore:
         return await self._run(self.sync_store.ids_for_user, user_id)
 
     # A sync store without revocation markers leaves these raising AttributeError, and
-    # a manager never calls them (see ``keeps_revocation_markers``).
+    # a manager never calls them (see ``stores.base.keeps_revocation_markers``).
 
     async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         await self._run(self._markers().mark_user_revoked, user_id, revoked_at, keep_until)

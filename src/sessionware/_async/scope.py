@@ -1,0 +1,46 @@
+"""``async with manager.scope(cookie) as session``: one request's session, saved on
+success and forgotten on error (``_sync/scope.py`` is generated from this file)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ..context import current_session
+from ..core.session import Session
+
+if TYPE_CHECKING:
+    from .manager import AsyncSessionManager
+
+__all__ = ["AsyncSessionScope"]
+
+
+class AsyncSessionScope:
+    """``async with manager.scope(cookie) as session``: save on success, forget on
+    error, ``sessionware.current()`` set inside and always reset."""
+
+    __slots__ = ("_cookie_value", "_manager", "_session", "_token")
+
+    def __init__(self, manager: AsyncSessionManager, cookie_value: str | None) -> None:
+        self._manager = manager
+        self._cookie_value = cookie_value
+
+    async def __aenter__(self) -> Session:
+        session = await self._manager.open(self._cookie_value)
+        self._session = session
+        self._token = current_session.set(session)
+        return session
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self._manager.save_changes(self._session)
+            else:
+                await self._manager.forget_changes(self._session)
+        finally:
+            current_session.reset(self._token)
