@@ -7,6 +7,7 @@ asynchronous): they are counted and printed, with the p99 request latency."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import random
 import time
@@ -45,43 +46,88 @@ class WorkerResult:
     vanished: list[tuple[str, Ack]] = field(default_factory=list)  # found gone: its last ack
 
 
+class Load:
+    """One worker's traffic: create sessions (up to ``MAX_SESSIONS``) and bump
+    their counters, recording every outcome in ``result``."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.result = WorkerResult()
+        self.cookies: list[str] = []
+        self.ends = time.monotonic() + HARD_LIMIT
+
+    def pick(self) -> str | None:
+        create = not self.cookies or (len(self.cookies) < MAX_SESSIONS and self.rng.random() < 0.3)
+        return None if create else self.rng.choice(self.cookies)
+
+    def update(self, cookie: str | None, session: Any) -> str | None:
+        """Bump ``session``'s counter; the cookie to record it under (None: new)."""
+        if cookie is not None and session.get("n") is None:
+            # A session this worker saw acknowledged is gone.
+            self.result.vanished.append((cookie, self.result.acks[cookie][-1]))
+            self.cookies.remove(cookie)
+            cookie = None
+        session["n"] = session.get("n", -1) + 1
+        return cookie
+
+    def acknowledged(self, cookie: str | None, session: Any, started: float) -> None:
+        self.result.latencies.append((started, time.monotonic() - started))
+        if cookie is None:  # a new session: its cookie was just set
+            cookie = session.cookie_value
+            assert cookie is not None
+            self.cookies.append(cookie)
+            self.result.acks[cookie] = []
+        self.result.acks[cookie].append(Ack(session["n"], started))
+
+    def failed(self, exc: Exception) -> None:
+        self.result.failures.append(f"{type(exc).__name__}: {exc}")
+
+
 def worker(url: str, prefix: str, stop: Any, ready: Any, results: Any, seed: int) -> None:
     store = sw.open_store(url, prefix=prefix)
     manager = sw.SessionManager(store, secret_key=SECRET, idle_timeout=None)
-    rng = random.Random(seed)
-    result = WorkerResult()
-    cookies: list[str] = []
-    ends = time.monotonic() + HARD_LIMIT
+    load = Load(seed)
     try:
-        while not stop.is_set() and time.monotonic() < ends:
-            started = time.monotonic()
-            create = not cookies or (len(cookies) < MAX_SESSIONS and rng.random() < 0.3)
-            cookie = None if create else rng.choice(cookies)
+        while not stop.is_set() and time.monotonic() < load.ends:
+            started, cookie = time.monotonic(), load.pick()
             try:
                 with manager.scope(cookie) as session:
-                    if cookie is not None and session.get("n") is None:
-                        # A session this worker saw acknowledged is gone.
-                        result.vanished.append((cookie, result.acks[cookie][-1]))
-                        cookies.remove(cookie)
-                        cookie = None
-                    session["n"] = session.get("n", -1) + 1
-                    value = session["n"]
+                    cookie = load.update(cookie, session)
             except Exception as exc:
-                result.failures.append(f"{type(exc).__name__}: {exc}")
+                load.failed(exc)
                 time.sleep(0.01)
                 continue
-            result.latencies.append((started, time.monotonic() - started))
-            if cookie is None:  # a new session: its cookie was just set
-                cookie = session.cookie_value
-                assert cookie is not None
-                cookies.append(cookie)
-                result.acks[cookie] = []
-            result.acks[cookie].append(Ack(value, started))
-            if len(cookies) >= 5:
+            load.acknowledged(cookie, session, started)
+            if len(load.cookies) >= 5:
                 ready.set()
     finally:
-        results.put(result)
+        results.put(load.result)
         manager.close()
+
+
+def async_worker(url: str, prefix: str, stop: Any, ready: Any, results: Any, seed: int) -> None:
+    async def run() -> None:
+        store = await sw.open_async_store(url, prefix=prefix)
+        manager = sw.AsyncSessionManager(store, secret_key=SECRET, idle_timeout=None)
+        load = Load(seed)
+        try:
+            while not stop.is_set() and time.monotonic() < load.ends:
+                started, cookie = time.monotonic(), load.pick()
+                try:
+                    async with manager.scope(cookie) as session:
+                        cookie = load.update(cookie, session)
+                except Exception as exc:
+                    load.failed(exc)
+                    await asyncio.sleep(0.01)
+                    continue
+                load.acknowledged(cookie, session, started)
+                if len(load.cookies) >= 5:
+                    ready.set()
+        finally:
+            results.put(load.result)
+            await manager.close()
+
+    asyncio.run(run())
 
 
 def p99(values: list[float]) -> float:
@@ -90,7 +136,11 @@ def p99(values: list[float]) -> float:
 
 
 def run_through_failover(
-    url: str, kill: Callable[[], float], label: str, url_after: Callable[[], str]
+    url: str,
+    kill: Callable[[], float],
+    label: str,
+    url_after: Callable[[], str],
+    flavour: str,
 ) -> None:
     """Load from ``WORKERS`` processes, ``kill()`` a master (it returns once the
     replica is promoted, giving the kill's time), more load, then the checks."""
@@ -99,15 +149,21 @@ def run_through_failover(
     stop, results = context.Event(), context.Queue()
     readies = [context.Event() for _ in range(WORKERS)]
     processes = [
-        context.Process(target=worker, args=(url, prefix, stop, readies[i], results, i))
+        context.Process(
+            target=async_worker if flavour == "async" else worker,
+            args=(url, prefix, stop, readies[i], results, i),
+        )
         for i in range(WORKERS)
     ]
     for process in processes:
         process.start()
     gathered: list[WorkerResult] = []
     try:
-        for ready in readies:
-            assert ready.wait(20), "a worker never got going"
+        going = time.monotonic() + 20
+        while not all(ready.is_set() for ready in readies):
+            assert all(p.exitcode is None for p in processes), "a worker died at start"
+            assert time.monotonic() < going, "a worker never got going"
+            time.sleep(0.05)
         time.sleep(WARM_UP)
         killed_at = kill()
         promoted_at = time.monotonic()
@@ -122,7 +178,7 @@ def run_through_failover(
             if process.is_alive():
                 process.kill()
     # A Cluster's URL names a master, which may be the one killed: ask again.
-    check(url_after(), prefix, gathered, killed_at, promoted_at, label)
+    check(url_after(), prefix, gathered, killed_at, promoted_at, f"{label} ({flavour})")
 
 
 def check(
@@ -175,8 +231,14 @@ def check(
     assert window, "no request ran through the failover"
 
 
+FLAVOURS = pytest.mark.parametrize("flavour", ["sync", "async"])
+
+
 @pytest.mark.slow
-def test_cluster_master_killed_under_load_fails_no_request(redis_cluster: RedisCluster) -> None:
+@FLAVOURS
+def test_cluster_master_killed_under_load_fails_no_request(
+    redis_cluster: RedisCluster, flavour: str
+) -> None:
     victim = None
 
     def kill() -> float:
@@ -185,15 +247,16 @@ def test_cluster_master_killed_under_load_fails_no_request(redis_cluster: RedisC
         return redis_cluster.killed_at
 
     try:
-        run_through_failover(redis_cluster.url, kill, "Cluster", lambda: redis_cluster.url)
+        run_through_failover(redis_cluster.url, kill, "Cluster", lambda: redis_cluster.url, flavour)
     finally:
         if victim is not None:
             redis_cluster.restart_node(victim)
 
 
 @pytest.mark.slow
+@FLAVOURS
 def test_sentinel_master_killed_under_load_fails_no_request(
-    redis_sentinel: RedisSentinel,
+    redis_sentinel: RedisSentinel, flavour: str
 ) -> None:
     victim = None
 
@@ -203,7 +266,9 @@ def test_sentinel_master_killed_under_load_fails_no_request(
         return redis_sentinel.killed_at
 
     try:
-        run_through_failover(redis_sentinel.url, kill, "Sentinel", lambda: redis_sentinel.url)
+        run_through_failover(
+            redis_sentinel.url, kill, "Sentinel", lambda: redis_sentinel.url, flavour
+        )
     finally:
         if victim is not None:
             redis_sentinel.rejoin(victim)
