@@ -24,13 +24,13 @@ import logging
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.utils.module_loading import import_string
 
 from ...core.codecs import CodecError, JsonCodec
 from ...core.session import Session
+from .async_methods import WorkerThreadMethods
 from .engine import get_manager, record_expiry, setting
 
 __all__ = ["AUTH_USER_KEY", "SessionStore"]
@@ -42,7 +42,7 @@ _codec = JsonCodec()
 _security_log = logging.getLogger("django.security.SuspiciousSession")
 
 
-class SessionStore(SessionBase):
+class SessionStore(WorkerThreadMethods, SessionBase):
     """``SessionBase`` whose mapping is the manager's ``Session``."""
 
     def __init__(self, session_key: str | None = None) -> None:
@@ -266,33 +266,6 @@ class SessionStore(SessionBase):
     @classmethod
     def clear_expired(cls) -> None:
         get_manager().purge_expired()
-
-    # -- async: the same in a worker thread, as Django's cache-backed engines do ---
-
-    async def aexists(self, session_key: str | None) -> bool:
-        return await sync_to_async(self.exists, thread_sensitive=False)(session_key)
-
-    async def aload(self) -> Session:
-        return await sync_to_async(self.load, thread_sensitive=False)()
-
-    async def acreate(self) -> None:
-        await sync_to_async(self.create, thread_sensitive=False)()
-
-    async def asave(self, must_create: bool = False) -> None:
-        await sync_to_async(self.save, thread_sensitive=False)(must_create)
-
-    async def adelete(self, session_key: str | None = None) -> None:
-        await sync_to_async(self.delete, thread_sensitive=False)(session_key)
-
-    async def acycle_key(self) -> None:
-        await sync_to_async(self.cycle_key, thread_sensitive=False)()
-
-    async def aflush(self) -> None:
-        await sync_to_async(self.flush, thread_sensitive=False)()
-
-    @classmethod
-    async def aclear_expired(cls) -> None:
-        await sync_to_async(cls.clear_expired, thread_sensitive=False)()
 
 
 def _save_until(manager: Any, session: Session, expires_at: float) -> str | None:
