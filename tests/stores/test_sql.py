@@ -175,12 +175,6 @@ def test_without_an_upsert_save_updates_else_inserts(sync_store: SQLStore) -> No
     assert (loaded.data, loaded.version) == (b"second", 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StoreError,
-    reason="raise_marker binds parameters named like the columns it sets, which "
-    "SQLAlchemy refuses to compile: markers without an upsert do not work yet",
-)
 def test_without_an_upsert_a_marker_is_inserted_then_raised(sync_store: SQLStore) -> None:
     sync_store._sql.mark_revoked = None
     now = time.time()

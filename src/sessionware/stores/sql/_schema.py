@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     column,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -189,18 +190,29 @@ class SQLSchema:
         )
         self.mark_revoked = self._marker_upsert()
         # Without an upsert (other dialects): raise an existing marker, else insert.
+        # It runs with the insert's parameters, named like the columns; SQLAlchemy
+        # turns a parameter named like a column into a SET of that column unless
+        # the statement sets it itself, and refuses one that is also bound in the
+        # WHERE clause. So the key is "set" to itself: no SET bind for it, and the
+        # WHERE clause may bind "user_key".
         self.raise_marker = (
             update(r)
             .where(c.user_key == bindparam("user_key"))
             .values(
+                user_key=c.user_key,
                 revoked_at=_later(c.revoked_at, bindparam("revoked_at")),
                 keep_until=_later(c.keep_until, bindparam("keep_until")),
             )
         )
-        self.insert_marker = insert(r).values(
-            user_key=bindparam("user_key"),
-            revoked_at=bindparam("revoked_at"),
-            keep_until=bindparam("keep_until"),
+        # Inserts nothing when the marker exists: the update found it, and left it
+        # as it was because it already held later times (MySQL then counts no row).
+        self.insert_marker = insert(r).from_select(
+            ["user_key", "revoked_at", "keep_until"],
+            select(
+                bindparam("user_key", type_=c.user_key.type),
+                bindparam("revoked_at", type_=c.revoked_at.type),
+                bindparam("keep_until", type_=c.keep_until.type),
+            ).where(~exists().where(c.user_key == bindparam("user_key"))),
         )
         self.delete_all_markers = delete(r)
         self.purge_markers = delete(r).where(c.keep_until <= bindparam("now"))
