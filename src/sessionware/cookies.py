@@ -65,16 +65,18 @@ def read_cookie(header: str | None, name: str) -> str | None:
         return None
     if ";" not in header:  # one cookie only: the common case for a site's own requests
         key, sep, value = header.partition("=")
-        return _unquoted(value.strip()) if sep and key.strip() == name else None
+        return _unquoted(value) if sep and key.strip() == name else None
     for chunk in header.split(";"):
         key, sep, value = chunk.partition("=")
         if sep and key.strip() == name:
-            return _unquoted(value.strip())
+            return _unquoted(value)
     return None
 
 
 def _unquoted(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
+    """The value without surrounding whitespace or one pair of double quotes."""
+    value = value.strip()
+    if value[:1] == '"' and len(value) >= 2 and value[-1] == '"':
         return value[1:-1]
     return value
 
