@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from werkzeug.test import Client
 
 import sessionware as sw
-from sessionware import asgi, cookies, wsgi
+from sessionware import asgi, cookie_io, wsgi
 from sessionware.stores.memory import AsyncMemoryStore, MemoryStore
 
 from .conftest import SECRET
@@ -21,7 +21,7 @@ WARNING = "without the Secure flag on an https request"
 
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cookies, "_warned_insecure", set())
+    monkeypatch.setattr(cookie_io, "_warned_insecure", set())
 
 
 def wsgi_client(*, secure: bool) -> Client:

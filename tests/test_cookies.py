@@ -12,7 +12,8 @@ from werkzeug.http import dump_cookie
 
 import sessionware as sw
 from sessionware import cookies
-from sessionware.cookies import CookieOptions, Spelling, read_cookie
+from sessionware.cookie_io import read_cookie
+from sessionware.cookies import CookieOptions, Spelling
 from sessionware.stores.memory import MemoryStore
 
 from .conftest import SECRET

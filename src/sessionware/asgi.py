@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
+from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
 
 if TYPE_CHECKING:
     from ._async.manager import AsyncSessionManager

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
-from .cookies import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
+from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -44,7 +44,7 @@ class SessionMiddleware(_Middleware):
     ``cookie_name``, ``secure``, ``httponly``, ``samesite``, ``path``, ``domain``,
     ``partitioned`` and ``cookie_max_age``, by default the manager's ``max_age``), or
     ``cookie``: a ``CookieOptions`` used as it is instead of them (see
-    ``cookies.CookieMiddleware``, which also takes ``warn_as``)."""
+    ``cookie_io.CookieMiddleware``, which also takes ``warn_as``)."""
 
     warns_as = "sessionware.wsgi.SessionMiddleware"
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.test import Client, override_settings
 
-from sessionware import cookies
+from sessionware import cookie_io
 from sessionware.integrations.django import SessionStore, close_stores, get_manager, get_store
 from tests.servers import postgres_url as postgres_url  # fixtures
 from tests.servers import redis_url as redis_url
@@ -174,9 +174,9 @@ def test_a_cookie_signed_by_a_fallback_key_is_reissued_with_the_current_key(
 
 @pytest.fixture
 def warnings_reset() -> Iterator[None]:
-    cookies._warned_insecure.discard("django")
+    cookie_io._warned_insecure.discard("django")
     yield
-    cookies._warned_insecure.discard("django")
+    cookie_io._warned_insecure.discard("django")
 
 
 @pytest.mark.usefixtures("memory_store", "warnings_reset")

@@ -21,7 +21,7 @@ from flask.json.tag import JSONTag, TaggedJSONSerializer
 from markupsafe import Markup
 
 import sessionware as sw
-from sessionware import cookies
+from sessionware import cookie_io
 from sessionware.core.codecs import JsonCodec
 from sessionware.integrations.flask import SessionInterface, TaggedJSONCodec, init_app
 
@@ -186,7 +186,7 @@ def test_a_manager_of_ones_own_signs_without_an_app_secret(store: Any) -> None:
 
 @pytest.fixture
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cookies, "_warned_insecure", set())
+    monkeypatch.setattr(cookie_io, "_warned_insecure", set())
 
 
 @pytest.mark.usefixtures("fresh_warnings")

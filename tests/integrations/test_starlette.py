@@ -228,9 +228,9 @@ def test_a_cleared_sessions_deletion_cookie_is_spelled_as_starlettes_own() -> No
 def test_a_cookie_without_secure_set_over_https_logs_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from sessionware import cookies
+    from sessionware import cookie_io
 
-    cookies._warned_insecure.discard("starlette")
+    cookie_io._warned_insecure.discard("starlette")
     client = TestClient(make_app(), base_url="https://testserver")
     with caplog.at_level(logging.WARNING, logger="sessionware"):
         client.post("/update_session", json={"some": "data"})
@@ -243,9 +243,9 @@ def test_a_cookie_without_secure_set_over_https_logs_a_warning(
 def test_an_https_only_cookie_over_https_logs_no_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from sessionware import cookies
+    from sessionware import cookie_io
 
-    cookies._warned_insecure.discard("starlette")
+    cookie_io._warned_insecure.discard("starlette")
     client = TestClient(make_app(https_only=True), base_url="https://testserver")
     with caplog.at_level(logging.WARNING, logger="sessionware"):
         client.post("/update_session", json={"some": "data"})

@@ -46,7 +46,8 @@ from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 
 from .._sync.manager import SessionManager
-from ..cookies import CookieOptions, cached_options, read_cookie, warn_if_insecure
+from ..cookie_io import read_cookie, warn_if_insecure
+from ..cookies import CookieOptions, cached_options
 from ..core.codecs import Codec
 from ..core.signing import CookieSigner
 from ..stores.base import StoreLike

@@ -23,7 +23,8 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from ...cookies import CookieOptions, cached_options, read_cookie, warn_if_insecure
+from ...cookie_io import read_cookie, warn_if_insecure
+from ...cookies import CookieOptions, cached_options
 from .engine import setting as _setting
 
 __all__ = ["SessionMiddleware"]
