@@ -35,7 +35,7 @@ from .._codec import (
     save_args,
     touch_args,
 )
-from .._errors import REDIS_ERRORS, outcome_unknown, store_error, translate_errors
+from .._errors import REDIS_ERRORS, store_error, translate_errors
 from .._keys import DEFAULT_PREFIX, KeyLayout
 from .._scripts import (
     DELETE_SCRIPT,
@@ -46,7 +46,8 @@ from .._scripts import (
     TOUCH_SCRIPT,
 )
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
-from .commands import AsyncRedisCommands, Deadline, ScriptCall, make_client, pause_for
+from .commands import Deadline, ScriptCall, make_client
+from .failover import AsyncFailoverWrites
 
 __all__ = ["AsyncRedisStore"]
 
@@ -57,7 +58,7 @@ BATCH = 500
 SCAN_COUNT = 1000
 
 
-class AsyncRedisStore(AsyncRedisCommands):
+class AsyncRedisStore(AsyncFailoverWrites):
     """A session store in Redis/Valkey. Open it with ``open_async_store(url)`` or
     ``AsyncRedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
     redis-py client you made: ``AsyncRedisStore(client, prefix="app:")``.
@@ -186,41 +187,6 @@ class AsyncRedisStore(AsyncRedisCommands):
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
         return True
-
-    async def _write_through_failover(
-        self, record: Record, expected_version: int, exc: BaseException
-    ) -> Any:
-        """``_write_once`` tried again after ``exc`` until the failover deadline.
-
-        A conditional write (``expected_version`` >= 0) that may have been applied
-        (the connection broke after it was sent) is not sent again before the
-        record is read: if it holds exactly what we wrote, the write was applied
-        (1); if it still holds the expected version, the write is sent again;
-        otherwise another write won (0: the manager reloads and merges). So a
-        write is neither applied twice nor lost. An unconditional save is
-        simply sent again."""
-        deadline = Deadline.after(self.failover_timeout, exc)
-        if deadline is None:
-            raise exc
-        key = self.keys.session(record.id)
-        while True:
-            if expected_version >= 0 and outcome_unknown(exc):
-                value = await self._retrying(lambda: self._command("GET", key), deadline)
-                stored = None if value is None else record_from_value(record.id, value, self.url)
-                if stored == record:
-                    return 1
-                if expected_version == 0 and value is not None:
-                    return 0
-                if expected_version > 0 and (stored is None or stored.version != expected_version):
-                    return 0
-            try:
-                return await self._write_once(record, expected_version)
-            except REDIS_ERRORS as again:
-                exc = again
-                pause = deadline.pause(exc)
-                if pause is None:
-                    raise
-            await pause_for(pause)
 
     async def _write_once(self, record: Record, expected_version: int) -> Any:
         """0 (the version did not match), 1 (written), or the user id the record

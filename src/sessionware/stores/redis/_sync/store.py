@@ -36,7 +36,7 @@ from .._codec import (
     save_args,
     touch_args,
 )
-from .._errors import REDIS_ERRORS, outcome_unknown, store_error, translate_errors
+from .._errors import REDIS_ERRORS, store_error, translate_errors
 from .._keys import DEFAULT_PREFIX, KeyLayout
 from .._scripts import (
     DELETE_SCRIPT,
@@ -47,7 +47,8 @@ from .._scripts import (
     TOUCH_SCRIPT,
 )
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
-from .commands import RedisCommands, Deadline, ScriptCall, make_client, pause_for
+from .commands import Deadline, ScriptCall, make_client
+from .failover import FailoverWrites
 
 __all__ = ["RedisStore"]
 
@@ -58,7 +59,7 @@ BATCH = 500
 SCAN_COUNT = 1000
 
 
-class RedisStore(RedisCommands):
+class RedisStore(FailoverWrites):
     """A session store in Redis/Valkey. Open it with ``open_store(url)`` or
     ``RedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
     redis-py client you made: ``RedisStore(client, prefix="app:")``.
@@ -187,41 +188,6 @@ class RedisStore(RedisCommands):
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
         return True
-
-    def _write_through_failover(
-        self, record: Record, expected_version: int, exc: BaseException
-    ) -> Any:
-        """``_write_once`` tried again after ``exc`` until the failover deadline.
-
-        A conditional write (``expected_version`` >= 0) that may have been applied
-        (the connection broke after it was sent) is not sent again before the
-        record is read: if it holds exactly what we wrote, the write was applied
-        (1); if it still holds the expected version, the write is sent again;
-        otherwise another write won (0: the manager reloads and merges). So a
-        write is neither applied twice nor lost. An unconditional save is
-        simply sent again."""
-        deadline = Deadline.after(self.failover_timeout, exc)
-        if deadline is None:
-            raise exc
-        key = self.keys.session(record.id)
-        while True:
-            if expected_version >= 0 and outcome_unknown(exc):
-                value = self._retrying(lambda: self._command("GET", key), deadline)
-                stored = None if value is None else record_from_value(record.id, value, self.url)
-                if stored == record:
-                    return 1
-                if expected_version == 0 and value is not None:
-                    return 0
-                if expected_version > 0 and (stored is None or stored.version != expected_version):
-                    return 0
-            try:
-                return self._write_once(record, expected_version)
-            except REDIS_ERRORS as again:
-                exc = again
-                pause = deadline.pause(exc)
-                if pause is None:
-                    raise
-            pause_for(pause)
 
     def _write_once(self, record: Record, expected_version: int) -> Any:
         """0 (the version did not match), 1 (written), or the user id the record
