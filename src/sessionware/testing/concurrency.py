@@ -140,20 +140,23 @@ def _open(store: str | Callable[[], StoreLike], setup: bool = True) -> StoreLike
     return open_store(store, setup=setup) if isinstance(store, str) else store()
 
 
-def _process_writer(
-    store: str | Callable[[], StoreLike],
-    options: dict[str, Any],
-    cookie: str,
-    writer: int,
-    updates: int,
-    start: Any,
-    results: Any,
-) -> None:
-    counter = _CasCounter(_open(store, setup=False))
-    manager = _manager(counter, options)
+@dataclass(frozen=True)
+class _Job:
+    """What every writer is given: the store (a URL or a factory, so each process
+    opens its own), the manager's options, the session's cookie, updates per writer."""
+
+    store: str | Callable[[], StoreLike]
+    options: dict[str, Any]
+    cookie: str
+    updates: int
+
+
+def _process_writer(job: _Job, writer: int, start: Any, results: Any) -> None:
+    counter = _CasCounter(_open(job.store, setup=False))
+    manager = _manager(counter, job.options)
     try:
         start.wait()
-        tally = _write_updates(manager, counter, cookie, writer, updates)
+        tally = _write_updates(manager, counter, job.cookie, writer, job.updates)
         tally.add(counter.tally)
     except Exception:
         tally = WriterTally(errors=[f"writer {writer}: {traceback.format_exc(limit=3)}"])
@@ -162,24 +165,17 @@ def _process_writer(
     results.put(tally)
 
 
-def _run_threads(
-    store: StoreLike,
-    options: dict[str, Any],
-    cookie: str,
-    writers: int,
-    updates: int,
-    shared_manager: bool,
-) -> WriterTally:
+def _run_threads(store: StoreLike, job: _Job, writers: int, shared_manager: bool) -> WriterTally:
     counter = _CasCounter(store)
-    shared = _manager(counter, options)
+    shared = _manager(counter, job.options)
     start = threading.Barrier(writers)
     tallies: list[WriterTally] = []
 
     def work(writer: int) -> None:
         # A manager per thread acts like a process of its own: no shared save gate.
-        manager = shared if shared_manager else _manager(counter, options)
+        manager = shared if shared_manager else _manager(counter, job.options)
         start.wait()
-        tallies.append(_write_updates(manager, counter, cookie, writer, updates))
+        tallies.append(_write_updates(manager, counter, job.cookie, writer, job.updates))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
     for thread in threads:
@@ -195,13 +191,7 @@ def _run_threads(
     return total
 
 
-def _run_processes(
-    store: str | Callable[[], StoreLike],
-    options: dict[str, Any],
-    cookie: str,
-    writers: int,
-    updates: int,
-) -> WriterTally:
+def _run_processes(job: _Job, writers: int) -> WriterTally:
     # spawn, not fork: the parent may have background threads (visit flushers).
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(writers)
@@ -209,7 +199,7 @@ def _run_processes(
     processes = [
         context.Process(
             target=_process_writer,
-            args=(store, options, cookie, i, updates, start, results),
+            args=(job, i, start, results),
             name=f"sessionware-hammer-{i}",
         )
         for i in range(writers)
@@ -267,10 +257,11 @@ def hammer_one_session(
         cookie = session.cookie_value
         assert cookie is not None
         started = time.perf_counter()
+        job = _Job(store, options, cookie, updates)
         if mode == "threads":
-            tally = _run_threads(opened, options, cookie, writers, updates, shared_manager)
+            tally = _run_threads(opened, job, writers, shared_manager)
         else:
-            tally = _run_processes(store, options, cookie, writers, updates)
+            tally = _run_processes(job, writers)
         seconds = time.perf_counter() - started
         with manager.scope(cookie) as final:
             present = set(final)

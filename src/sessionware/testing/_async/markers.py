@@ -8,16 +8,11 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+import pytest
+
 from ...stores.base import AsyncRevocationMarkers, AsyncStore
 from ..clock import FakeClock
-from .helpers import (
-    assert_same_record,
-    make_record,
-    now_on,
-    pass_time_until,
-    span_on,
-    unique_user,
-)
+from .helpers import assert_same_record, make_record, now_on, pass_time_until, span_on, unique_user
 
 __all__ = ["AsyncRevocationMarkerContract"]
 
@@ -27,11 +22,7 @@ class AsyncStoreWithMarkers(AsyncStore, AsyncRevocationMarkers, Protocol):
 
 
 class AsyncRevocationMarkerContract:
-    """Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
-
-    Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
-
-    # -- revocation markers ---------------------------------------------------
+    """Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
 
     async def test_a_user_never_revoked_has_no_marker(
         self, store: AsyncStoreWithMarkers, markers: None
@@ -46,20 +37,13 @@ class AsyncRevocationMarkerContract:
         assert await store.user_revoked_at(user) == 100.0
         assert await store.user_revoked_at(other) is None
 
-    async def test_a_later_revocation_moves_the_marker_forward(
-        self, store: AsyncStoreWithMarkers, markers: None
+    @pytest.mark.parametrize("order", [(100.0, 200.0), (200.0, 100.0)], ids=["later", "earlier"])
+    async def test_the_latest_revocation_wins_in_either_order(
+        self, store: AsyncStoreWithMarkers, markers: None, order: tuple[float, float]
     ) -> None:
         user = unique_user()
-        await store.mark_user_revoked(user, 100.0, time.time() + 60)
-        await store.mark_user_revoked(user, 200.0, time.time() + 60)
-        assert await store.user_revoked_at(user) == 200.0
-
-    async def test_an_earlier_revocation_never_moves_the_marker_back(
-        self, store: AsyncStoreWithMarkers, markers: None
-    ) -> None:
-        user = unique_user()
-        await store.mark_user_revoked(user, 200.0, time.time() + 60)
-        await store.mark_user_revoked(user, 100.0, time.time() + 60)
+        for revoked_at in order:
+            await store.mark_user_revoked(user, revoked_at, time.time() + 60)
         assert await store.user_revoked_at(user) == 200.0
 
     async def test_a_marker_past_its_keep_until_is_not_reported(

@@ -23,11 +23,7 @@ __all__ = ["AsyncRecordContract"]
 
 
 class AsyncRecordContract:
-    """Saving, loading and expiring records.
-
-    Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
-
-    # -- setup, load and save -------------------------------------------------
+    """Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
 
     async def test_setup_is_idempotent(self, store: AsyncStore) -> None:
         record = make_record()

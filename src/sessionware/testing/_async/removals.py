@@ -8,23 +8,13 @@ from __future__ import annotations
 import time
 
 from ...stores.base import AsyncStore
-from .helpers import (
-    TIME_TOLERANCE,
-    assert_same_record,
-    make_record,
-    new_key,
-    unique_user,
-)
+from .helpers import TIME_TOLERANCE, assert_same_record, make_record, new_key, unique_user
 
 __all__ = ["AsyncTouchAndDeleteContract"]
 
 
 class AsyncTouchAndDeleteContract:
-    """Moving expiries (``touch_many``) and deleting records.
-
-    Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
-
-    # -- touch ----------------------------------------------------------------
+    """Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
 
     async def test_touch_many_sets_new_expiries(self, store: AsyncStore) -> None:
         one, two = make_record(expires_in=60), make_record(expires_in=60)

@@ -6,20 +6,13 @@ Part of the store conformance suite (async source; ``_sync/`` is generated).
 from __future__ import annotations
 
 from ...stores.base import AsyncStore
-from .helpers import (
-    make_record,
-    unique_user,
-)
+from .helpers import make_record, unique_user
 
 __all__ = ["AsyncUserIndexContract"]
 
 
 class AsyncUserIndexContract:
-    """Listing records and the per-user index.
-
-    Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
-
-    # -- listing and the user index -------------------------------------------
+    """Mixed into ``AsyncStoreConformance``, which provides the fixtures."""
 
     async def test_count_and_ids_list_live_records(self, store: AsyncStore) -> None:
         records = [make_record() for _ in range(5)]

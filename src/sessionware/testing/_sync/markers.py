@@ -9,16 +9,11 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+import pytest
+
 from ...stores.base import RevocationMarkers, Store
 from ..clock import FakeClock
-from .helpers import (
-    assert_same_record,
-    make_record,
-    now_on,
-    pass_time_until,
-    span_on,
-    unique_user,
-)
+from .helpers import assert_same_record, make_record, now_on, pass_time_until, span_on, unique_user
 
 __all__ = ["RevocationMarkerContract"]
 
@@ -28,11 +23,7 @@ class StoreWithMarkers(Store, RevocationMarkers, Protocol):
 
 
 class RevocationMarkerContract:
-    """Revocation markers (``mark_user_revoked`` / ``user_revoked_at``).
-
-    Mixed into ``StoreConformance``, which provides the fixtures."""
-
-    # -- revocation markers ---------------------------------------------------
+    """Mixed into ``StoreConformance``, which provides the fixtures."""
 
     def test_a_user_never_revoked_has_no_marker(
         self, store: StoreWithMarkers, markers: None
@@ -47,20 +38,13 @@ class RevocationMarkerContract:
         assert store.user_revoked_at(user) == 100.0
         assert store.user_revoked_at(other) is None
 
-    def test_a_later_revocation_moves_the_marker_forward(
-        self, store: StoreWithMarkers, markers: None
+    @pytest.mark.parametrize("order", [(100.0, 200.0), (200.0, 100.0)], ids=["later", "earlier"])
+    def test_the_latest_revocation_wins_in_either_order(
+        self, store: StoreWithMarkers, markers: None, order: tuple[float, float]
     ) -> None:
         user = unique_user()
-        store.mark_user_revoked(user, 100.0, time.time() + 60)
-        store.mark_user_revoked(user, 200.0, time.time() + 60)
-        assert store.user_revoked_at(user) == 200.0
-
-    def test_an_earlier_revocation_never_moves_the_marker_back(
-        self, store: StoreWithMarkers, markers: None
-    ) -> None:
-        user = unique_user()
-        store.mark_user_revoked(user, 200.0, time.time() + 60)
-        store.mark_user_revoked(user, 100.0, time.time() + 60)
+        for revoked_at in order:
+            store.mark_user_revoked(user, revoked_at, time.time() + 60)
         assert store.user_revoked_at(user) == 200.0
 
     def test_a_marker_past_its_keep_until_is_not_reported(

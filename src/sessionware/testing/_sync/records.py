@@ -24,11 +24,7 @@ __all__ = ["RecordContract"]
 
 
 class RecordContract:
-    """Saving, loading and expiring records.
-
-    Mixed into ``StoreConformance``, which provides the fixtures."""
-
-    # -- setup, load and save -------------------------------------------------
+    """Mixed into ``StoreConformance``, which provides the fixtures."""
 
     def test_setup_is_idempotent(self, store: Store) -> None:
         record = make_record()

@@ -9,23 +9,13 @@ from __future__ import annotations
 import time
 
 from ...stores.base import Store
-from .helpers import (
-    TIME_TOLERANCE,
-    assert_same_record,
-    make_record,
-    new_key,
-    unique_user,
-)
+from .helpers import TIME_TOLERANCE, assert_same_record, make_record, new_key, unique_user
 
 __all__ = ["TouchAndDeleteContract"]
 
 
 class TouchAndDeleteContract:
-    """Moving expiries (``touch_many``) and deleting records.
-
-    Mixed into ``StoreConformance``, which provides the fixtures."""
-
-    # -- touch ----------------------------------------------------------------
+    """Mixed into ``StoreConformance``, which provides the fixtures."""
 
     def test_touch_many_sets_new_expiries(self, store: Store) -> None:
         one, two = make_record(expires_in=60), make_record(expires_in=60)

@@ -7,20 +7,13 @@ Part of the store conformance suite (async source; ``_sync/`` is generated).
 from __future__ import annotations
 
 from ...stores.base import Store
-from .helpers import (
-    make_record,
-    unique_user,
-)
+from .helpers import make_record, unique_user
 
 __all__ = ["UserIndexContract"]
 
 
 class UserIndexContract:
-    """Listing records and the per-user index.
-
-    Mixed into ``StoreConformance``, which provides the fixtures."""
-
-    # -- listing and the user index -------------------------------------------
+    """Mixed into ``StoreConformance``, which provides the fixtures."""
 
     def test_count_and_ids_list_live_records(self, store: Store) -> None:
         records = [make_record() for _ in range(5)]
