@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +23,16 @@ import pytest
 import sessionware as sw
 from sessionware.stores.memory import MemoryStore
 from tests.conftest import SECRET, Clock
-from tests.stores.sql_support import unique_table
+from tests.revocation_support import (
+    REQUEST_OPS,
+    REVOKER_OPS,
+    USER,
+    act,
+    logged_in_cookie,
+    shared_store,
+)
 
-USER = "alice"
 STORES = ["memory", "files", "sqlite", "redis", "postgresql", "mariadb"]
-REQUEST_OPS = ["change", "regenerate", "login", "visit"]
-REVOKER_OPS = ["invalidate", "revoke_user"]
 
 
 class Pause(sw.StoreProxy):
@@ -74,15 +77,8 @@ def _pair_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Pair
     if kind == "memory":  # one process's memory: both managers share the one store
         store = MemoryStore()
         return Pair(store, store, store.close)
-    if kind == "files":
-        return _open_pair(f"file://{tmp_path / 'sessions'}")
-    if kind == "sqlite":
-        return _open_pair(f"sqlite:///{tmp_path / 'sessions.db'}")
-    if kind == "redis":
-        url = request.getfixturevalue("redis_url")
-        return _open_pair(url, prefix=f"revoke-{uuid.uuid4().hex[:8]}:")
-    fixture = "postgres_url" if kind == "postgresql" else "mysql_url"
-    return _open_pair(request.getfixturevalue(fixture), table=unique_table("revoke"))
+    url, options = shared_store(kind, request, tmp_path, "revoke")
+    return _open_pair(url, **options)
 
 
 @pytest.fixture(params=STORES)
@@ -113,26 +109,6 @@ def requests(pair: Pair) -> Requests:
     a = sw.SessionManager(pair.a, **options)
     b = sw.SessionManager(paused, **options)
     return Requests(a, b, pair.a, clock, paused)
-
-
-def logged_in_cookie(manager: sw.SessionManager) -> str:
-    session = manager.open(None)
-    session["cart"] = [1, 2]
-    manager.login(session, USER)
-    cookie = manager.save_changes(session)
-    assert cookie is not None
-    return cookie
-
-
-def act(manager: sw.SessionManager, session: sw.Session, op: str) -> None:
-    if op == "change":
-        session["note"] = "written after the revocation"
-    elif op == "regenerate":
-        manager.regenerate(session)
-    elif op == "login":
-        manager.login(session, USER)
-    else:
-        assert session.get("cart") == [1, 2]  # a read-only visit
 
 
 def revoke(manager: sw.SessionManager, cookie: str, op: str) -> None:

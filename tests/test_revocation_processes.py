@@ -14,11 +14,9 @@ from __future__ import annotations
 import multiprocessing
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +24,16 @@ import pytest
 import sessionware as sw
 from sessionware.stores.base import STORE_OPERATIONS
 from tests.conftest import SECRET, Clock
-from tests.stores.sql_support import unique_table
+from tests.revocation_support import (
+    REQUEST_OPS,
+    REVOKER_OPS,
+    USER,
+    act,
+    logged_in_cookie,
+    shared_store,
+)
 
-USER = "alice"
 SHARED_STORES = ["files", "sqlite", "redis", "postgresql", "mariadb"]
-REQUEST_OPS = ["change", "regenerate", "login", "visit"]
-REVOKER_OPS = ["invalidate", "revoke_user"]
 REPLY_TIMEOUT = 20.0
 
 
@@ -71,29 +73,16 @@ class Worker:
         self.session: sw.Session | None = None
 
     def logged_in_cookie(self) -> str:
-        session = self.manager.open(None)
-        session["cart"] = [1, 2]
-        self.manager.login(session, USER)
-        cookie = self.manager.save_changes(session)
-        assert cookie is not None
-        return cookie
+        return logged_in_cookie(self.manager)
 
     def load(self, cookie: str) -> bool:
         self.session = self.manager.open(cookie)
         return self.session.is_new
 
     def act_and_save(self, op: str) -> str | None:
-        session, manager = self.session, self.manager
-        assert session is not None
-        if op == "change":
-            session["note"] = "written after the revocation"
-        elif op == "regenerate":
-            manager.regenerate(session)
-        elif op == "login":
-            manager.login(session, USER)
-        else:
-            assert session.get("cart") == [1, 2]  # a read-only visit
-        return manager.save_changes(session)
+        assert self.session is not None
+        act(self.manager, self.session, op)
+        return self.manager.save_changes(self.session)
 
     def revoke(self, op: str, cookie: str) -> None:
         if op == "invalidate":
@@ -195,22 +184,12 @@ class Requests:
         assert self.a.call("load", cookie) is True
 
 
-def _store_for(kind: str, request: pytest.FixtureRequest, tmp: Path) -> tuple[str, dict[str, Any]]:
-    if kind == "files":
-        return f"file://{tmp / 'sessions'}", {}
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'sessions.db'}", {}
-    if kind == "redis":
-        return request.getfixturevalue("redis_url"), {"prefix": f"revoke-{uuid.uuid4().hex[:8]}:"}
-    fixture = "postgres_url" if kind == "postgresql" else "mysql_url"
-    return request.getfixturevalue(fixture), {"table": unique_table("revoke_mp")}
-
-
 @pytest.fixture(scope="module", params=SHARED_STORES)
 def workers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Requests]:
-    url, options = _store_for(request.param, request, tmp_path_factory.mktemp(request.param))
+    tmp = tmp_path_factory.mktemp(request.param)
+    url, options = shared_store(request.param, request, tmp, "revoke_mp")
     now = time.time()
     a = Remote(url, options, now)
     b = Remote(url, options, now)
