@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .context import current_session
@@ -162,36 +163,20 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
             logger.exception("closing the session manager at shutdown failed")
 
 
+@dataclass(slots=True, eq=False)
 class SessionExchange:
     """One connection's session and the decisions taken on it."""
 
-    __slots__ = (
-        "cookie",
-        "downstream",
-        "had_cookie",
-        "insecure_where",
-        "manager",
-        "replaced",
-        "session",
-        "settled",
-    )
-
-    def __init__(
-        self,
-        manager: AsyncSessionManager,
-        cookie: CookieOptions,
-        session: Session,
-        had_cookie: bool,
-    ) -> None:
-        self.manager = manager
-        self.cookie = cookie
-        self.session = session
-        self.had_cookie = had_cookie
-        self.settled = False  # saved or forgotten
-        self.replaced = False  # a failed save answered 500 instead of the app
-        self.downstream: Send | None = None
-        #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
-        self.insecure_where: str | None = None
+    manager: AsyncSessionManager
+    cookie: CookieOptions
+    session: Session
+    had_cookie: bool
+    settled: bool = field(default=False, init=False)  # saved or forgotten
+    #: A failed save answered 500 instead of the app.
+    replaced: bool = field(default=False, init=False)
+    downstream: Send | None = field(default=None, init=False)
+    #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
+    insecure_where: str | None = field(default=None, init=False)
 
     def forget(self) -> Awaitable[None]:
         # The manager's coroutine, not a coroutine of its own: one frame less.

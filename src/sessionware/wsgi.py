@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,7 @@ class SessionMiddleware(_Middleware):
         return [("Set-Cookie", set_cookie), _VARY_COOKIE]
 
 
+@dataclass(slots=True, eq=False)
 class _Response:
     """Holds the app's status and headers until the session is saved.
 
@@ -93,32 +95,14 @@ class _Response:
     apps that call it lazily from their body iterator are saved at that moment.
     """
 
-    __slots__ = (
-        "_had_cookie",
-        "_middleware",
-        "_returned",
-        "_session",
-        "_start_response",
-        "insecure_where",
-        "pending",
-        "sent",
-    )
-
-    def __init__(
-        self,
-        middleware: SessionMiddleware,
-        session: Session,
-        had_cookie: bool,
-        start_response: StartResponse,
-    ) -> None:
-        self._middleware = middleware
-        self._session = session
-        self._had_cookie = had_cookie
-        self._start_response = start_response
-        self.pending: tuple[str, list[tuple[str, str]], OptExcInfo] | None = None
-        self.sent = False
-        self._returned = False
-        self.insecure_where: str | None = None
+    _middleware: SessionMiddleware
+    _session: Session
+    _had_cookie: bool
+    _start_response: StartResponse
+    pending: tuple[str, list[tuple[str, str]], OptExcInfo] | None = field(default=None, init=False)
+    sent: bool = field(default=False, init=False)
+    _returned: bool = field(default=False, init=False)
+    insecure_where: str | None = field(default=None, init=False)
 
     def start_response(
         self,
