@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessionware.core.expiry import ExpiryPolicy
+from sessionware.core.expiry import ExpiryPolicy, lifetime_limits
 from sessionware.core.record import NEVER
 
 T = 1_000_000.0  # created_at of every row; "now" is given relative to it
@@ -75,3 +75,25 @@ def test_invalid_settings_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         ExpiryPolicy(idle_timeout, max_age, touch_fraction)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "sliding", "idle_timeout", "max_age", "expected"),
+    [
+        pytest.param(3600, True, None, None, (3600, None), id="sliding-is-idle-timeout"),
+        pytest.param(3600, True, None, 86400, (3600, 86400), id="sliding-keeps-max-age-as-a-cap"),
+        pytest.param(3600, True, 600, None, (600, None), id="sliding-a-shorter-idle-timeout-wins"),
+        pytest.param(3600, False, None, None, (None, 3600), id="absolute-lifetime-is-the-max-age"),
+        pytest.param(3600, False, 600, 7200, (600, 3600), id="absolute-the-shorter-max-age-wins"),
+        pytest.param(None, True, None, 86400, (None, 86400), id="no-lifetime-leaves-the-others"),
+    ],
+)
+def test_lifetime_limits(
+    lifetime: float | None,
+    sliding: bool,
+    idle_timeout: float | None,
+    max_age: float | None,
+    expected: tuple[float | None, float | None],
+) -> None:
+    limits = lifetime_limits(lifetime, sliding=sliding, idle_timeout=idle_timeout, max_age=max_age)
+    assert limits == expected

@@ -531,3 +531,53 @@ def test_bad_configuration_is_refused(options: dict[str, Any], message: str) -> 
     options.setdefault("secret_key", SECRET)
     with pytest.raises((ValueError, TypeError), match=message):
         SessionMiddleware(make_app(), **options)
+
+
+# -- starsessions' rolling=True: a sliding "remember me" ------------------------------
+
+
+def test_rolling_makes_max_age_restart_with_each_request() -> None:
+    middleware = SessionMiddleware(make_app(), secret_key=SECRET, max_age=60, rolling=True)
+    assert middleware.manager is not None
+    policy = middleware.manager.core.policy
+    assert (policy.idle_timeout, policy.max_age) == (60, None)
+
+
+def test_a_rolling_session_re_sends_its_cookie_on_every_response() -> None:
+    # starsessions: "rolling: the cookie is sent with every response, so the
+    # session lifetime is extended on each request".
+    client = TestClient(make_app(max_age=60, rolling=True))
+    created = client.post("/update_session", json={"some": "data"})
+    response = client.get("/view_session")
+    assert response.json() == {"session": {"some": "data"}}
+    assert "max-age=60" in cookie_attributes(response)
+    assert response.cookies["session"] == created.cookies["session"]
+
+
+def test_without_rolling_a_read_only_response_sets_no_cookie() -> None:
+    client = TestClient(make_app(max_age=60))
+    client.post("/update_session", json={"some": "data"})
+    assert "set-cookie" not in client.get("/view_session").headers
+
+
+def test_a_rolling_session_in_use_outlives_max_age_from_creation(clock: Clock) -> None:
+    store = AsyncMemoryStore(MemoryStore(clock=clock))
+    manager = sw.AsyncSessionManager(
+        store, secret_key=SECRET, idle_timeout=60, max_age=None, clock=clock
+    )
+    client = TestClient(make_app(manager=manager, max_age=60, rolling=True))
+    client.post("/update_session", json={"some": "data"})
+    for _ in range(5):  # 200 s in all, a request every 40 s
+        clock.advance(40)
+        assert client.get("/view_session").json() == {"session": {"some": "data"}}
+    clock.advance(61)
+    assert client.get("/view_session").json() == {"session": {}}
+
+
+def test_a_rolling_session_that_was_cleared_gets_its_cookie_deleted() -> None:
+    client = TestClient(make_app(max_age=60, rolling=True))
+    client.post("/update_session", json={"some": "data"})
+    response = client.post("/clear_session")
+    assert response.headers["set-cookie"].startswith("session=null;")
+    assert "expires=thu, 01 jan 1970 00:00:00 gmt" in cookie_attributes(response)
+    assert client.get("/view_session").json() == {"session": {}}

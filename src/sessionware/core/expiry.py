@@ -4,7 +4,35 @@ from __future__ import annotations
 
 from .record import NEVER
 
-__all__ = ["ExpiryPolicy"]
+__all__ = ["ExpiryPolicy", "lifetime_limits"]
+
+
+def lifetime_limits(
+    lifetime: float | None,
+    *,
+    sliding: bool,
+    idle_timeout: float | None = None,
+    max_age: float | None = None,
+) -> tuple[float | None, float | None]:
+    """``(idle_timeout, max_age)`` for a framework's single "session lifetime".
+
+    Frameworks mean one of two things by it. ``sliding=True`` (Flask's permanent
+    sessions, starsessions' ``rolling=True``): the lifetime restarts with every
+    request, so it is an idle timeout, and ``max_age`` stays an optional absolute
+    cap from creation. ``sliding=False`` (Starlette's ``max_age``): the lifetime is
+    counted from creation, so it is the maximum age, and ``idle_timeout`` stays an
+    optional idle limit. Either way a limit also given explicitly tightens it (the
+    smaller one applies); None means off.
+    """
+    if sliding:
+        return _tighter(lifetime, idle_timeout), max_age
+    return idle_timeout, _tighter(lifetime, max_age)
+
+
+def _tighter(first: float | None, second: float | None) -> float | None:
+    if first is None:
+        return second
+    return first if second is None or first <= second else second
 
 
 class ExpiryPolicy:

@@ -24,7 +24,9 @@ httponly; samesite=lax``...). It runs on asyncio and trio.
   ``max_age=0`` or negative: as in Starlette, the cookie expires at once; nothing
   is stored, so the session lasts one request (the cookie's value is ``null``).
 - The cookie is set when a session is created (or its id changes), not again on
-  each change: its data is in the store.
+  each change: its data is in the store. ``rolling=True`` (starsessions'): ``max_age``
+  restarts with every request (an idle timeout, not an age) and every response
+  re-sends a stored session's cookie, so a "remember me" cookie slides too.
 - ``request.session.clear()`` deletes the stored session and the cookie; clearing
   and then storing new values (a typical login) keeps the data under a new id.
 - ``same_site="none"`` needs ``https_only=True`` (browsers drop such cookies
@@ -52,6 +54,8 @@ from .._async.manager import AsyncSessionManager
 from ..asgi import ASGIApp, Message, Receive, Scope, Send
 from ..asgi import SessionMiddleware as ASGISessionMiddleware
 from ..cookies import CookieOptions, cached_options
+from ..core.expiry import lifetime_limits
+from ..core.rolling import resend_cookie
 from ..stores.base import AsyncStoreLike
 from ..stores.registry import open_async_store
 
@@ -84,6 +88,7 @@ class SessionMiddleware:
         store: str | AsyncStoreLike | None = None,
         manager: AsyncSessionManager | None = None,
         idle_timeout: float | None = None,
+        rolling: bool = False,
     ) -> None:
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
@@ -92,15 +97,16 @@ class SessionMiddleware:
         # Starlette's max_age <= 0: a cookie that expires at once, so nothing to keep.
         self._one_request = max_age is not None and max_age <= 0
         lifetime = None if self._one_request else max_age
+        if lifetime is None and idle_timeout is None:
+            idle_timeout = BROWSER_SESSION_IDLE_TIMEOUT
+        # rolling (starsessions'): max_age restarts with each request, an idle timeout.
+        idle, absolute = lifetime_limits(lifetime, sliding=rolling, idle_timeout=idle_timeout)
+        self.rolling = rolling and lifetime is not None
         self._manager_options: dict[str, Any] = {
             # Starlette's secret_key may be a starlette.datastructures.Secret.
             "secret_key": _secret(secret_key),
-            "max_age": lifetime,
-            "idle_timeout": (
-                idle_timeout
-                if idle_timeout is not None or lifetime is not None
-                else BROWSER_SESSION_IDLE_TIMEOUT
-            ),
+            "max_age": absolute,
+            "idle_timeout": idle,
         }
         self._store = _MEMORY_URL if store is None or self._one_request else store
         # Set-Cookie as Starlette's middleware spells it, so tests, proxies and
@@ -139,6 +145,7 @@ class SessionMiddleware:
     def _around(self, manager: AsyncSessionManager) -> ASGISessionMiddleware:
         """The ASGI middleware that keeps the session, around the app's dict view."""
         view = _RequestSession(self.app, manager, self.cookie if self._one_request else None)
+        view.rolling = self.rolling
         return ASGISessionMiddleware(view, manager, cookie=self.cookie, warn_as=WARN_AS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,6 +185,8 @@ class _RequestSession:
         #: Set when Starlette's max_age <= 0: the view stands alone, nothing is saved,
         #: and a changed session only gets Starlette's at-once-expired cookie.
         self.one_request = one_request
+        #: starsessions' rolling=True: every response re-sends a stored session's cookie.
+        self.rolling = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -226,6 +235,8 @@ class _RequestSession:
                 await self.manager.regenerate(session)
             else:
                 await self.manager.invalidate(session)  # the cookie is deleted too
+        if self.rolling:
+            resend_cookie(self.manager.core.signer, session)
 
 
 class SessionDict(dict[str, Any]):
