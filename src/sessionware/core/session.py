@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from .codecs import Codec, check_key, encode_checked
 from .signing import new_session_id, store_key
@@ -11,10 +11,37 @@ from .signing import new_session_id, store_key
 __all__ = ["Session"]
 
 _MISSING: Any = object()
+T = TypeVar("T")
 
 # Values of these types cannot be changed in place, so handing them out cannot
 # change the session behind its back.
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes})
+
+
+class _Metadata(Generic[T]):
+    """A read-only attribute of ``Session`` held in the slot named ``_<name>``.
+
+    Reading it loads the session first when the sync manager's lazy load has not
+    happened yet. The core reads the slots directly, so only applications pay for
+    the check.
+    """
+
+    __slots__ = ("_slot",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = "_" + name
+
+    @overload
+    def __get__(self, session: None, owner: type) -> _Metadata[T]: ...
+    @overload
+    def __get__(self, session: Session, owner: type) -> T: ...
+    def __get__(self, session: Session | None, owner: type) -> _Metadata[T] | T:
+        if session is None:
+            return self
+        if session._data is None:
+            session._mapping()
+        value: T = getattr(session, self._slot)
+        return value
 
 
 class Session(MutableMapping[str, Any]):
@@ -116,32 +143,14 @@ class Session(MutableMapping[str, Any]):
 
     # Metadata of a stored session is only known once it is loaded; the sync
     # manager loads lazily, so reading any of these loads first.
-
-    @property
-    def is_new(self) -> bool:
-        """True until the session has been stored (a first visit, or a fresh start)."""
-        if self._data is None:
-            self._mapping()
-        return self._is_new
-
-    @property
-    def created_at(self) -> float:
-        if self._data is None:
-            self._mapping()
-        return self._created_at
-
-    @property
-    def expires_at(self) -> float:
-        if self._data is None:
-            self._mapping()
-        return self._expires_at
-
-    @property
-    def user_id(self) -> str | None:
-        """The user this session is bound to by ``manager.login``, or None."""
-        if self._data is None:
-            self._mapping()
-        return self._user_id
+    is_new: _Metadata[bool] = _Metadata()
+    """True until the session has been stored (a first visit, or a fresh start)."""
+    created_at: _Metadata[float] = _Metadata()
+    """When the session was first stored (seconds since the epoch)."""
+    expires_at: _Metadata[float] = _Metadata()
+    """When the stored session expires (seconds since the epoch)."""
+    user_id: _Metadata[str | None] = _Metadata()
+    """The user this session is bound to by ``manager.login``, or None."""
 
     @property
     def loaded(self) -> bool:
