@@ -4,37 +4,38 @@ Load it from ``tests/conftest.py`` with ``pytest_plugins = ["tests.servers"]``.
 
 Session-scoped fixtures:
 
-* ``redis_url``, ``postgres_url``, ``mysql_url`` -- URLs of the servers that
-  ``scripts/services.sh`` keeps running on 127.0.0.1 (override with the
-  ``SESSIONWARE_TEST_*_URL`` environment variables).
+* ``redis_url``, ``postgres_url``, ``mysql_url`` -- URLs of the servers on
+  127.0.0.1 at their default ports (6379, 5432, 3306; override with the
+  ``SESSIONWARE_TEST_*_URL`` environment variables). When nothing answers at a
+  default URL, the session starts a private server of its own from the Debian
+  binaries (installing the package when missing and possible) on a free loopback
+  port, and stops it at the end: ``scripts/services.sh`` is not needed first.
 * ``redis_server_factory`` -- throwaway standalone ``redis-server`` processes that a
   test may stop and start again (fault tests).
 * ``redis_cluster`` -- a 3-master + 3-replica Redis Cluster with ``kill_master(n)``.
 * ``redis_sentinel`` -- one master, one replica and three sentinels (``mymaster``).
 
-A server that is not there skips the tests that need it, except when the ``CI``
-environment variable is set: CI must never pass by skipping, so there it fails.
+Function-scoped: ``private_postgres`` -- a started ``PostgresProcess``
+(``tests/private_postgres.py``) for one test, which may stop, restart or crash it.
 
-Every process started here is a direct child, signalled only through its own
-``Popen`` handle; it is stopped at fixture teardown, again at interpreter exit
-(``atexit``), and by the kernel if this process dies without either (Linux
-parent-death signal). Temporary directories go at teardown and atexit too; those
-of a run that was SIGKILLed are swept by the next run.
+A server that cannot be had skips the tests that need it, with the reason, except
+when the ``CI`` environment variable is set: CI must never pass by skipping, so
+there it fails. An ``SESSIONWARE_TEST_*_URL`` that does not answer skips too: a
+URL given explicitly is never replaced by a private server.
+
+Process hygiene (``tests/processes.py``): every process started here is a direct
+child, signalled only through its own ``Popen`` handle; it is stopped at fixture
+teardown, again at interpreter exit (``atexit``), and by the kernel if this
+process dies without either (Linux parent-death signal). Temporary directories go
+at teardown and atexit too; those of a run that was SIGKILLed are swept by the
+next run.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import ctypes
 import os
-import random
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,47 +44,33 @@ from typing import ClassVar, Literal, NoReturn
 
 import pytest
 
-LOOPBACK = "127.0.0.1"
+from tests import debian_packages
+from tests.private_postgres import PostgresProcess
+from tests.processes import LOOPBACK as LOOPBACK
+from tests.processes import PortInUseError as PortInUseError
+from tests.processes import ServerStartError as ServerStartError
+from tests.processes import free_port as free_port
+from tests.processes import kill_child_when_parent_dies as kill_child_when_parent_dies
+from tests.processes import leftovers, make_temp_dir, remove_temp_dir, tcp_reachable
+from tests.processes import unavailable as unavailable
+from tests.processes import wait_for as wait_for
+
 START_TIMEOUT = 10.0  # one redis-server from exec to answering PING
 CLUSTER_TIMEOUT = 30.0  # cluster creation, and health after a topology change
 FAILOVER_TIMEOUT = 30.0  # a replica's promotion after its master died
 STOP_TIMEOUT = 5.0  # SIGTERM to exit, before SIGKILL
-POLL_INTERVAL = 0.05
 CLUSTER_SLOTS = 16384
 SENTINEL_SERVICE = "mymaster"
-
-# Ports are drawn below the kernel's ephemeral range: a server we stop and start
-# again (factory restart, cluster failover) must get its port back, and an outgoing
-# connection could otherwise take it as its local port in between.
-PORT_RANGE_START = 20000
 START_ATTEMPTS = 3  # fresh ports to try when another process won the race for one
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_MYSQL_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 
 Role = Literal["master", "replica"]
 
 
-# --------------------------------------------------------------- skip or fail
-
-
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip the test for lack of a server; under CI fail instead, loudly."""
-    if running_in_ci():
-        pytest.fail(f"{reason} [CI is set: server tests must run, not skip]", pytrace=False)
-    pytest.skip(reason)
-
-
-# ----------------------------------------------------- URLs of standing servers
-
-
-def tcp_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+# ------------------------------------------------------------- server URLs
 
 
 def first_host_and_port(url: str, default_port: int) -> tuple[str, int]:
@@ -115,70 +102,63 @@ def reachable_url(env_var: str, default: str, default_port: int, server: str) ->
     return url
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    return reachable_url("SESSIONWARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0", 6379, "Redis")
+def standing_url(env_var: str, default: str, default_port: int, server: str) -> str | None:
+    """The URL of a server that answers, or None when a private one must be started.
+
+    A URL from ``env_var`` is used as given (the test skips if it does not answer);
+    the default one only when something answers there.
+    """
+    if os.environ.get(env_var):
+        return reachable_url(env_var, default, default_port, server)
+    host, port = first_host_and_port(default, default_port)
+    return default if tcp_reachable(host, port) else None
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    return reachable_url(
-        "SESSIONWARE_TEST_POSTGRES_URL",
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        5432,
-        "PostgreSQL",
-    )
+def redis_url() -> Iterator[str]:
+    url = standing_url("SESSIONWARE_TEST_REDIS_URL", DEFAULT_REDIS_URL, 6379, "Redis")
+    if url is not None:
+        yield url
+        return
+    tools = require_redis_tools()
+    root = make_temp_dir("redis")
+
+    def make() -> list[RedisServer]:
+        port = free_port()
+        return [RedisServer(tools, port, new_server_dir(root, "private", port), [*BASE_CONFIG])]
+
+    [server] = start_on_fresh_ports(make)
+    try:
+        yield server.url
+    finally:
+        stop_all([server])
+        remove_temp_dir(root)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    url = standing_url("SESSIONWARE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL, 5432, "PostgreSQL")
+    if url is not None:
+        yield url
+        return
+    with PostgresProcess() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
 def mysql_url() -> str:
-    return reachable_url(
-        "SESSIONWARE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test", 3306, "MariaDB"
-    )
+    return reachable_url("SESSIONWARE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, 3306, "MariaDB")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresProcess]:
+    """A started PostgreSQL server of this test's own, which it may stop and restart
+    (see ``PostgresProcess``); stopped and removed after the test."""
+    with PostgresProcess() as server:
+        yield server
 
 
 # ------------------------------------------------------------- small helpers
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; bounded in time and so in count."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(POLL_INTERVAL)
-
-
-def port_is_free(port: int) -> bool:
-    # No SO_REUSEADDR: a port with sockets in TIME_WAIT counts as taken too.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return False
-    return True
-
-
-def ephemeral_port_start() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-_ports_handed_out: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on, never the same one twice per session."""
-    high = ephemeral_port_start()
-    low = PORT_RANGE_START if high - PORT_RANGE_START >= 1000 else 1024
-    for _ in range(500):
-        port = random.randrange(low, high)
-        if port not in _ports_handed_out and port_is_free(port):
-            _ports_handed_out.add(port)
-            return port
-    raise RuntimeError(f"found no free loopback port in {low}..{high}")
 
 
 def info_fields(text: str) -> dict[str, str]:
@@ -189,21 +169,6 @@ def info_fields(text: str) -> dict[str, str]:
         if sep and not key.startswith("#"):
             fields[key] = value
     return fields
-
-
-# Looked up once here: the child between fork and exec should do as little as possible.
-_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-PR_SET_PDEATHSIG = 1
-
-
-def kill_child_when_parent_dies() -> None:
-    """Runs in the child before exec: the kernel SIGKILLs it if pytest dies.
-
-    The backstop for what neither teardown nor atexit can cover: pytest itself
-    being SIGKILLed (a CI timeout, the OOM killer).
-    """
-    if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 # ------------------------------------------------------------ redis binaries
@@ -254,95 +219,28 @@ class RedisCliError(RuntimeError):
     pass
 
 
-def require_redis_tools() -> RedisTools:
+def find_redis_tools() -> RedisTools | None:
     server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if server is None or cli is None:
-        unavailable(
-            "redis-server and redis-cli are needed on PATH for this test "
-            "(Debian package redis-server; scripts/services.sh installs it)"
-        )
-    return RedisTools(server=server, cli=cli)
+    return None if server is None or cli is None else RedisTools(server=server, cli=cli)
 
 
-# ------------------------------------------------------- processes we started
-
-
-class _Leftovers:
-    """What teardown must remove; atexit runs it again in case teardown never ran."""
-
-    def __init__(self) -> None:
-        self.servers: list[RedisServer] = []
-        self.directories: list[Path] = []
-
-    def remove_all(self) -> None:
-        for server in self.servers:
-            server.kill()
-        for directory in self.directories:
-            shutil.rmtree(directory, ignore_errors=True)
-        self.servers.clear()
-        self.directories.clear()
-
-
-_leftovers = _Leftovers()
-atexit.register(_leftovers.remove_all)
-
-
-TEMP_DIR_PREFIX = "sessionware-redis-"
-OWNER_FILE = "owner.pid"
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sweep_stale_temp_dirs() -> None:
-    """Remove directories left by a test run that was SIGKILLed.
-
-    Its servers died with it (parent-death signal) but nothing removed their
-    directories. A directory whose owner file is not written yet is being set up
-    by a live run, so it stays.
-    """
-    for directory in Path(tempfile.gettempdir()).glob(f"{TEMP_DIR_PREFIX}*"):
-        try:
-            owner = int((directory / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if not process_exists(owner):
-            shutil.rmtree(directory, ignore_errors=True)
-
-
-def make_temp_dir(kind: str) -> Path:
-    sweep_stale_temp_dirs()
-    directory = Path(tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{kind}-"))
-    (directory / OWNER_FILE).write_text(str(os.getpid()))
-    _leftovers.directories.append(directory)
-    return directory
+def require_redis_tools() -> RedisTools:
+    """redis-server and redis-cli, installing Debian's redis-server when missing."""
+    if (tools := find_redis_tools()) is not None:
+        return tools
+    failure = debian_packages.install(["redis-server"])
+    if failure is None and (tools := find_redis_tools()) is not None:
+        return tools
+    unavailable(
+        "redis-server and redis-cli are needed on PATH for this test and could not be "
+        f"installed (Debian package redis-server): {failure or 'installed, yet not on PATH'}"
+    )
 
 
 def new_server_dir(root: Path, kind: str, port: int) -> Path:
     directory = root / f"{kind}-{port}"
     directory.mkdir()
     return directory
-
-
-def remove_temp_dir(directory: Path) -> None:
-    shutil.rmtree(directory, ignore_errors=True)
-    with contextlib.suppress(ValueError):
-        _leftovers.directories.remove(directory)
-
-
-class PortInUseError(RuntimeError):
-    """Another process took the port between choosing it and binding it."""
-
-
-class ServerStartError(RuntimeError):
-    pass
 
 
 BASE_CONFIG = (
@@ -414,8 +312,7 @@ class RedisServer:
                 start_new_session=True,
                 preexec_fn=kill_child_when_parent_dies,
             )
-        if self not in _leftovers.servers:
-            _leftovers.servers.append(self)
+        leftovers.add_server(self)
         if wait:
             self.wait_until_ready()
 
@@ -466,8 +363,7 @@ def stop_all(servers: Iterable[RedisServer]) -> None:
             server.process.terminate()
     for server in servers:
         server.stop()
-        with contextlib.suppress(ValueError):
-            _leftovers.servers.remove(server)
+        leftovers.forget_server(server)
 
 
 def start_on_fresh_ports(
@@ -527,7 +423,7 @@ class RedisServerFactory:
 @pytest.fixture(scope="session")
 def redis_server_factory() -> Iterator[RedisServerFactory]:
     tools = require_redis_tools()
-    root = make_temp_dir("standalone")
+    root = make_temp_dir("redis-standalone")
     factory = RedisServerFactory(tools, root)
     try:
         yield factory
@@ -752,7 +648,7 @@ def build_cluster_nodes(tools: RedisTools, root: Path, count: int) -> list[Clust
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisCluster]:
     tools = require_redis_tools()
-    root = make_temp_dir("cluster")
+    root = make_temp_dir("redis-cluster")
     nodes: list[ClusterNode] = []
 
     def make() -> list[RedisServer]:
@@ -909,7 +805,7 @@ def sentinel_config(master_port: int, quorum: int) -> list[str]:
 @pytest.fixture(scope="session")
 def redis_sentinel() -> Iterator[RedisSentinel]:
     tools = require_redis_tools()
-    root = make_temp_dir("sentinel")
+    root = make_temp_dir("redis-sentinel")
     data_servers: list[RedisServer] = []
     sentinel_servers: list[RedisServer] = []
 
