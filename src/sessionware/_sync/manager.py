@@ -16,6 +16,7 @@ from typing import Any, Literal
 from .._synchronization import SaveGate, pause
 from ..context import current_session
 from ..core.codecs import Codec
+from ..core.encryption import EncryptionKey
 from ..core.events import EventDispatcher
 from ..core.lifecycle import Action, SavePlan, SessionCore
 from ..core.record import Record
@@ -62,6 +63,8 @@ class SessionManager:
     ``save_timeout`` seconds run out, then raises ``ConcurrentUpdateError``.
     ``revocation_window``: seconds a ``revoke_user`` marker is kept, so a login in a
     request that began before the revocation is undone even if it saves this late.
+    ``encryption_keys``: ``[current, *old]`` 32-byte keys (or their URL-safe base64)
+    to keep session data AES-256-GCM encrypted at rest (needs ``[crypto]``).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class SessionManager:
         save_timeout: float = 10.0,
         revocation_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        encryption_keys: Sequence[EncryptionKey] | None = None,
     ) -> None:
         if max_save_attempts < 1:
             raise ValueError("max_save_attempts must be at least 1")
@@ -92,6 +96,7 @@ class SessionManager:
             allow_pickle=allow_pickle,
             touch_fraction=touch_fraction,
             same_key_conflicts=same_key_conflicts,
+            encryption_keys=encryption_keys,
         )
         self.events = EventDispatcher()
         self._clock = clock

@@ -12,6 +12,7 @@ from .admin import delete, list_sessions, purge, revoke_user, show, stats
 from .bench import bench
 from .demo import demo
 from .migrate import migrate
+from .rekey import rekey
 
 __all__ = ["cli"]
 
@@ -50,5 +51,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     context.debug = context.debug or debug
 
 
-for command in (stats, list_sessions, show, delete, revoke_user, purge, migrate, demo, bench):
+for command in (
+    stats,
+    list_sessions,
+    show,
+    delete,
+    revoke_user,
+    purge,
+    migrate,
+    rekey,
+    demo,
+    bench,
+):
     cli.add_command(command)

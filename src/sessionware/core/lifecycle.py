@@ -16,6 +16,7 @@ import msgspec
 
 from ..errors import ConcurrentUpdateError
 from .codecs import Codec, encode_named, raw_functions, resolve_codec
+from .encryption import EncryptionKey, RecordCipher
 from .expiry import ExpiryPolicy
 from .record import Record
 from .session import Session
@@ -60,6 +61,7 @@ class SessionCore:
         allow_pickle: bool = False,
         touch_fraction: float = 0.1,
         same_key_conflicts: str = "last_writer_wins",
+        encryption_keys: Sequence[EncryptionKey] | None = None,
     ) -> None:
         if same_key_conflicts not in ("last_writer_wins", "raise"):
             raise ValueError("same_key_conflicts must be 'last_writer_wins' or 'raise'")
@@ -70,6 +72,8 @@ class SessionCore:
         self._encode, self._decode = raw_functions(self.codec)
         self.policy = ExpiryPolicy(idle_timeout, max_age, touch_fraction)
         self.raise_on_same_key = same_key_conflicts == "raise"
+        #: Seals record data at rest (None: stored as the codec wrote it).
+        self.cipher = RecordCipher(encryption_keys) if encryption_keys is not None else None
 
     # -- opening --------------------------------------------------------------
 
@@ -106,12 +110,13 @@ class SessionCore:
                 expires_at = pending_expiry
             if expires_at > now:
                 try:
-                    data = self._decode(record.data)
+                    payload = record.data if self.cipher is None else self._opened(session, record)
+                    data = self._decode(payload)
                 except ValueError as exc:  # CodecError, or msgspec's DecodeError
                     logger.warning("session %s: stored data does not decode (%s)", record.id, exc)
                 else:
                     session._data = data
-                    session._original = record.data
+                    session._original = payload
                     session._version = record.version
                     session._user_id = session._stored_user_id = record.user_id
                     session._created_at = record.created_at
@@ -120,6 +125,20 @@ class SessionCore:
         self._reset_fresh(session, now)
         session.cookie_value = None  # no re-signed cookie for a session that is gone
         return False
+
+    def _opened(self, session: Session, record: Record) -> bytes:
+        """The record's payload decrypted; one sealed by an old key is re-sealed by
+        the next save, even a read-only request's."""
+        cipher = self.cipher
+        assert cipher is not None
+        payload = cipher.open(record.id, record.data)
+        if not cipher.is_current(record.data):
+            session._force_save = True
+        return payload
+
+    def plain(self, record: Record) -> bytes:
+        """A stored record's payload as the codec wrote it (decrypted if sealed)."""
+        return record.data if self.cipher is None else self.cipher.open(record.id, record.data)
 
     @staticmethod
     def is_damaged(record: Record | None, key: str) -> bool:
@@ -188,6 +207,8 @@ class SessionCore:
 
     def _record(self, session: Session, payload: bytes, expires_at: float, version: int) -> Record:
         key = session._key or session.key  # the property makes an id for a new session
+        if self.cipher is not None and payload:  # a touch's empty payload is not stored
+            payload = self.cipher.seal(key, payload)
         return Record(key, payload, session._created_at, expires_at, version, session._user_id)
 
     def saved(self, session: Session, plan: SavePlan) -> None:
@@ -198,7 +219,7 @@ class SessionCore:
         if plan.action is Action.TOUCH:
             return
         became_visible = session._is_new or session._replaces is not None
-        session._original = record.data
+        session._original = record.data if self.cipher is None else self.plain(record)
         session._version = record.version
         session._is_new = False
         session._replaces = None
@@ -253,21 +274,22 @@ class SessionCore:
             session._id = session._key = None
             record = plan.record
             assert record is not None
+            payload = self.plain(record)  # sealed for the old key: sealed again below
             return msgspec.structs.replace(
-                plan, record=self._record(session, record.data, record.expires_at, 1)
+                plan, record=self._record(session, payload, record.expires_at, 1)
             )
         if current is None:
             return _DROP
-        theirs = self._decode_or_empty_bytes(current.data)
-        merged = self._merge(session, theirs)
+        stored = self._plain_or_empty(current)
+        merged = self._merge(session, self._decode_or_empty_bytes(stored))
         payload = encode_named(self._encode, self.codec, merged)
         session._data = merged
-        session._original = current.data
+        session._original = stored
         session._version = current.version
         session._stored_user_id = current.user_id
         if not session._user_changed:
             session._user_id = current.user_id
-        if payload == current.data and not session._user_changed:
+        if payload == stored and not session._user_changed:
             return _NOTHING
         expires_at = self.policy.expires_at(session._created_at, now)
         record = self._record(session, payload, expires_at, current.version + 1)
@@ -302,6 +324,12 @@ class SessionCore:
             session._replaces = None
         session._user_id = session._stored_user_id
         session._force_save = session._user_changed = False
+
+    def _plain_or_empty(self, record: Record) -> bytes:
+        try:
+            return self.plain(record)
+        except ValueError:  # DecryptionError: the other writer's record is unreadable
+            return b""
 
     def _decode_or_empty_bytes(self, payload: bytes | None) -> dict[str, Any]:
         if not payload:

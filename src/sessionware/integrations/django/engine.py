@@ -2,8 +2,9 @@
 
 One store per ``SESSIONWARE_STORE`` URL is opened on first use and kept; one manager
 per set of the settings it is built from (store, ``SECRET_KEY`` and
-``SECRET_KEY_FALLBACKS``, ``SESSION_COOKIE_AGE``, ``SESSIONWARE_LISTENERS``), picked
-up again after ``override_settings`` changes one of them.
+``SECRET_KEY_FALLBACKS``, ``SESSION_COOKIE_AGE``, ``SESSIONWARE_LISTENERS``,
+``SESSIONWARE_ENCRYPTION_KEYS``), picked up again after ``override_settings``
+changes one of them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MANAGER_SETTINGS = frozenset(
     {
         "SESSIONWARE_STORE",
         "SESSIONWARE_LISTENERS",
+        "SESSIONWARE_ENCRYPTION_KEYS",
         "SECRET_KEY",
         "SECRET_KEY_FALLBACKS",
         "SESSION_COOKIE_AGE",
@@ -109,8 +111,11 @@ def _build_manager() -> SessionManager:
     fallbacks = tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()))
     age = settings.SESSION_COOKIE_AGE
     listeners = tuple(getattr(settings, "SESSIONWARE_LISTENERS", ()))
+    # [current, *old] keys: session data encrypted at rest (docs/encryption.md).
+    encryption = getattr(settings, "SESSIONWARE_ENCRYPTION_KEYS", None)
+    encryption_keys = tuple(encryption) if encryption else None
     store = get_store()
-    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners)
+    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners, encryption_keys)
     with _lock:
         manager = _managers.get(config)
         if manager is None:
@@ -119,6 +124,7 @@ def _build_manager() -> SessionManager:
                 secret_key=[settings.SECRET_KEY, *fallbacks],
                 idle_timeout=age,  # Django's sessions live SESSION_COOKIE_AGE past use
                 max_age=None,
+                encryption_keys=encryption_keys,
             )
             for listener in listeners:
                 manager.add_listener(import_string(listener))
