@@ -909,12 +909,13 @@ def test_init_app_builds_a_manager_from_flask_config() -> None:
         SESSIONWARE_STORE="memory://",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=2),
         SESSIONWARE_IDLE_TIMEOUT=600,
+        SESSIONWARE_MAX_AGE=86400,
     )
     interface = init_app(app)
     assert app.session_interface is interface
     assert app.extensions["sessionware"] is interface
     policy = interface.manager.core.policy
-    assert policy.max_age == 7200
+    assert policy.max_age == 86400
     assert policy.idle_timeout == 600
 
     @app.get("/")

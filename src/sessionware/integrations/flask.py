@@ -19,7 +19,10 @@ with ``SECRET_KEY_FALLBACKS``, flashing and the test client's
 ``session_transaction()`` work as they do with Flask's cookie sessions, and the
 values Flask's tagged JSON keeps (tuples, bytes, ``Markup``, ``UUID``,
 ``datetime``) come back as they were stored; the cookie only carries a signed
-session id. Differences worth knowing:
+session id. ``PERMANENT_SESSION_LIFETIME`` slides as Flask's does (a session lives
+that long after its last request; ``SESSIONWARE_MAX_AGE`` caps it from creation).
+Flask-Session's ``session.sid``, ``app.session_interface.regenerate(session)`` and
+``SESSION_PERMANENT`` work as there. Differences worth knowing:
 
 - The session is loaded on first use. A request that never touches ``session``
   costs no store round trip when ``SESSION_REFRESH_EACH_REQUEST`` is off; when it
@@ -49,6 +52,7 @@ from .._sync.manager import SessionManager
 from ..cookie_io import read_cookie, warn_if_insecure
 from ..cookies import CookieOptions, cached_options
 from ..core.codecs import Codec
+from ..core.expiry import lifetime_limits
 from ..core.signing import CookieSigner
 from ..stores.base import StoreLike
 from ..stores.registry import open_store
@@ -133,6 +137,8 @@ class SessionInterface(FlaskSessionInterface):
         self._watch_teardown(app)
         cookie_value = _request_cookie(request, self.get_cookie_name(app)) or None
         wrapper = FlaskSession(self.manager.open(cookie_value), cookie_value, self._guard)
+        if permanent_by_default(app):
+            wrapper.permanent_default = True
         environ = request.environ
         previous = environ.get(_WRAPPER_KEY)
         if isinstance(previous, FlaskSession):
@@ -142,6 +148,14 @@ class SessionInterface(FlaskSessionInterface):
         environ[_WRAPPER_KEY] = wrapper
         wrapper._bind()
         return wrapper
+
+    def regenerate(self, session: SessionMixin) -> None:
+        """Flask-Session's ``app.session_interface.regenerate(session)``: a new id
+        for the same data, the old one deleted at the end of the request (call it
+        at login, against session fixation). An empty session is left alone, as
+        Flask-Session leaves it."""
+        if isinstance(session, FlaskSession) and session:
+            self.manager.regenerate(session.session)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):  # a null session or a foreign one
@@ -327,17 +341,23 @@ def init_app(
     return interface
 
 
-def manager_from_config(app: Flask, store: StoreLike | str | None = None) -> SessionManager:
+def manager_from_config(
+    app: Flask, store: StoreLike | str | None = None, **manager_options: Any
+) -> SessionManager:
     """A ``SessionManager`` configured from ``app.config``.
 
     The store from ``store`` (a store or a URL) or ``SESSIONWARE_STORE`` (default
     ``sqlite:///sessions.db``); the keys from ``SECRET_KEY`` plus
     ``SECRET_KEY_FALLBACKS`` (a random placeholder while there is no secret key:
-    ``init_app``'s interface then gives Flask's null session); ``max_age`` from
-    ``PERMANENT_SESSION_LIFETIME``; ``idle_timeout`` from
-    ``SESSIONWARE_IDLE_TIMEOUT`` (seconds; default None, since Flask has no idle
-    timeout); the codec from ``SESSIONWARE_CODEC``: "flask" (the default, Flask's
-    tagged JSON, see ``TaggedJSONCodec``), "json", "msgpack" or a ``Codec``.
+    ``init_app``'s interface then gives Flask's null session); the lifetimes from
+    ``PERMANENT_SESSION_LIFETIME`` with Flask's meaning, which slides: a session
+    lives that long after its last request (``SESSIONWARE_LIFETIME = "absolute"``
+    counts it from creation instead), ``SESSIONWARE_MAX_AGE`` (seconds, default
+    None) an optional absolute cap from creation and ``SESSIONWARE_IDLE_TIMEOUT``
+    (seconds, default None) an optional shorter idle limit; the codec from
+    ``SESSIONWARE_CODEC``: "flask" (the default, Flask's tagged JSON, see
+    ``TaggedJSONCodec``), "json", "msgpack" or a ``Codec``. ``manager_options``
+    go to ``SessionManager`` as they are (``clock=``, ``visit_tracker=``...).
     """
     config = app.config
     secret = config.get("SECRET_KEY")
@@ -349,10 +369,33 @@ def manager_from_config(app: Flask, store: StoreLike | str | None = None) -> Ses
     codec: str | Codec = config.get("SESSIONWARE_CODEC", "flask")
     if codec == "flask":
         codec = TaggedJSONCodec()
+    idle_timeout, max_age = lifetime_limits(
+        app.permanent_session_lifetime.total_seconds(),
+        sliding=_sliding(config.get("SESSIONWARE_LIFETIME", "sliding")),
+        idle_timeout=config.get("SESSIONWARE_IDLE_TIMEOUT"),
+        max_age=config.get("SESSIONWARE_MAX_AGE"),
+    )
     return SessionManager(
         store,
         secret_key=keys,
-        max_age=app.permanent_session_lifetime.total_seconds(),
-        idle_timeout=config.get("SESSIONWARE_IDLE_TIMEOUT"),
+        max_age=max_age,
+        idle_timeout=idle_timeout,
         codec=codec,
+        **manager_options,
     )
+
+
+def permanent_by_default(app: Flask) -> bool:
+    """Whether a session is permanent until the app says otherwise:
+    ``SESSION_PERMANENT`` (Flask-Session's setting) when set; otherwise True in an
+    app configured for Flask-Session (it has ``SESSION_TYPE``), as Flask-Session's
+    default is, and False elsewhere, as Flask's cookie sessions are."""
+    config = app.config
+    return bool(config.get("SESSION_PERMANENT", "SESSION_TYPE" in config))
+
+
+def _sliding(meaning: str) -> bool:
+    """``SESSIONWARE_LIFETIME``: "sliding" (Flask's) or "absolute" (from creation)."""
+    if meaning not in ("sliding", "absolute"):
+        raise ValueError(f"SESSIONWARE_LIFETIME must be 'sliding' or 'absolute', not {meaning!r}")
+    return meaning == "sliding"

@@ -98,6 +98,24 @@ class FlaskSession(SessionMixin):
         self._token: Token[Session] | None = None
         self._finished = False
 
+    #: What ``permanent`` is while the data has no ``"_permanent"`` (the interface
+    #: sets it from ``SESSION_PERMANENT``).
+    permanent_default = False
+
+    @property
+    def permanent(self) -> bool:
+        return bool(self.get("_permanent", self.permanent_default))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self["_permanent"] = bool(value)
+
+    @property
+    def sid(self) -> str:
+        """Flask-Session's ``session.sid``: the session id (secret: the cookie
+        carries it, signed). A new session gets the id it will be stored under."""
+        return self.session.id
+
     # Flask 3.1.3+ marks the session accessed whenever the proxy is used; older
     # versions expect the session to notice reads itself: support both.
     @property
