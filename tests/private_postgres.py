@@ -16,39 +16,29 @@ user (or ``nobody``), which owns the data directory.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import pwd
 import shutil
 import signal
-import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, NoReturn
+from typing import ClassVar
 
 import psycopg
 
 from tests import debian_packages
 from tests.processes import (
     LOOPBACK,
-    PortInUseError,
     ServerStartError,
     chown_tree,
-    free_port,
-    kill_child_when_parent_dies,
-    leftovers,
     make_temp_dir,
     remove_temp_dir,
     unavailable,
-    wait_for,
 )
+from tests.server_process import ServerProcess, StopMode, run_as, unprivileged_user
 
-START_TIMEOUT = 30.0  # exec to accepting connections, crash recovery included
-STOP_TIMEOUT = 30.0  # a shutdown request to exit, before SIGKILL
-INITDB_TIMEOUT = 120.0
-START_ATTEMPTS = 3  # fresh ports to try when another process won the race for one
 USER = "postgres"
 DATABASE = "test"
 # 1 MB WAL segments instead of 16: a smaller data directory to copy.
@@ -59,19 +49,10 @@ SERVER_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
-    # In the data directory, so that even a SIGKILLed server leaves nothing in /dev/shm.
+    # In the data directory, so that even a SIGKILLed server leaves nothing outside it.
     "dynamic_shared_memory_type": "mmap",
     "max_connections": "100",
 }
-
-StopMode = Literal["smart", "fast", "immediate"]
-# PostgreSQL's shutdown modes are signals to the postmaster (see pg_ctl's -m).
-STOP_SIGNALS: dict[StopMode, signal.Signals] = {
-    "smart": signal.SIGTERM,  # wait for clients to disconnect
-    "fast": signal.SIGINT,  # roll back and disconnect clients, then shut down cleanly
-    "immediate": signal.SIGQUIT,  # exit at once, like a crash: recovery at next start
-}
-
 
 # ------------------------------------------------------------------ binaries
 
@@ -116,37 +97,6 @@ def require_postgres_binaries() -> PostgresBinaries:
     )
 
 
-def server_user() -> pwd.struct_passwd | None:
-    """The user to run the server as: None (ourselves) unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    for name in (USER, "nobody"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name)
-    unavailable("running as root, and there is no 'postgres' or 'nobody' user to run PostgreSQL")
-
-
-def as_user(user: pwd.struct_passwd | None) -> dict[str, Any]:
-    """``subprocess`` arguments that run the child as ``user`` (no extra groups)."""
-    if user is None:
-        return {}
-    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-
-
-def run_as(
-    user: pwd.struct_passwd | None, args: list[str], stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=INITDB_TIMEOUT,
-        check=False,
-        **as_user(user),
-    )
-
-
 # ---------------------------------------------------------- the data directory
 
 _templates: dict[PostgresBinaries, Path] = {}
@@ -183,7 +133,7 @@ def template_data_dir(binaries: PostgresBinaries, user: pwd.struct_passwd | None
 # ------------------------------------------------------------------- servers
 
 
-class PostgresProcess:
+class PostgresProcess(ServerProcess):
     """One private PostgreSQL server: a direct child of pytest, on 127.0.0.1.
 
     Usage::
@@ -222,23 +172,20 @@ class PostgresProcess:
     ``"fast"`` or ``"smart"`` mode, which checkpoints).
     """
 
-    host = LOOPBACK
+    name = "PostgreSQL"
+    kind = "postgres"
+    # PostgreSQL's shutdown modes are signals to the postmaster (see pg_ctl's -m).
+    stop_signals: ClassVar[Mapping[StopMode, signal.Signals]] = {
+        "smart": signal.SIGTERM,
+        "fast": signal.SIGINT,
+        "immediate": signal.SIGQUIT,
+    }
 
     def __init__(self, directory: Path | None = None, *, port: int | None = None) -> None:
         """``directory``: where the data and log go (default: a new temporary one).
         ``port``: the TCP port (default: a free one, kept across restarts)."""
         self.binaries = require_postgres_binaries()
-        self.user = server_user()
-        self._owns_directory = directory is None
-        if directory is None:
-            directory = make_temp_dir("postgres", in_memory=True)
-        self.directory = directory
-        self._port_chosen = port is not None
-        self.port = free_port() if port is None else port
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log_offset = 0
-
-    # -------------------------------------------------------- where it is
+        super().__init__(directory, port, unprivileged_user(USER, self.name))
 
     @property
     def url(self) -> str:
@@ -252,131 +199,29 @@ class PostgresProcess:
     def data_dir(self) -> Path:
         return self.directory / "data"
 
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "postgres.log"
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The last lines the server logged since its latest start."""
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(self._log_offset)
-                text = log.read().decode(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
     def connect(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.libpq_url, connect_timeout=5, autocommit=True)
 
-    # ------------------------------------------------------- its lifetime
+    def prepared(self) -> bool:
+        return self.data_dir.exists()
 
-    def start(self, timeout: float = START_TIMEOUT) -> None:
-        if self.running:
-            return
-        if not self.data_dir.exists():
-            self._create_data_dir()
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                self._spawn()
-                self._wait_until_ready(timeout)
-                return
-            except PortInUseError:
-                self._reap()
-                if self._port_chosen or attempt == START_ATTEMPTS:
-                    raise
-                self.port = free_port()
-            except BaseException:
-                self.kill()
-                raise
+    def prepare(self) -> None:
+        shutil.copytree(template_data_dir(self.binaries, self.user), self.data_dir, symlinks=True)
+        if self.user is not None:
+            chown_tree(self.data_dir, self.user.pw_uid, self.user.pw_gid)
 
-    def stop(self, mode: StopMode = "fast", timeout: float = STOP_TIMEOUT) -> None:
-        if not self.running or self.process is None:
-            return
-        self.process.send_signal(STOP_SIGNALS[mode])
+    def command(self) -> list[str]:
+        settings = [f"--{name}={value}" for name, value in SERVER_SETTINGS.items()]
+        where = ["-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.directory)]
+        return [self.binaries.program("postgres"), *where, *settings]
+
+    def accepts_login(self) -> bool:
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
-        leftovers.forget_server(self)
-
-    def restart(self, mode: StopMode = "fast", timeout: float = START_TIMEOUT) -> None:
-        self.stop(mode)
-        self.start(timeout)
-
-    def kill(self) -> None:
-        self.stop("immediate", timeout=5.0)
-
-    def close(self) -> None:
-        self.stop()
-        if self._owns_directory:
-            remove_temp_dir(self.directory)
+            with psycopg.connect(self.libpq_url, connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def __enter__(self) -> PostgresProcess:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # ------------------------------------------------------------ details
-
-    def _create_data_dir(self) -> None:
-        shutil.copytree(template_data_dir(self.binaries, self.user), self.data_dir, symlinks=True)
-        if self.user is not None:
-            chown_tree(self.directory, self.user.pw_uid, self.user.pw_gid)
-
-    def _spawn(self) -> None:
-        settings = [f"--{name}={value}" for name, value in SERVER_SETTINGS.items()]
-        args = [
-            self.binaries.program("postgres"),
-            *("-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.directory)),
-            *settings,
-        ]
-        with self.log_path.open("ab") as log:
-            self._log_offset = log.tell()
-            self.process = subprocess.Popen(
-                args,
-                cwd=self.directory,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own session: a Ctrl-C at the terminal must not shut it down under us.
-                start_new_session=True,
-                preexec_fn=kill_child_when_parent_dies,
-                **as_user(self.user),
-            )
-        leftovers.add_server(self)
-
-    def _wait_until_ready(self, timeout: float) -> None:
-        def ready() -> bool:
-            if not self.running:
-                self._raise_start_failure()
-            try:
-                with psycopg.connect(self.libpq_url, connect_timeout=2):
-                    return True
-            except psycopg.OperationalError:
-                return False
-
-        wait_for(ready, timeout, f"PostgreSQL on port {self.port} to accept a login")
-
-    def _raise_start_failure(self) -> NoReturn:
-        tail = self.log_tail()
-        if "Address already in use" in tail:
-            raise PortInUseError(tail)
-        raise ServerStartError(f"PostgreSQL on port {self.port} exited at start:\n{tail}")
-
-    def _reap(self) -> None:
-        if self.process is not None:
-            self.process.wait(STOP_TIMEOUT)
-        leftovers.forget_server(self)

@@ -15,8 +15,9 @@ Session-scoped fixtures:
 * ``redis_cluster`` -- a 3-master + 3-replica Redis Cluster with ``kill_master(n)``.
 * ``redis_sentinel`` -- one master, one replica and three sentinels (``mymaster``).
 
-Function-scoped: ``private_postgres`` -- a started ``PostgresProcess``
-(``tests/private_postgres.py``) for one test, which may stop, restart or crash it.
+Function-scoped: ``private_postgres`` and ``private_mariadb`` -- a started
+``PostgresProcess`` (``tests/private_postgres.py``) or ``MariaDBProcess``
+(``tests/private_mariadb.py``) for one test, which may stop, restart or crash it.
 
 A server that cannot be had skips the tests that need it, with the reason, except
 when the ``CI`` environment variable is set: CI must never pass by skipping, so
@@ -45,6 +46,7 @@ from typing import ClassVar, Literal, NoReturn
 import pytest
 
 from tests import debian_packages
+from tests.private_mariadb import MariaDBProcess
 from tests.private_postgres import PostgresProcess
 from tests.processes import LOOPBACK as LOOPBACK
 from tests.processes import PortInUseError as PortInUseError
@@ -146,8 +148,13 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def mysql_url() -> str:
-    return reachable_url("SESSIONWARE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, 3306, "MariaDB")
+def mysql_url() -> Iterator[str]:
+    url = standing_url("SESSIONWARE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, 3306, "MariaDB")
+    if url is not None:
+        yield url
+        return
+    with MariaDBProcess() as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -155,6 +162,13 @@ def private_postgres() -> Iterator[PostgresProcess]:
     """A started PostgreSQL server of this test's own, which it may stop and restart
     (see ``PostgresProcess``); stopped and removed after the test."""
     with PostgresProcess() as server:
+        yield server
+
+
+@pytest.fixture
+def private_mariadb() -> Iterator[MariaDBProcess]:
+    """A started MariaDB server of this test's own (see ``MariaDBProcess``)."""
+    with MariaDBProcess() as server:
         yield server
 
 
