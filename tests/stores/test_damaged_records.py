@@ -1,5 +1,5 @@
 """A record a store cannot read (foreign bytes under its keys) is a missing session:
-logged once with its key, removed, never an error. Real Redis on 127.0.0.1:6379."""
+logged once with its key, removed, never an error. Real Redis (the redis_url fixture)."""
 
 from __future__ import annotations
 
@@ -21,31 +21,30 @@ from sessionware.testing._sync.conformance import make_record
 
 from ..conftest import SECRET
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 FOREIGN = b"written by some other program"
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
+def prefix(redis_url: str) -> Iterator[str]:
     prefix = f"damaged-{secrets.token_hex(4)}:"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
     client.close()
 
 
-def plant_foreign_value(store: Any, key: str) -> str:
+def plant_foreign_value(redis_url: str, store: Any, key: str) -> str:
     """Overwrite a session's value with bytes the store did not write; the Redis key."""
     redis_key = store.keys.session(key)
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     client.set(redis_key, FOREIGN)
     client.close()
     return str(redis_key)
 
 
-def redis_has(redis_key: str) -> bool:
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_has(redis_url: str, redis_key: str) -> bool:
+    client = redis.Redis.from_url(redis_url)
     try:
         return bool(client.exists(redis_key))
     finally:
@@ -53,21 +52,21 @@ def redis_has(redis_key: str) -> bool:
 
 
 def test_redis_treats_foreign_bytes_as_a_missing_session_logs_and_removes_them(
-    prefix: str, caplog: pytest.LogCaptureFixture
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = sw.open_store(f"{REDIS_URL}?prefix={prefix}")
+    store = sw.open_store(f"{redis_url}?prefix={prefix}")
     manager = sw.SessionManager(store, secret_key=SECRET)
     try:
         with manager.scope(None) as session:
             session["n"] = 1
         cookie = session.cookie_value
-        redis_key = plant_foreign_value(store, session.key)
+        redis_key = plant_foreign_value(redis_url, store, session.key)
         with caplog.at_level(logging.WARNING, logger="sessionware"):
             for _ in range(2):
                 with manager.scope(cookie) as again:
                     assert again.is_new
                     assert dict(again) == {}
-        assert not redis_has(redis_key)
+        assert not redis_has(redis_url, redis_key)
         damaged = [r for r in caplog.records if "is damaged" in r.getMessage()]
         assert len(damaged) == 1
         assert session.key in damaged[0].getMessage()
@@ -76,19 +75,19 @@ def test_redis_treats_foreign_bytes_as_a_missing_session_logs_and_removes_them(
 
 
 def test_the_async_redis_store_treats_foreign_bytes_as_missing_and_removes_them(
-    prefix: str, caplog: pytest.LogCaptureFixture
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def scenario() -> None:
-        store = await sw.open_async_store(f"{REDIS_URL}?prefix={prefix}")
+        store = await sw.open_async_store(f"{redis_url}?prefix={prefix}")
         manager = sw.AsyncSessionManager(store, secret_key=SECRET)
         try:
             async with manager.scope(None) as session:
                 session["n"] = 1
-            redis_key = plant_foreign_value(store, session.key)
+            redis_key = plant_foreign_value(redis_url, store, session.key)
             with caplog.at_level(logging.WARNING, logger="sessionware"):
                 async with manager.scope(session.cookie_value) as again:
                     assert again.is_new
-            assert not redis_has(redis_key)
+            assert not redis_has(redis_url, redis_key)
             assert "is damaged" in caplog.text
         finally:
             await manager.close()
