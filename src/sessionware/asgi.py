@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
+from .core.tokens import TokenOptions, TokenRefused
 
 if TYPE_CHECKING:
     from ._async.manager import AsyncSessionManager
@@ -79,6 +80,9 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
             await self.app(scope, receive, send)
 
     async def _open(self, scope: Scope) -> SessionExchange:
+        """The connection's session; ``TokenRefused`` for ambiguous credentials."""
+        if self.token is not None:
+            return await self._open_with_token(scope, self.token)
         cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
         session = await self.manager.open(cookie_value)
         exchange = SessionExchange(self.manager, self.cookie, session, cookie_value is not None)
@@ -87,10 +91,29 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
         scope["session"] = session
         return exchange
 
+    async def _open_with_token(self, scope: Scope, options: TokenOptions) -> SessionExchange:
+        cookie_value = None
+        if options.cookies:
+            cookie_value = read_cookie(cookie_header(scope), self.cookie.name)
+        name = options.asgi_name
+        values = [v.decode("latin-1") for n, v in scope.get("headers") or () if n == name]
+        opened, via_token = options.credential(cookie_value, values)
+        session = await self.manager.open(opened)
+        exchange = TokenExchange(self.manager, self.cookie, session, cookie_value is not None)
+        exchange.token = options
+        exchange.via_token = via_token
+        scope["session"] = session
+        return exchange
+
     # -- http -----------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = await self._open(scope)
+        try:
+            exchange = await self._open(scope)
+        except TokenRefused as exc:
+            logger.warning("answering 400: %s", exc)
+            await _answer(send, 400, f"Bad Request: {exc}")
+            return
         exchange.downstream = send
         token = current_session.set(exchange.session)
         try:
@@ -107,7 +130,13 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
     # -- websocket ------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = await self._open(scope)
+        try:
+            exchange = await self._open(scope)
+        except TokenRefused as exc:
+            logger.warning("refusing a websocket: %s", exc)
+            await receive()  # websocket.connect; closing before accepting answers 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
         token = current_session.set(exchange.session)
         try:
             await self.app(scope, receive, send)
@@ -219,6 +248,57 @@ class SessionExchange:
             headers.append(_VARY_COOKIE)
             message["headers"] = headers
         return True
+
+
+@dataclass(slots=True, eq=False)
+class TokenExchange(SessionExchange):
+    """``SessionExchange`` for a middleware with session tokens: the token header for
+    a client that uses it, ``Set-Cookie`` only for one that does not."""
+
+    token: TokenOptions | None = field(default=None, init=False)
+    via_token: bool = field(default=False, init=False)
+
+    async def _add_session_headers(self, message: Message) -> bool:
+        session, options = self.session, self.token
+        assert options is not None
+        added: list[tuple[bytes, bytes]] = []
+        if message["status"] >= 500:
+            await self.forget()
+        else:
+            self.settled = True
+            try:
+                cookie_value = await self.manager.save_changes(session)
+            except Exception:
+                logger.exception("saving the session failed; answering 500")
+                return False
+            if cookie_value is not None or session.invalidated:
+                via_token, invalidated = self.via_token, session.invalidated
+                if options.sends_cookie(via_token):
+                    set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+                    if set_cookie is not None:
+                        added.append((b"set-cookie", set_cookie.encode("latin-1")))
+                sent = options.after_save(cookie_value, invalidated, via_token, self.had_cookie)
+                if sent is not None:
+                    added.append((options.sent_as.lower().encode(), sent.encode("latin-1")))
+        if added or session.accessed:
+            added.append((b"vary", options.vary.encode()))
+            message["headers"] = [*(message.get("headers") or ()), *added]
+        return True
+
+
+async def _answer(send: Send, status: int, text: str) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _answer_500(send: Send) -> None:

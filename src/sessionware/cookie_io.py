@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from .cookies import CookieArguments, CookieOptions, cookie_max_age_of
+from .core.tokens import TokenOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -111,13 +112,17 @@ class CookieMiddleware(Generic[App, Manager]):
     the ``manager`` and the session ``cookie``, a ``CookieOptions`` used as it is,
     else the one of the keyword arguments (``CookieArguments``). ``warn_as``: the
     name the warning about a Secure-less cookie set on an https request gives (by
-    default the middleware's)."""
+    default the middleware's). ``token_header``: also take the session's signed id
+    from this request header (``"Authorization"``: as ``Bearer <token>``) or a
+    ``TokenOptions``; ``token_only=True``: from the header alone, no cookie."""
 
     #: What ``warn_as`` is by default.
     warns_as: ClassVar[str] = "sessionware"
     #: Set when the cookie is not Secure: the name a warning gives when such a cookie
     #: is set on an https request (None: nothing to check per request).
     _insecure_where: str | None = None
+    #: Where session tokens travel (None: cookies only, nothing to check per request).
+    token: TokenOptions | None = None
 
     def __init__(
         self,
@@ -126,8 +131,11 @@ class CookieMiddleware(Generic[App, Manager]):
         *,
         cookie: CookieOptions | None = None,
         warn_as: str | None = None,
+        token_header: str | TokenOptions | None = None,
+        token_only: bool = False,
         **cookie_arguments: Unpack[CookieArguments],
     ) -> None:
+        self.token = TokenOptions.of(token_header, token_only)
         self.app = app
         self.manager = manager
         self.cookie = middleware_cookie(manager.core, cookie, cookie_arguments)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import current_session
 from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
+from .core.tokens import TokenRefused
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -50,6 +51,8 @@ class SessionMiddleware(_Middleware):
     warns_as = "sessionware.wsgi.SessionMiddleware"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.token is not None:
+            return self._call_with_token(environ, start_response)
         cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
         session = self.manager.open(cookie_value)
         environ[ENVIRON_KEY] = session
@@ -65,6 +68,62 @@ class SessionMiddleware(_Middleware):
         finally:
             current_session.reset(token)
         return response.finish(body)
+
+    def _call_with_token(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """``__call__`` with session tokens on: the session from the cookie or the
+        token header (400 when both, or a duplicated or malformed header)."""
+        options = self.token
+        assert options is not None
+        cookie_value = None
+        if options.cookies:
+            cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
+        header = environ.get(options.environ_key)
+        try:
+            opened, via_token = options.credential(
+                cookie_value, () if header is None else (header,)
+            )
+        except TokenRefused as exc:
+            logger.warning("answering 400: %s", exc)
+            return _refuse(start_response, str(exc))
+        session = self.manager.open(opened)
+        environ[ENVIRON_KEY] = session
+        response = _TokenResponse(self, session, cookie_value is not None, start_response)
+        response.via_token = via_token
+        token = current_session.set(session)
+        try:
+            body = self.app(environ, response.start_response)
+        except BaseException:
+            self.manager.forget_changes(session)
+            raise
+        finally:
+            current_session.reset(token)
+        return response.finish(body)
+
+    def token_session_headers(
+        self, session: Session, had_cookie: bool, status: str, via_token: bool
+    ) -> list[tuple[str, str]]:
+        """``session_headers`` with session tokens on: the token header for a client
+        that uses it, ``Set-Cookie`` only for one that does not."""
+        options = self.token
+        assert options is not None
+        headers = []
+        if status[:1] == "5":
+            self.manager.forget_changes(session)
+        else:
+            cookie_value = self.manager.save_changes(session)
+            if cookie_value is not None or session.invalidated:
+                if options.sends_cookie(via_token):
+                    set_cookie = self.cookie.after_save(session, cookie_value, had_cookie)
+                    if set_cookie is not None:
+                        headers.append(("Set-Cookie", set_cookie))
+                sent = options.after_save(cookie_value, session.invalidated, via_token, had_cookie)
+                if sent is not None:
+                    headers.append((options.sent_as, sent))
+        if headers or session.accessed:
+            headers.append(("Vary", options.vary))
+        return headers
 
     def session_headers(
         self, session: Session, had_cookie: bool, status: str, insecure_where: str | None = None
@@ -153,6 +212,34 @@ class _Response:
 
     def __repr__(self) -> str:
         return f"<_Response pending={self.pending is not None}>"
+
+
+@dataclass(slots=True, eq=False)
+class _TokenResponse(_Response):
+    """``_Response`` for a middleware with session tokens: its headers are the
+    token's (``token_session_headers``)."""
+
+    via_token: bool = field(default=False, init=False)
+
+    def _send_headers(self) -> Callable[[bytes], object]:
+        assert self.pending is not None
+        status, headers, exc_info = self.pending
+        self.pending = None
+        self.sent = True
+        extra = self._middleware.token_session_headers(
+            self._session, self._had_cookie, status, self.via_token
+        )
+        return self._start_response(status, headers + extra, exc_info)
+
+
+def _refuse(start_response: StartResponse, reason: str) -> list[bytes]:
+    """A 400 naming why the request's session credentials were refused."""
+    body = f"Bad Request: {reason}".encode()
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 def session_of(environ: dict[str, Any]) -> Session:
