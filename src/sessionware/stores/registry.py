@@ -205,6 +205,41 @@ def _sync_factory(scheme: str, url: str) -> StoreFactory | None:
     return _entry_point("sessionware.stores", scheme)
 
 
+def _near_cache(url: str, options: dict[str, Any]) -> tuple[str, Any]:
+    """``url`` and ``options`` without the near cache's settings (``?near_cache=on``,
+    ``near_cache_entries``, ``near_cache_bytes``), and those settings or None."""
+    if "near_cache" not in url and not any(name.startswith("near_cache") for name in options):
+        return url, None
+    from .near_cache import take_settings
+
+    return take_settings(url, options)
+
+
+def _cached(store: Store, settings: Any) -> Store:
+    """``store`` behind a near cache; closed if the cache cannot be made for it."""
+    from .near_cache import NearCacheStore
+
+    try:
+        return NearCacheStore(store, max_entries=settings.max_entries, max_bytes=settings.max_bytes)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            store.close()
+        raise
+
+
+async def _async_cached(store: AsyncStore, settings: Any) -> AsyncStore:
+    from .near_cache import AsyncNearCacheStore
+
+    try:
+        return AsyncNearCacheStore(
+            store, max_entries=settings.max_entries, max_bytes=settings.max_bytes
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await store.close()
+        raise
+
+
 def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
     """A ready ``Store`` for ``url`` (``setup()`` already called unless ``setup=False``).
 
@@ -213,10 +248,13 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
     ``valkey...``), any SQLAlchemy URL such as ``postgresql+psycopg://...``, or a
     scheme a third-party package registered.
     """
+    url, near_cache = _near_cache(url, options)
     factory = _sync_factory(scheme_of(url), url)
     if factory is None:
         raise UnknownStoreError(f"no session store is registered for {scheme_of(url)!r} URLs")
     store: Store = _build(factory, url, options)
+    if near_cache is not None:
+        store = _cached(store, near_cache)
     if setup:
         try:
             store.setup()
@@ -231,6 +269,7 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
 async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> AsyncStore:
     """A ready ``AsyncStore`` for ``url``: a native async store where the client has
     one (memory, Redis, SQL), otherwise the sync store run in worker threads."""
+    url, near_cache = _near_cache(url, options)
     scheme = scheme_of(url)
     factory: StoreFactory | None
     if scheme in BUILTIN_ASYNC_STORES:
@@ -248,6 +287,8 @@ async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> A
         from .threaded import ThreadedStore  # here: sync users never import asyncio for it
 
         store = ThreadedStore(open_store(url, setup=False, **options))
+    if near_cache is not None:
+        store = await _async_cached(store, near_cache)
     if setup:
         try:
             await store.setup()

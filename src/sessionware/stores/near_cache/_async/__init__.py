@@ -1,0 +1,1 @@
+"""The near cache's async sources; ``_sync/`` holds their generated twins."""

@@ -1,0 +1,98 @@
+"""``AsyncChannel``: listens to a store's invalidations and tells the near cache.
+
+Written once, async, here; ``scripts/unasync.py`` generates ``_sync/channel.py``
+(a thread instead of a task). A backend's channel (``redis.py``, ``postgres.py``)
+says how to connect and what a message means; this loop keeps it connected: the
+cache is ``up`` only while a subscription is confirmed, and is emptied (``reset``)
+the moment the connection is lost, whatever the reason (killed, server restart,
+failover, a consumer too slow for the server's output buffer). It reconnects with
+a doubling pause (50 ms to 2 s).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...._synchronization import async_pause
+from .._cache import NearCache
+from .._worker import AsyncWorker
+
+__all__ = ["AsyncChannel"]
+
+logger = logging.getLogger("sessionware.stores.near_cache")
+
+FIRST_PAUSE = 0.05
+LONGEST_PAUSE = 2.0
+
+
+class AsyncChannel:
+    """The loop around a backend's ``_connect`` / ``_listen`` / ``_disconnect``."""
+
+    name = "invalidations"
+
+    def __init__(self, cache: NearCache, store: Any) -> None:
+        self.cache = cache
+        #: The wrapped store: re-reads a key whose echo was ambiguous.
+        self.store = store
+        self._stopping = False
+        self._worker = AsyncWorker(self._run, f"sessionware near cache: {self.name}")
+
+    async def setup(self) -> None:
+        """Whatever the store needs before its changes can be heard (a trigger)."""
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._worker.start()
+
+    async def close(self) -> None:
+        self._stopping = True
+        await self._interrupt()
+        await self._worker.stop()
+        self.cache.reset()
+
+    async def _run(self) -> None:
+        delay = FIRST_PAUSE
+        while not self._stopping:
+            try:
+                await self._connect()
+                self.cache.up()
+                delay = FIRST_PAUSE
+                await self._listen()
+            except Exception as exc:
+                if not self._stopping:
+                    logger.warning("near cache %s lost: %s; the cache is emptied", self.name, exc)
+            finally:
+                if self.cache.is_up:
+                    self.cache.reset()
+                await self._disconnect()
+            if self._stopping:
+                return
+            await async_pause(delay)
+            delay = min(delay * 2, LONGEST_PAUSE)
+
+    async def _validate(self) -> None:
+        """Re-read each key whose echo may have carried another process's change."""
+        for key, version in self.cache.take_validations():
+            ticket = self.cache.begin(key)
+            try:
+                record = await self.store.load(key)
+            except Exception:
+                record = None
+            self.cache.validated(ticket, key, version, record)
+
+    # -- a backend's part --------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        """Connect and subscribe; return once the subscription is confirmed."""
+        raise NotImplementedError
+
+    async def _listen(self) -> None:
+        """Read messages and report them to the cache until the connection fails."""
+        raise NotImplementedError
+
+    async def _disconnect(self) -> None:
+        """Close the connection, if any (idempotent)."""
+
+    async def _interrupt(self) -> None:
+        """Wake ``_listen`` so it notices ``_stopping`` (the sync flavour's thread)."""

@@ -1,0 +1,105 @@
+"""``AsyncRedisChannel``: Redis's server-assisted invalidation (``CLIENT TRACKING``).
+
+Written once, async, here; ``scripts/unasync.py`` generates ``_sync/redis.py``.
+
+One dedicated RESP2 connection turns tracking on in broadcasting mode for the
+store's session keys and revocation markers only (``BCAST PREFIX <prefix>{ PREFIX
+<prefix>revoked:{``), redirected to itself, and then subscribes to
+``__redis__:invalidate``: every change of such a key, by any client, arrives as a
+message naming it. One connection is one failure domain: were tracking enabled on
+another connection, killing that one would end the messages without a sign.
+
+Why not redis-py's own client-side cache (``cache_config``, ``protocol=3``): it
+exists for the sync client only, keeps raw replies per command (a hit would still
+run the store's load path and decode), tracks keys per pool connection (each must
+be drained before a hit is trusted), and the store's writes are Lua scripts, whose
+own invalidations would evict the record just written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from .._cache import NearCache
+from .channel import AsyncChannel
+
+__all__ = ["AsyncRedisChannel", "supports_redis"]
+
+INVALIDATE = b"__redis__:invalidate"
+
+
+def supports_redis(store: Any) -> bool:
+    """Whether ``store`` is a Redis store on a plain (not Cluster, not Sentinel) client."""
+    pool = getattr(getattr(store, "client", None), "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    return isinstance(kwargs, dict) and "host" in kwargs and hasattr(store, "keys")
+
+
+class AsyncRedisChannel(AsyncChannel):
+    name = "Redis CLIENT TRACKING"
+
+    def __init__(self, cache: NearCache, store: Any) -> None:
+        super().__init__(cache, store)
+        layout = store.keys
+        self._session_start = layout.session("")[:-1]  # "<prefix>{"
+        self._marker_start = layout.revoked("")[:-1]  # "<prefix>revoked:{"
+        pool = store.client.connection_pool
+        options = dict(pool.connection_kwargs)
+        options.update(
+            protocol=2,
+            socket_timeout=None,
+            socket_keepalive=True,
+            decode_responses=False,
+            client_name="sessionware-near-cache",
+        )
+        self._connection_class = pool.connection_class
+        self._options = options
+        self._connection: Any = None
+        #: The server's id of the listening connection (``CLIENT KILL ID`` in tests).
+        self.client_id: int | None = None
+
+    async def _connect(self) -> None:
+        connection = self._connection_class(**self._options)
+        self._connection = connection
+        await connection.connect()
+        await connection.send_command("CLIENT", "ID")
+        self.client_id = int(await connection.read_response())
+        await connection.send_command(
+            "CLIENT", "TRACKING", "ON", "REDIRECT", self.client_id, "BCAST",
+            "PREFIX", self._session_start, "PREFIX", self._marker_start,
+        )  # fmt: skip
+        await connection.read_response()
+        await connection.send_command("SUBSCRIBE", INVALIDATE)
+        await connection.read_response()
+
+    async def _listen(self) -> None:
+        connection = self._connection
+        while not self._stopping:
+            message = await connection.read_response()
+            if not isinstance(message, list) or len(message) < 3 or message[0] != b"message":
+                continue
+            self._report(message[2])
+            if self.cache.validations:
+                await self._validate()
+
+    def _report(self, keys: list[bytes] | None) -> None:
+        if keys is None:  # FLUSHDB / FLUSHALL: everything changed
+            self.cache.clear()
+            return
+        session_start, marker_start = self._session_start, self._marker_start
+        for raw in keys:
+            key = raw.decode()
+            if key.startswith(marker_start):
+                self.cache.invalidate_users(key[len(marker_start) : -1])
+            elif key.startswith(session_start):
+                self.cache.invalidate(key[len(session_start) : -1])
+
+    async def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.disconnect()
+
+    async def _interrupt(self) -> None:
+        await self._disconnect()

@@ -1,0 +1,63 @@
+"""A channel's listener in both flavours, side by side (not generated): a daemon
+thread for the sync store, a task of the running asyncio loop for the async one.
+
+The async sources use ``AsyncWorker``; ``scripts/unasync.py`` renames it to
+``Worker`` in their generated twins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["AsyncWorker", "Worker"]
+
+
+class Worker:
+    """Runs ``job`` in a daemon thread until it returns."""
+
+    def __init__(self, job: Callable[[], object], name: str) -> None:
+        self._job = job
+        self._name = name
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._job, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Wait for the job, which the caller has told to end, for up to 5 s."""
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5.0)
+
+
+class AsyncWorker:
+    """Runs ``job`` as a task of the running asyncio loop until it returns."""
+
+    def __init__(self, job: Callable[[], Awaitable[object]], name: str) -> None:
+        self._job = job
+        self._name = name
+        self._task: Any = None
+
+    def start(self) -> None:
+        import asyncio
+
+        async def run() -> None:
+            await self._job()
+
+        self._task = asyncio.get_running_loop().create_task(run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Cancel the job and wait for it to end."""
+        import asyncio
+
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        # It may also have ended with an error while being cancelled.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
