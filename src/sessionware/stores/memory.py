@@ -22,6 +22,12 @@ PURGE_BATCH = 10_000
 
 
 class MemoryStore:
+    """``memory://``: sessions in a dict of this process, guarded by one lock.
+
+    For tests, development and the fast tier of a tiered store used by one process:
+    nothing survives the process, and worker processes do not share it. ``clock``
+    (Unix seconds) decides what has expired."""
+
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._records: dict[str, Record] = {}
         self._by_user: dict[str, set[str]] = {}

@@ -163,6 +163,8 @@ def missing_extra(
 
 
 def scheme_of(url: str) -> str:
+    """The lowercased scheme of a store URL (``"redis+cluster"`` for
+    ``redis+cluster://...``); ``UnknownStoreError`` when ``url`` has none."""
     scheme, sep, _ = url.partition("://")
     if not sep or not scheme:
         raise UnknownStoreError(f"not a store URL (expected scheme://...): {redact_url(url)!r}")

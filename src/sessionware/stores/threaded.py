@@ -44,6 +44,10 @@ T = TypeVar("T")
 
 
 class ThreadedStore:
+    """An ``AsyncStore`` over a blocking ``store``: each operation runs in a pool of
+    ``max_workers`` threads, except a load that the store's ``load_nowait`` answers
+    on the event loop (see the module's docstring)."""
+
     def __init__(self, store: StoreLike, *, max_workers: int = 4) -> None:
         self.sync_store: Store = store
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="sessionware-store")

@@ -39,6 +39,13 @@ BATCH = 1000  # keys handled per lock hold in scans, so requests get in between
 
 
 class DbmStore:
+    """``dbm:///file``: sessions in one stdlib ``dbm`` file (``flavour`` ``gnu``,
+    ``ndbm`` or ``dumb``), used by one process only.
+
+    The store locks the file; another process opening it gets ``StoreUnavailable``.
+    Records carry CRCs, so a torn write reads as a missing session, never as wrong
+    data."""
+
     def __init__(self, path: str | os.PathLike[str], *, flavour: str | None = None) -> None:
         if flavour is not None and flavour not in FLAVOURS:
             raise ValueError(f"dbm flavour must be one of {FLAVOURS}, got {flavour!r}")

@@ -41,6 +41,13 @@ class _Peek:
 
 
 class FileStore:
+    """``file:///dir``: one file per session under ``directory``, written atomically
+    (a temporary file, then a rename; ``fsync=True`` also survives a power cut).
+
+    Safe for many threads and processes of one machine: a compare-and-set holds an
+    ``flock`` on its key's shard. Keys are checked to be 40 hex characters before any
+    path is built, and files are opened without following symlinks."""
+
     def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.directory = os.path.abspath(os.fspath(directory))
         self.fsync = fsync

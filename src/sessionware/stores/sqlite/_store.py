@@ -40,6 +40,13 @@ SLOW_NOWAIT_READ = 0.0001  # seconds: a loop-side read this slow re-checks resid
 
 
 class SQLiteStore:
+    """``sqlite:///path.db``: sessions in one SQLite table (WAL, one connection per
+    thread), shared safely by the processes of one machine.
+
+    ``open_store`` builds it from the URL (``timeout``, ``table``, ``synchronous``,
+    ``mode=ro``); under asyncio a ``ThreadedStore`` wraps it, and ``load_nowait``
+    answers loads on the event loop while the files are in the page cache."""
+
     def __init__(
         self,
         path: str | os.PathLike[str],
