@@ -31,6 +31,9 @@ httponly; samesite=lax``...). It runs on asyncio and trio.
   and then storing new values (a typical login) keeps the data under a new id.
 - ``same_site="none"`` needs ``https_only=True`` (browsers drop such cookies
   otherwise).
+- ``token_header="Authorization"`` (or any header) also carries the session as a
+  token for API clients, ``token_only=True`` as a token alone (no cookie): see
+  ``sessionware.asgi`` and docs/tokens.md.
 - ``scope["sessionware.session"]`` is the underlying ``sessionware.Session``
   (also ``sessionware.current()``) and ``scope["sessionware.manager"]`` the manager,
   for ``manager.login(...)`` and friends. Changes made through either the Session
@@ -56,6 +59,7 @@ from ..asgi import SessionMiddleware as ASGISessionMiddleware
 from ..cookies import CookieOptions, cached_options
 from ..core.expiry import lifetime_limits
 from ..core.rolling import resend_cookie
+from ..core.tokens import TokenOptions
 from ..stores.base import AsyncStoreLike
 from ..stores.registry import open_async_store
 
@@ -89,6 +93,8 @@ class SessionMiddleware:
         manager: AsyncSessionManager | None = None,
         idle_timeout: float | None = None,
         rolling: bool = False,
+        token_header: str | TokenOptions | None = None,
+        token_only: bool = False,
     ) -> None:
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
@@ -102,6 +108,8 @@ class SessionMiddleware:
         # rolling (starsessions'): max_age restarts with each request, an idle timeout.
         idle, absolute = lifetime_limits(lifetime, sliding=rolling, idle_timeout=idle_timeout)
         self.rolling = rolling and lifetime is not None
+        #: Session tokens (``sessionware.asgi``'s ``token_header``/``token_only``).
+        self.token = TokenOptions.of(token_header, token_only)
         self._manager_options: dict[str, Any] = {
             # Starlette's secret_key may be a starlette.datastructures.Secret.
             "secret_key": _secret(secret_key),
@@ -146,7 +154,9 @@ class SessionMiddleware:
         """The ASGI middleware that keeps the session, around the app's dict view."""
         view = _RequestSession(self.app, manager, self.cookie if self._one_request else None)
         view.rolling = self.rolling
-        return ASGISessionMiddleware(view, manager, cookie=self.cookie, warn_as=WARN_AS)
+        return ASGISessionMiddleware(
+            view, manager, cookie=self.cookie, warn_as=WARN_AS, token_header=self.token
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         inner = self._inner or await self._open()
