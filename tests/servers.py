@@ -14,6 +14,8 @@ Session-scoped fixtures:
   test may stop and start again (fault tests).
 * ``redis_cluster`` -- a 3-master + 3-replica Redis Cluster with ``kill_master(n)``.
 * ``redis_sentinel`` -- one master, one replica and three sentinels (``mymaster``).
+* ``chromium_executable`` -- Debian's ``/usr/bin/chromium`` for the browser tests,
+  installed when missing and possible.
 
 Function-scoped: ``private_postgres`` and ``private_mariadb`` -- a started
 ``PostgresProcess`` (``tests/private_postgres.py``) or ``MariaDBProcess``
@@ -46,6 +48,7 @@ from typing import ClassVar, Literal, NoReturn
 import pytest
 
 from tests import debian_packages
+from tests.chromium import require_chromium
 from tests.private_mariadb import MariaDBProcess
 from tests.private_postgres import PostgresProcess
 from tests.processes import LOOPBACK as LOOPBACK
@@ -170,6 +173,12 @@ def private_mariadb() -> Iterator[MariaDBProcess]:
     """A started MariaDB server of this test's own (see ``MariaDBProcess``)."""
     with MariaDBProcess() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """Path of Debian's Chromium, installed when missing (see ``tests/chromium.py``)."""
+    return require_chromium()
 
 
 # ------------------------------------------------------------- small helpers
