@@ -49,14 +49,18 @@ from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 
 from .._sync.manager import SessionManager
+from .._sync.transition import Transition
 from ..cookie_io import read_cookie, warn_if_insecure
 from ..cookies import CookieOptions, cached_options
 from ..core.codecs import Codec
 from ..core.expiry import lifetime_limits
 from ..core.signing import CookieSigner
+from ..core.tokens import TokenOptions
 from ..stores.base import StoreLike
 from ..stores.registry import open_store
 from .flask_codec import TaggedJSONCodec
+from .flask_tokens import open_credential, send_token
+from .flask_transition import adopt, delete_peer_cookie, transition_from_config
 from .flask_wrapper import CODEC_HINT, FlaskSession, value_guard
 
 __all__ = [
@@ -93,8 +97,20 @@ class SessionInterface(FlaskSessionInterface):
     interface each. Otherwise the manager's keys sign and the app needs none.
     """
 
-    def __init__(self, manager: SessionManager, *, keys_from_app: bool = False) -> None:
+    def __init__(
+        self,
+        manager: SessionManager,
+        *,
+        keys_from_app: bool = False,
+        token_header: str | TokenOptions | None = None,
+        token_only: bool = False,
+        transition: Transition | None = None,
+    ) -> None:
         self.manager = manager
+        #: In transition mode (``flask_transition``): the peer's cookies it converts.
+        self.transition = transition
+        #: Session tokens for API clients (docs/tokens.md); None: cookies only.
+        self.token = TokenOptions.of(token_header, token_only)
         self.keys_from_app = keys_from_app
         self._app_keys: tuple[Any, ...] | None = None
         self._signers: dict[tuple[Any, ...], CookieSigner] = {}
@@ -136,7 +152,15 @@ class SessionInterface(FlaskSessionInterface):
             return None  # Flask's null session, with Flask's error on a write
         self._watch_teardown(app)
         cookie_value = _request_cookie(request, self.get_cookie_name(app)) or None
-        wrapper = FlaskSession(self.manager.open(cookie_value), cookie_value, self._guard)
+        if self.token is not None:
+            cookie_value = open_credential(
+                self.token, request, cookie_value if self.token.cookies else None
+            )
+        session = self.manager.open(cookie_value)
+        if self.transition is not None:
+            name = self.get_cookie_name(app)
+            session = adopt(self.transition, request, name, cookie_value) or session
+        wrapper = FlaskSession(session, cookie_value, self._guard)
         if permanent_by_default(app):
             wrapper.permanent_default = True
         environ = request.environ
@@ -215,17 +239,23 @@ class SessionInterface(FlaskSessionInterface):
             self.manager.invalidate(inner)
         elif session.cookie_value is None:
             return
+        if self.token is not None and not send_token(self.token, response, None):
+            return
         response.headers.add("Set-Cookie", self.cookie_options(app).deletion())
         _vary_on_cookie(response)
 
     def _set_cookie(
         self, app: Flask, session: FlaskSession, response: Response, value: str
     ) -> None:
+        if self.token is not None and not send_token(self.token, response, value):
+            return
         options = self.cookie_options(app, self._expires(app, session))
         if not options.secure:
             https = current_request.environ.get("wsgi.url_scheme") == "https"
             warn_if_insecure(False, https, "flask")
         response.headers.add("Set-Cookie", options.header(value))
+        if self.transition is not None:
+            delete_peer_cookie(current_request, response, options)
 
     def cookie_options(self, app: Flask, expires: int | None = None) -> CookieOptions:
         """The session cookie's options, from Flask's ``get_cookie_*`` methods (the
@@ -319,7 +349,12 @@ def _vary_on_cookie(response: Response) -> None:
 
 
 def init_app(
-    app: Flask, manager: SessionManager | None = None, *, store: StoreLike | str | None = None
+    app: Flask,
+    manager: SessionManager | None = None,
+    *,
+    store: StoreLike | str | None = None,
+    token_header: str | TokenOptions | None = None,
+    token_only: bool = False,
 ) -> SessionInterface:
     """Make ``app`` keep its sessions server-side; returns the installed interface.
 
@@ -328,11 +363,18 @@ def init_app(
     ``SECRET_KEY_FALLBACKS`` (``keys_from_app``), so a secret set or rotated later
     is used as Flask would use it; with ``manager``, its keys sign.
     The interface is ``app.extensions["sessionware"]`` (its ``.manager``).
+    ``token_header``/``token_only``: session tokens for API clients (docs/tokens.md).
     """
     keys_from_app = manager is None
     if manager is None:
         manager = manager_from_config(app, store)
-    interface = SessionInterface(manager, keys_from_app=keys_from_app)
+    interface = SessionInterface(
+        manager,
+        keys_from_app=keys_from_app,
+        token_header=token_header,
+        token_only=token_only,
+        transition=transition_from_config(app, manager),
+    )
     if keys_from_app:
         interface._follow_app_keys(app)  # a key sessionware refuses fails here, early
     app.session_interface = interface
