@@ -21,6 +21,9 @@ class NearCacheUnsupported(ValueError):
 
 @dataclass(frozen=True)
 class NearCacheSettings:
+    """A near cache's bounds: at most ``max_entries`` records and ``max_bytes`` of
+    them (data plus about 400 bytes each), least recently used first out."""
+
     max_entries: int = 10_000
     max_bytes: int = 64 * 1024 * 1024
 
