@@ -26,6 +26,7 @@ from django.utils.cache import patch_vary_headers
 from ...cookie_io import read_cookie, warn_if_insecure
 from ...cookies import CookieOptions, cached_options
 from .engine import setting as _setting
+from .tokens import open_credential, send_token, token_options
 
 __all__ = ["SessionMiddleware"]
 
@@ -63,6 +64,9 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         cookie = _request_cookie(request, _setting("SESSION_COOKIE_NAME"))
+        tokens = token_options()
+        if tokens is not None:  # SESSIONWARE_TOKEN_HEADER: the session key may be a token
+            cookie = open_credential(request, tokens, cookie if tokens.cookies else None)
         request.session = self.SessionStore(cookie)
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> Any:
@@ -73,6 +77,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
         except AttributeError:
             return response
         if empty and _request_cookie(request, _setting("SESSION_COOKIE_NAME")) is not None:
+            if not send_token(request, response, None):
+                return response
             cookies = response.cookies
             options = cookie_options()
             cookies[options.name] = options.deletion_morsel(cookies.get(options.name))
@@ -129,6 +135,8 @@ def _set_session_cookie(
     value, max_age, expires, SESSION_COOKIE_DOMAIN/PATH/SECURE/HTTPONLY/SAMESITE)``,
     as a Morsel rendered by ``CookieOptions``. Without ``Secure`` on an https
     request, a warning (once per process)."""
+    if not send_token(request, response, value):
+        return  # a client that came with a token gets it back in the token header
     options = cookie_options(max_age, expires)
     if not options.secure:
         warn_if_insecure(False, request.is_secure(), "django")
