@@ -11,6 +11,7 @@ from ._common import CliContext, explain
 from .admin import delete, list_sessions, purge, revoke_user, show, stats
 from .bench import bench
 from .demo import demo
+from .import_sessions import import_sessions
 from .migrate import migrate
 from .rekey import rekey
 
@@ -59,6 +60,7 @@ for command in (
     revoke_user,
     purge,
     migrate,
+    import_sessions,
     rekey,
     demo,
     bench,

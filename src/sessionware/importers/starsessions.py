@@ -1,0 +1,61 @@
+"""starsessions (``RedisStore``): its stored sessions, and its cookie.
+
+The store keeps each session under ``prefix + id`` (``"starsessions."`` by
+default) as the serializer's bytes (``JsonSerializer`` by default), with the
+session's ``__metadata__`` (creation time, lifetime) inside and the expiry as the
+key's TTL. The cookie (``session`` by default) carries the id itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from starsessions.serializers import JsonSerializer, Serializer
+
+from ..core.transition import PeerSession
+from ._redis import scan_prefixed
+
+__all__ = ["NAME", "StarsessionsCookie", "cookie", "sessions"]
+
+NAME = "starsessions"
+#: starsessions' default ``RedisStore(prefix=...)``.
+DEFAULT_PREFIX = "starsessions."
+#: starsessions' ``gc_ttl``: how long a session without a lifetime is kept.
+DEFAULT_GC_TTL = 3600 * 24 * 30
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def sessions(
+    url: str,
+    *,
+    now: float,
+    prefix: str = DEFAULT_PREFIX,
+    serializer: Serializer | None = None,
+    batch_size: int = 500,
+) -> Iterator[PeerSession]:
+    """The live sessions of the starsessions ``RedisStore`` at ``url``."""
+    serializer = serializer or JsonSerializer()
+    for session_id, value, expires_at in scan_prefixed(url, prefix, batch_size, now):
+        data = serializer.deserialize(value)
+        metadata = data.pop("__metadata__", None) or {}
+        created_at = float(metadata.get("created", now))
+        yield PeerSession(
+            session_id, data, created_at, expires_at or now + DEFAULT_GC_TTL, user_id=None
+        )
+
+
+class StarsessionsCookie:
+    """starsessions' cookie: the session id, unsigned (its store must know it)."""
+
+    name = NAME
+
+    def __init__(self, cookie_name: str = "session") -> None:
+        self.cookie_name = cookie_name
+
+    def locate(self, cookie_value: str) -> str | None:
+        return cookie_value if _SESSION_ID.fullmatch(cookie_value) else None
+
+
+def cookie(cookie_name: str = "session") -> StarsessionsCookie:
+    return StarsessionsCookie(cookie_name)
