@@ -165,11 +165,14 @@ def raw_functions(codec: Codec) -> tuple[Encode, Decode]:
 
 
 def check_keys(data: dict[str, Any]) -> None:
+    """``check_key`` for every key of ``data``."""
     for key in data:
         check_key(key)
 
 
 def check_key(key: object) -> None:
+    """Raise ``TypeError`` unless ``key`` is a ``str``: session keys are strings, as
+    JSON object keys are."""
     if type(key) is not str:
         raise TypeError(f"session key {key!r} is not a string; session keys must be str")
 

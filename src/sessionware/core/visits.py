@@ -16,6 +16,10 @@ __all__ = ["VisitStats", "VisitTracker"]
 
 
 class VisitStats:
+    """A visit tracker's counters (``tracker.stats``): touches ``queued``, ``flushed``
+    to the store and ``dropped`` when the queue was full; ``flushes`` written and
+    ``failed_flushes``."""
+
     __slots__ = ("dropped", "failed_flushes", "flushed", "flushes", "queued")
 
     def __init__(self) -> None:
