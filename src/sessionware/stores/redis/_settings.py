@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from ...errors import redact_url
+from .._failover import DEFAULT_FAILOVER_TIMEOUT
 from ._errors import RedisURLError
 from ._keys import DEFAULT_PREFIX, KeyLayout
 
@@ -23,10 +24,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 2.0  # seconds, for connecting and for each reply
-#: Seconds a store operation keeps retrying through a failover (a Cluster's node
-#: timeout plus its election, a Sentinel's down-after plus promotion) before it
-#: raises ``StoreUnavailable``.
-DEFAULT_FAILOVER_TIMEOUT = 5.0
 
 SCHEMES: dict[str, tuple[str, bool]] = {
     "redis": ("standalone", False),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from time import monotonic
 from typing import Any
 
 from redis import Redis
@@ -22,6 +21,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from ..._failover import Deadline as FailoverDeadline
 from .._clients import CHECKOUT_ARGS, IdleConnections
 from .._errors import is_transient
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, RedisSettings
@@ -32,38 +32,12 @@ __all__ = ["RedisCommands", "Deadline", "ScriptCall", "make_client", "pause_for"
 ScriptCall = tuple[Script, list[str], list[Any]]
 
 
-#: Pauses between tries through a failover: 20 ms doubling, jittered, at most 0.5 s.
-FAILOVER_BACKOFF = EqualJitterBackoff(cap=0.5, base=0.02)
+class Deadline(FailoverDeadline):
+    """``failover_timeout`` from an operation's first failure (see
+    ``stores._failover.Deadline``), for the errors a Redis failover can cure."""
 
-
-class Deadline:
-    """Until when an operation retries through a failover: ``failover_timeout``
-    from its first failure. ``pause`` says how long to wait before the next try,
-    or None when the deadline has passed (raise then)."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.ends: float | None = None
-        self.failures = 0
-
-    @classmethod
-    def after(cls, timeout: float, exc: BaseException) -> Deadline | None:
-        """A deadline whose first failure was ``exc``, or None when ``exc`` is
-        not one a failover can cure (raise it)."""
-        deadline = cls(timeout)
-        return deadline if deadline.pause(exc) is not None else None
-
-    def pause(self, exc: BaseException) -> float | None:
-        if not is_transient(exc):
-            return None
-        now = monotonic()
-        if self.ends is None:
-            self.ends = now + self.timeout
-        self.failures += 1
-        left = self.ends - now
-        if left <= 0:
-            return None
-        return min(FAILOVER_BACKOFF.compute(self.failures), left)
+    def transient(self, exc: BaseException) -> bool:
+        return is_transient(exc)
 
 
 def pause_for(seconds: float) -> None:

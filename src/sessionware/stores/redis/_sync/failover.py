@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from ....core.record import Record
+from ..._failover import settled_by
+from .._codec import record_from_value
 from .._errors import REDIS_ERRORS, outcome_unknown
 from .._keys import KeyLayout
-from .._outcome import settled_by_reading
 from .commands import RedisCommands, Deadline, pause_for
 
 __all__ = ["FailoverWrites"]
@@ -43,7 +44,8 @@ class FailoverWrites(RedisCommands):
         while True:
             if expected_version >= 0 and outcome_unknown(exc):
                 value = self._retrying(lambda: self._command("GET", key), deadline)
-                settled = settled_by_reading(value, record, expected_version, self.url)
+                stored = None if value is None else record_from_value(record.id, value, self.url)
+                settled = settled_by(stored, record, expected_version)
                 if settled is not None:
                     return settled
             try:
