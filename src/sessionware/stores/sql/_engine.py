@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from .._failover import DEFAULT_FAILOVER_TIMEOUT
+
 __all__ = [
+    "DEFAULT_FAILOVER_TIMEOUT",
     "DEFAULT_PING_IDLE",
     "DEFAULT_TABLE",
     "SQLOptions",
@@ -41,8 +44,9 @@ STORE_QUERY_OPTIONS = (
     "pool_recycle",
     "pool_timeout",
     "pool_ping_idle",
+    "failover_timeout",
 )
-FLOAT_QUERY_OPTIONS = ("pool_timeout", "pool_ping_idle")
+FLOAT_QUERY_OPTIONS = ("pool_timeout", "pool_ping_idle", "failover_timeout")
 #: Seconds a pooled connection may sit unused before it is pinged on checkout.
 #: Short enough that a database restart is noticed before most requests meet it,
 #: long enough that a busy pool never pings.
@@ -58,6 +62,7 @@ class SQLOptions:
     table: str = DEFAULT_TABLE
     engine_options: dict[str, Any] = field(default_factory=dict)
     ping_idle: float = DEFAULT_PING_IDLE
+    failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT
 
     @classmethod
     def parse(cls, url: str | URL, options: Mapping[str, Any]) -> SQLOptions:
@@ -81,7 +86,11 @@ class SQLOptions:
         ping_idle = float(given.pop("pool_ping_idle", DEFAULT_PING_IDLE))
         if ping_idle < 0:
             raise ValueError(f"pool_ping_idle must be 0 or more seconds, got {ping_idle}")
-        return cls(parsed, table, engine_options(parsed, given), ping_idle)
+        failover_timeout = float(given.pop("failover_timeout", DEFAULT_FAILOVER_TIMEOUT))
+        if not failover_timeout >= 0:
+            raise ValueError(f"failover_timeout must be 0 or more seconds, got {failover_timeout}")
+        options = engine_options(parsed, given)
+        return cls(parsed, table, options, ping_idle, failover_timeout)
 
 
 def _query_value(name: str, raw: str | tuple[str, ...]) -> Any:

@@ -6,7 +6,9 @@ One table, one prebuilt statement per operation, autocommit (every operation is 
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
 and ``save_if_version`` run on the hot path of ``_fast_path`` (SQL compiled once, run
 on the driver's own pooled connection; pings only for idle connections, one more try
-after a disconnection); everything else through SQLAlchemy Core.
+after a disconnection); everything else through SQLAlchemy Core. An operation that
+meets a database restart or primary switch is tried again until ``failover_timeout``
+(``failover.py``).
 """
 
 from __future__ import annotations
@@ -16,33 +18,47 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Executable, event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import DDLElement, DropTable
 
 from ....core.record import Record
 from ....errors import StoreError, redact_url
 from .._engine import (
+    DEFAULT_FAILOVER_TIMEOUT,
     DEFAULT_PING_IDLE,
     SQLOptions,
     async_driver_url,  # unasync: remove
     connection_settings,
     dialect_family,
 )
-from .._errors import ErrorTranslator, NoSuchModuleError, driver_missing, is_unavailable
+from .._errors import (
+    SQL_ERRORS,
+    ErrorTranslator,
+    NoSuchModuleError,
+    driver_missing,
+    is_unavailable,
+)
 from .._fast_path import AsyncFastPath
 from .._rows import batches, marker_key, record_params, row_to_record, unique_keys
 from .._schema import DELETE_BATCH, IDS_PAGE, PURGE_BATCH, SQLSchema
+from .failover import AsyncSQLFailover
 
 __all__ = ["AsyncSQLStore"]
 
 
-class AsyncSQLStore:
+class AsyncSQLStore(AsyncSQLFailover):
     """Sessions in one table of a SQL database (PostgreSQL, MariaDB/MySQL, SQLite...).
 
     Build it with ``from_url`` (``AsyncSQLStore.from_url("postgresql+psycopg://...")``)
     or around an engine you already have (``AsyncSQLStore(engine, table=...)``).
+
+    ``failover_timeout`` (seconds, default 5): how long an operation that cannot
+    reach the database (refused, dropped connection, server starting up or
+    shutting down) keeps retrying, with backoff, before it raises
+    ``StoreUnavailable``. A compare-and-set whose outcome is unknown is never sent
+    again blindly: the record is read first (``failover.py``).
     """
 
     def __init__(
@@ -52,8 +68,10 @@ class AsyncSQLStore:
         table: str = "sessionware_sessions",
         clock: Callable[[], float] = time.time,
         pool_ping_idle: float = DEFAULT_PING_IDLE,
+        failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
     ) -> None:
         self.engine = engine
+        self.failover_timeout = failover_timeout
         self.url: URL = engine.url
         self._family = dialect_family(engine.url)
         self._sql = SQLSchema(table, self._family)
@@ -73,8 +91,9 @@ class AsyncSQLStore:
         """``options``: ``table``, ``clock``, ``pool_size``, ``max_overflow``,
         ``pool_recycle``, ``pool_timeout``, ``pool_ping_idle`` (seconds a pooled
         connection may be unused before it is pinged on checkout, default 5),
-        ``pool_pre_ping`` (ping on every checkout; off by default), all also read
-        from the URL query, and any other ``create_engine`` argument."""
+        ``pool_pre_ping`` (ping on every checkout; off by default),
+        ``failover_timeout`` (seconds of retries through a restart, default 5), all
+        also read from the URL query, and any other ``create_engine`` argument."""
         clock = options.pop("clock", time.time)
         parsed = SQLOptions.parse(url, options)
         parsed.url = async_driver_url(parsed.url)  # unasync: remove
@@ -82,7 +101,13 @@ class AsyncSQLStore:
             engine = create_async_engine(parsed.url, **parsed.engine_options)
         except (NoSuchModuleError, ImportError) as exc:
             raise driver_missing(parsed.url, exc) from exc
-        return cls(engine, table=parsed.table, clock=clock, pool_ping_idle=parsed.ping_idle)
+        return cls(
+            engine,
+            table=parsed.table,
+            clock=clock,
+            pool_ping_idle=parsed.ping_idle,
+            failover_timeout=parsed.failover_timeout,
+        )
 
     def __repr__(self) -> str:
         shown = redact_url(self.url.render_as_string(hide_password=False))
@@ -126,8 +151,34 @@ class AsyncSQLStore:
     async def load(self, id: str) -> Record | None:
         values = {"r_id": id, "now": self._clock()}
         with self._errors:
-            row = await self._fast.load(values)
+            try:
+                row = await self._fast.load(values)
+            except SQL_ERRORS as exc:  # the first try stays on the hot path
+                row = await self._after_failure(lambda: self._fast.load(values), exc)
         return None if row is None else row_to_record(id, row)
+
+    async def _rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        """The rows of a query, tried again through a restart."""
+
+        async def fetch() -> list[Row[Any]]:
+            async with self.engine.connect() as connection:
+                return list(await connection.execute(statement, params))
+
+        rows: list[Row[Any]] = await self._through_failover(fetch)
+        return rows
+
+    async def _changed(self, *steps: tuple[Executable, Mapping[str, Any]]) -> int:
+        """Rows changed by the last of ``steps`` (idempotent statements, run in one
+        transaction), tried again through a restart."""
+
+        async def change() -> int:
+            async with self.engine.begin() as connection:
+                for statement, params in steps:
+                    result = await connection.execute(statement, params)
+                return int(result.rowcount)
+
+        changed: int = await self._through_failover(change)
+        return changed
 
     async def ids(self) -> AsyncIterator[str]:
         # Keyset pages: bounded memory, and no connection held while the caller
@@ -135,11 +186,8 @@ class AsyncSQLStore:
         after = ""
         while True:
             with self._errors:
-                async with self.engine.connect() as connection:
-                    result = await connection.execute(
-                        self._sql.ids_page, {"after": after, "now": self._clock()}
-                    )
-                    page = [row[0] for row in result]
+                rows = await self._rows(self._sql.ids_page, {"after": after, "now": self._clock()})
+            page = [row[0] for row in rows]
             for key in page:
                 yield key
             if len(page) < IDS_PAGE:
@@ -148,17 +196,12 @@ class AsyncSQLStore:
 
     async def count(self) -> int:
         with self._errors:
-            async with self.engine.connect() as connection:
-                result = await connection.execute(self._sql.count, {"now": self._clock()})
-                return int(result.scalar_one())
+            return int((await self._rows(self._sql.count, {"now": self._clock()}))[0][0])
 
     async def ids_for_user(self, user_id: str) -> list[str]:
+        params = {"user_id": user_id, "now": self._clock()}
         with self._errors:
-            async with self.engine.connect() as connection:
-                result = await connection.execute(
-                    self._sql.ids_for_user, {"user_id": user_id, "now": self._clock()}
-                )
-                return [row[0] for row in result]
+            return [row[0] for row in await self._rows(self._sql.ids_for_user, params)]
 
     # -- writing -------------------------------------------------------------------
 
@@ -166,13 +209,18 @@ class AsyncSQLStore:
         params = record_params(record)
         with self._errors:
             if self._sql.save is not None:
-                await self._fast.save(params)
+                try:
+                    await self._fast.save(params)
+                except SQL_ERRORS as exc:  # an upsert: safe to send again
+                    await self._after_failure(lambda: self._fast.save(params), exc)
             else:
-                await self._update_else_insert(
-                    self._sql.plain_update,
-                    self._sql.plain_insert,
-                    params,
-                    f"saving {params['r_id']}",
+                await self._through_failover(
+                    lambda: self._update_else_insert(
+                        self._sql.plain_update,
+                        self._sql.plain_insert,
+                        params,
+                        f"saving {params['r_id']}",
+                    )
                 )
 
     async def _update_else_insert(
@@ -193,16 +241,24 @@ class AsyncSQLStore:
     async def save_if_version(self, record: Record, expected_version: int) -> bool:
         params = record_params(record)
         params["now"] = self._clock()
+        if expected_version != 0:
+            params["expected"] = expected_version
         with self._errors:
-            if expected_version != 0:
-                params["expected"] = expected_version
-                count = await self._fast.update_if_version(params)
-                return count == 1
-            if self._sql.create_if_absent is not None:
-                count = await self._fast.create_if_absent(params)
-                # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
-                return count > 0
-            return await self._create_without_upsert(params)
+            try:
+                return await self._compare_and_set(params, expected_version)
+            except SQL_ERRORS as exc:
+                return await self._compare_and_set_after_failure(
+                    record, params, expected_version, exc
+                )
+
+    async def _compare_and_set(self, params: dict[str, Any], expected_version: int) -> bool:
+        """One try of ``save_if_version``; ``params`` has the expected version."""
+        if expected_version != 0:
+            return await self._fast.update_if_version(params) == 1
+        if self._sql.create_if_absent is not None:
+            # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
+            return await self._fast.create_if_absent(params) > 0
+        return await self._create_without_upsert(params)
 
     async def _create_without_upsert(self, params: dict[str, Any]) -> bool:
         try:
@@ -216,35 +272,34 @@ class AsyncSQLStore:
     async def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
-        with self._errors:
-            async with self.engine.begin() as connection:
-                for statement in self._sql.touch_batches(expiries, self._clock()):
-                    await connection.execute(statement)
+        now = self._clock()
+        steps: list[tuple[Executable, Mapping[str, Any]]] = [
+            (statement, {}) for statement in self._sql.touch_batches(expiries, now)
+        ]
+        with self._errors:  # a touch never shortens an expiry: safe to send again
+            await self._changed(*steps)
 
     # -- deleting ------------------------------------------------------------------
 
+    # Deletes are idempotent: tried again through a restart (a second try does not
+    # count what the first removed).
+
     async def delete(self, id: str) -> int:
         with self._errors:
-            async with self.engine.begin() as connection:
-                result = await connection.execute(self._sql.delete_one, {"r_id": id})
-                return int(result.rowcount)
+            return await self._changed((self._sql.delete_one, {"r_id": id}))
 
     async def delete_many(self, ids: Iterable[str]) -> int:
         keys = unique_keys(ids)
         removed = 0
         with self._errors:
             for batch in batches(keys, DELETE_BATCH):
-                async with self.engine.begin() as connection:
-                    result = await connection.execute(self._sql.delete_keys, {"keys": batch})
-                    removed += int(result.rowcount)
+                removed += await self._changed((self._sql.delete_keys, {"keys": batch}))
         return removed
 
     async def delete_all(self) -> int:
         with self._errors:
-            async with self.engine.begin() as connection:
-                result = await connection.execute(self._sql.delete_all)
-                await connection.execute(self._sql.delete_all_markers)
-                return int(result.rowcount)
+            await self._changed((self._sql.delete_all_markers, {}))
+            return await self._changed((self._sql.delete_all, {}))
 
     # -- revocation markers --------------------------------------------------------
 
@@ -254,45 +309,39 @@ class AsyncSQLStore:
             "revoked_at": revoked_at,
             "keep_until": keep_until,
         }
-        with self._errors:
+        with self._errors:  # idempotent: the latest time wins
             if self._sql.mark_revoked is not None:
-                async with self.engine.begin() as connection:
-                    await connection.execute(self._sql.mark_revoked, params)
+                await self._changed((self._sql.mark_revoked, params))
             else:
-                await self._update_else_insert(
-                    self._sql.raise_marker,
-                    self._sql.insert_marker,
-                    params,
-                    "writing a revocation marker",
+                await self._through_failover(
+                    lambda: self._update_else_insert(
+                        self._sql.raise_marker,
+                        self._sql.insert_marker,
+                        params,
+                        "writing a revocation marker",
+                    )
                 )
 
     async def user_revoked_at(self, user_id: str) -> float | None:
         values = {"user_key": marker_key(user_id), "now": self._clock()}
         with self._errors:
-            row = await self._fast.revoked_at(values)
+            row = await self._through_failover(lambda: self._fast.revoked_at(values))
         return None if row is None else float(row[0])
 
     async def purge_expired(self, now: float | None = None) -> int:
         cutoff = self._clock() if now is None else now
         removed = 0
         with self._errors:
-            async with self.engine.begin() as connection:
-                await connection.execute(self._sql.purge_markers, {"now": cutoff})
+            await self._changed((self._sql.purge_markers, {"now": cutoff}))
             while True:
                 # Each batch is short, so requests never wait behind a long delete.
-                async with self.engine.begin() as connection:
-                    page = await self._expired_page(connection, cutoff)
-                    if page:
-                        result = await connection.execute(
-                            self._sql.purge_keys, {"keys": page, "now": cutoff}
-                        )
-                        removed += int(result.rowcount)
+                rows = await self._rows(self._sql.expired_page, {"now": cutoff})
+                page = [row[0] for row in rows]
+                if page:
+                    params = {"keys": page, "now": cutoff}
+                    removed += await self._changed((self._sql.purge_keys, params))
                 if len(page) < PURGE_BATCH:
                     return removed
-
-    async def _expired_page(self, connection: AsyncConnection, cutoff: float) -> list[str]:
-        result = await connection.execute(self._sql.expired_page, {"now": cutoff})
-        return [row[0] for row in result]
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -7,7 +7,9 @@ One table, one prebuilt statement per operation, autocommit (every operation is 
 single statement, so there is nothing to group in a transaction). ``load``, ``save``
 and ``save_if_version`` run on the hot path of ``_fast_path`` (SQL compiled once, run
 on the driver's own pooled connection; pings only for idle connections, one more try
-after a disconnection); everything else through SQLAlchemy Core.
+after a disconnection); everything else through SQLAlchemy Core. An operation that
+meets a database restart or primary switch is tried again until ``failover_timeout``
+(``failover.py``).
 """
 
 from __future__ import annotations
@@ -17,32 +19,46 @@ from collections.abc import Iterator, Callable, Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Executable, event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.schema import DDLElement, DropTable
 
 from ....core.record import Record
 from ....errors import StoreError, redact_url
 from .._engine import (
+    DEFAULT_FAILOVER_TIMEOUT,
     DEFAULT_PING_IDLE,
     SQLOptions,
     connection_settings,
     dialect_family,
 )
-from .._errors import ErrorTranslator, NoSuchModuleError, driver_missing, is_unavailable
+from .._errors import (
+    SQL_ERRORS,
+    ErrorTranslator,
+    NoSuchModuleError,
+    driver_missing,
+    is_unavailable,
+)
 from .._fast_path import FastPath
 from .._rows import batches, marker_key, record_params, row_to_record, unique_keys
 from .._schema import DELETE_BATCH, IDS_PAGE, PURGE_BATCH, SQLSchema
+from .failover import SQLFailover
 
 __all__ = ["SQLStore"]
 
 
-class SQLStore:
+class SQLStore(SQLFailover):
     """Sessions in one table of a SQL database (PostgreSQL, MariaDB/MySQL, SQLite...).
 
     Build it with ``from_url`` (``SQLStore.from_url("postgresql+psycopg://...")``)
     or around an engine you already have (``SQLStore(engine, table=...)``).
+
+    ``failover_timeout`` (seconds, default 5): how long an operation that cannot
+    reach the database (refused, dropped connection, server starting up or
+    shutting down) keeps retrying, with backoff, before it raises
+    ``StoreUnavailable``. A compare-and-set whose outcome is unknown is never sent
+    again blindly: the record is read first (``failover.py``).
     """
 
     def __init__(
@@ -52,8 +68,10 @@ class SQLStore:
         table: str = "sessionware_sessions",
         clock: Callable[[], float] = time.time,
         pool_ping_idle: float = DEFAULT_PING_IDLE,
+        failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
     ) -> None:
         self.engine = engine
+        self.failover_timeout = failover_timeout
         self.url: URL = engine.url
         self._family = dialect_family(engine.url)
         self._sql = SQLSchema(table, self._family)
@@ -73,15 +91,22 @@ class SQLStore:
         """``options``: ``table``, ``clock``, ``pool_size``, ``max_overflow``,
         ``pool_recycle``, ``pool_timeout``, ``pool_ping_idle`` (seconds a pooled
         connection may be unused before it is pinged on checkout, default 5),
-        ``pool_pre_ping`` (ping on every checkout; off by default), all also read
-        from the URL query, and any other ``create_engine`` argument."""
+        ``pool_pre_ping`` (ping on every checkout; off by default),
+        ``failover_timeout`` (seconds of retries through a restart, default 5), all
+        also read from the URL query, and any other ``create_engine`` argument."""
         clock = options.pop("clock", time.time)
         parsed = SQLOptions.parse(url, options)
         try:
             engine = create_engine(parsed.url, **parsed.engine_options)
         except (NoSuchModuleError, ImportError) as exc:
             raise driver_missing(parsed.url, exc) from exc
-        return cls(engine, table=parsed.table, clock=clock, pool_ping_idle=parsed.ping_idle)
+        return cls(
+            engine,
+            table=parsed.table,
+            clock=clock,
+            pool_ping_idle=parsed.ping_idle,
+            failover_timeout=parsed.failover_timeout,
+        )
 
     def __repr__(self) -> str:
         shown = redact_url(self.url.render_as_string(hide_password=False))
@@ -125,8 +150,34 @@ class SQLStore:
     def load(self, id: str) -> Record | None:
         values = {"r_id": id, "now": self._clock()}
         with self._errors:
-            row = self._fast.load(values)
+            try:
+                row = self._fast.load(values)
+            except SQL_ERRORS as exc:  # the first try stays on the hot path
+                row = self._after_failure(lambda: self._fast.load(values), exc)
         return None if row is None else row_to_record(id, row)
+
+    def _rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        """The rows of a query, tried again through a restart."""
+
+        def fetch() -> list[Row[Any]]:
+            with self.engine.connect() as connection:
+                return list(connection.execute(statement, params))
+
+        rows: list[Row[Any]] = self._through_failover(fetch)
+        return rows
+
+    def _changed(self, *steps: tuple[Executable, Mapping[str, Any]]) -> int:
+        """Rows changed by the last of ``steps`` (idempotent statements, run in one
+        transaction), tried again through a restart."""
+
+        def change() -> int:
+            with self.engine.begin() as connection:
+                for statement, params in steps:
+                    result = connection.execute(statement, params)
+                return int(result.rowcount)
+
+        changed: int = self._through_failover(change)
+        return changed
 
     def ids(self) -> Iterator[str]:
         # Keyset pages: bounded memory, and no connection held while the caller
@@ -134,11 +185,8 @@ class SQLStore:
         after = ""
         while True:
             with self._errors:
-                with self.engine.connect() as connection:
-                    result = connection.execute(
-                        self._sql.ids_page, {"after": after, "now": self._clock()}
-                    )
-                    page = [row[0] for row in result]
+                rows = self._rows(self._sql.ids_page, {"after": after, "now": self._clock()})
+            page = [row[0] for row in rows]
             for key in page:
                 yield key
             if len(page) < IDS_PAGE:
@@ -147,17 +195,12 @@ class SQLStore:
 
     def count(self) -> int:
         with self._errors:
-            with self.engine.connect() as connection:
-                result = connection.execute(self._sql.count, {"now": self._clock()})
-                return int(result.scalar_one())
+            return int((self._rows(self._sql.count, {"now": self._clock()}))[0][0])
 
     def ids_for_user(self, user_id: str) -> list[str]:
+        params = {"user_id": user_id, "now": self._clock()}
         with self._errors:
-            with self.engine.connect() as connection:
-                result = connection.execute(
-                    self._sql.ids_for_user, {"user_id": user_id, "now": self._clock()}
-                )
-                return [row[0] for row in result]
+            return [row[0] for row in self._rows(self._sql.ids_for_user, params)]
 
     # -- writing -------------------------------------------------------------------
 
@@ -165,13 +208,18 @@ class SQLStore:
         params = record_params(record)
         with self._errors:
             if self._sql.save is not None:
-                self._fast.save(params)
+                try:
+                    self._fast.save(params)
+                except SQL_ERRORS as exc:  # an upsert: safe to send again
+                    self._after_failure(lambda: self._fast.save(params), exc)
             else:
-                self._update_else_insert(
-                    self._sql.plain_update,
-                    self._sql.plain_insert,
-                    params,
-                    f"saving {params['r_id']}",
+                self._through_failover(
+                    lambda: self._update_else_insert(
+                        self._sql.plain_update,
+                        self._sql.plain_insert,
+                        params,
+                        f"saving {params['r_id']}",
+                    )
                 )
 
     def _update_else_insert(
@@ -192,16 +240,24 @@ class SQLStore:
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         params = record_params(record)
         params["now"] = self._clock()
+        if expected_version != 0:
+            params["expected"] = expected_version
         with self._errors:
-            if expected_version != 0:
-                params["expected"] = expected_version
-                count = self._fast.update_if_version(params)
-                return count == 1
-            if self._sql.create_if_absent is not None:
-                count = self._fast.create_if_absent(params)
-                # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
-                return count > 0
-            return self._create_without_upsert(params)
+            try:
+                return self._compare_and_set(params, expected_version)
+            except SQL_ERRORS as exc:
+                return self._compare_and_set_after_failure(
+                    record, params, expected_version, exc
+                )
+
+    def _compare_and_set(self, params: dict[str, Any], expected_version: int) -> bool:
+        """One try of ``save_if_version``; ``params`` has the expected version."""
+        if expected_version != 0:
+            return self._fast.update_if_version(params) == 1
+        if self._sql.create_if_absent is not None:
+            # MySQL: 1 inserted, 2 replaced an expired row, 0 refused.
+            return self._fast.create_if_absent(params) > 0
+        return self._create_without_upsert(params)
 
     def _create_without_upsert(self, params: dict[str, Any]) -> bool:
         try:
@@ -215,35 +271,34 @@ class SQLStore:
     def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
             return
-        with self._errors:
-            with self.engine.begin() as connection:
-                for statement in self._sql.touch_batches(expiries, self._clock()):
-                    connection.execute(statement)
+        now = self._clock()
+        steps: list[tuple[Executable, Mapping[str, Any]]] = [
+            (statement, {}) for statement in self._sql.touch_batches(expiries, now)
+        ]
+        with self._errors:  # a touch never shortens an expiry: safe to send again
+            self._changed(*steps)
 
     # -- deleting ------------------------------------------------------------------
 
+    # Deletes are idempotent: tried again through a restart (a second try does not
+    # count what the first removed).
+
     def delete(self, id: str) -> int:
         with self._errors:
-            with self.engine.begin() as connection:
-                result = connection.execute(self._sql.delete_one, {"r_id": id})
-                return int(result.rowcount)
+            return self._changed((self._sql.delete_one, {"r_id": id}))
 
     def delete_many(self, ids: Iterable[str]) -> int:
         keys = unique_keys(ids)
         removed = 0
         with self._errors:
             for batch in batches(keys, DELETE_BATCH):
-                with self.engine.begin() as connection:
-                    result = connection.execute(self._sql.delete_keys, {"keys": batch})
-                    removed += int(result.rowcount)
+                removed += self._changed((self._sql.delete_keys, {"keys": batch}))
         return removed
 
     def delete_all(self) -> int:
         with self._errors:
-            with self.engine.begin() as connection:
-                result = connection.execute(self._sql.delete_all)
-                connection.execute(self._sql.delete_all_markers)
-                return int(result.rowcount)
+            self._changed((self._sql.delete_all_markers, {}))
+            return self._changed((self._sql.delete_all, {}))
 
     # -- revocation markers --------------------------------------------------------
 
@@ -253,45 +308,39 @@ class SQLStore:
             "revoked_at": revoked_at,
             "keep_until": keep_until,
         }
-        with self._errors:
+        with self._errors:  # idempotent: the latest time wins
             if self._sql.mark_revoked is not None:
-                with self.engine.begin() as connection:
-                    connection.execute(self._sql.mark_revoked, params)
+                self._changed((self._sql.mark_revoked, params))
             else:
-                self._update_else_insert(
-                    self._sql.raise_marker,
-                    self._sql.insert_marker,
-                    params,
-                    "writing a revocation marker",
+                self._through_failover(
+                    lambda: self._update_else_insert(
+                        self._sql.raise_marker,
+                        self._sql.insert_marker,
+                        params,
+                        "writing a revocation marker",
+                    )
                 )
 
     def user_revoked_at(self, user_id: str) -> float | None:
         values = {"user_key": marker_key(user_id), "now": self._clock()}
         with self._errors:
-            row = self._fast.revoked_at(values)
+            row = self._through_failover(lambda: self._fast.revoked_at(values))
         return None if row is None else float(row[0])
 
     def purge_expired(self, now: float | None = None) -> int:
         cutoff = self._clock() if now is None else now
         removed = 0
         with self._errors:
-            with self.engine.begin() as connection:
-                connection.execute(self._sql.purge_markers, {"now": cutoff})
+            self._changed((self._sql.purge_markers, {"now": cutoff}))
             while True:
                 # Each batch is short, so requests never wait behind a long delete.
-                with self.engine.begin() as connection:
-                    page = self._expired_page(connection, cutoff)
-                    if page:
-                        result = connection.execute(
-                            self._sql.purge_keys, {"keys": page, "now": cutoff}
-                        )
-                        removed += int(result.rowcount)
+                rows = self._rows(self._sql.expired_page, {"now": cutoff})
+                page = [row[0] for row in rows]
+                if page:
+                    params = {"keys": page, "now": cutoff}
+                    removed += self._changed((self._sql.purge_keys, params))
                 if len(page) < PURGE_BATCH:
                     return removed
-
-    def _expired_page(self, connection: Connection, cutoff: float) -> list[str]:
-        result = connection.execute(self._sql.expired_page, {"now": cutoff})
-        return [row[0] for row in result]
 
     def close(self) -> None:
         self.engine.dispose()

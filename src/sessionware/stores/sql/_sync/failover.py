@@ -1,0 +1,107 @@
+# Generated from src/sessionware/stores/sql/_async/failover.py by scripts/unasync.py. Do not edit.
+"""Operations that meet a database restart or a primary switch: tried again until
+``failover_timeout``, and a compare-and-set never sent twice blindly (async
+source; ``_sync/failover.py`` is generated)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ....core.record import Record
+from ..._failover import DEFAULT_FAILOVER_TIMEOUT, Deadline, settled_by
+from .._errors import SQL_ERRORS, is_transient, outcome_unknown
+from .._fast_path import FastPath
+from .._rows import row_to_record
+
+__all__ = ["SQLFailover", "SQLDeadline"]
+
+
+class SQLDeadline(Deadline):
+    """``failover_timeout`` from an operation's first failure, for the errors a
+    database restart or failover can cure (see ``_errors.is_transient``)."""
+
+    def transient(self, exc: BaseException) -> bool:
+        return is_transient(exc)
+
+
+class SQLFailover:
+    """The retry loops of ``SQLStore``, which provides ``_compare_and_set``.
+
+    A retry checks a connection out of the pool again: SQLAlchemy's pool replaces
+    a connection the failed try discarded, and ``Liveness`` pings every pooled
+    connection older than the disconnection before it is used, so a try after
+    the database is back never meets a dead connection twice."""
+
+    failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT
+    _fast: FastPath
+    _clock: Callable[[], float]
+
+    def _compare_and_set(self, params: dict[str, Any], expected_version: int) -> bool:
+        raise NotImplementedError
+
+    def _through_failover(
+        self, operation: Callable[[], Any], deadline: SQLDeadline | None = None
+    ) -> Any:
+        """``operation()`` (safe to run again: a read, or an idempotent write), tried
+        again after a disconnection until the deadline."""
+        try:
+            return operation()
+        except SQL_ERRORS as exc:
+            return self._after_failure(operation, exc, deadline)
+
+    def _after_failure(
+        self,
+        operation: Callable[[], Any],
+        exc: Exception,
+        deadline: SQLDeadline | None = None,
+    ) -> Any:
+        """``operation()`` tried again after its first try raised ``exc``: with
+        backoff, until ``failover_timeout`` after the first failure; then (or at
+        once, for an error no failover cures) the last error is raised."""
+        deadline = deadline or SQLDeadline(self.failover_timeout)
+        while True:
+            pause = deadline.pause(exc)
+            if pause is None:
+                raise exc
+            time.sleep(pause)
+            try:
+                return operation()
+            except SQL_ERRORS as again:
+                exc = again
+
+    def _compare_and_set_after_failure(
+        self,
+        record: Record,
+        params: dict[str, Any],
+        expected_version: int,
+        exc: Exception,
+    ) -> bool:
+        """The compare-and-set of ``record`` tried again after ``exc``.
+
+        If it may have been applied (the connection broke after the statement
+        was sent), the record is read first: holding exactly ``record``, the
+        write was applied (True); holding the expected version (or still missing,
+        for a create), it is sent again; anything else means another write won
+        (False: the manager reloads and merges). So a write is neither applied
+        twice nor lost."""
+        deadline = SQLDeadline(self.failover_timeout)
+        while True:
+            pause = deadline.pause(exc)
+            if pause is None:
+                raise exc
+            time.sleep(pause)
+            if outcome_unknown(exc):
+                stored = self._through_failover(lambda: self._read(record.id), deadline)
+                settled = settled_by(stored, record, expected_version)
+                if settled is not None:
+                    return settled == 1
+            try:
+                return self._compare_and_set(params, expected_version)
+            except SQL_ERRORS as again:
+                exc = again
+
+    def _read(self, id: str) -> Record | None:
+        row = self._fast.load({"r_id": id, "now": self._clock()})
+        return None if row is None else row_to_record(id, row)
