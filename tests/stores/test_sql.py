@@ -314,7 +314,7 @@ def test_a_server_down_at_start_up_is_store_unavailable_with_the_password_hidden
 @pytest.mark.parametrize("backend", sorted(CLOSED_PORT_URLS))
 async def test_an_async_store_whose_server_is_down_is_store_unavailable(backend: str) -> None:
     url = CLOSED_PORT_URLS[backend].format(port=free_port())
-    store = AsyncSQLStore.from_url(url)
+    store = AsyncSQLStore.from_url(url, failover_timeout=0)  # no retries: fail at once
     try:
         with pytest.raises(StoreUnavailable) as raised:
             await store.load(make_record().id)

@@ -218,7 +218,7 @@ def test_a_deleted_session_is_gone_from_both_tiers(pg_durable: SQLStore) -> None
 
 
 def test_a_durable_tier_that_is_down_is_reported_not_hidden() -> None:
-    down = SQLStore.from_url("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    down = SQLStore.from_url("postgresql+psycopg://postgres@127.0.0.1:1/test", failover_timeout=0)
     store = TieredStore(MemoryStore(), down, single_process=True)
     try:
         with pytest.raises(StoreUnavailable):
