@@ -29,6 +29,9 @@ httponly; samesite=lax``...). It runs on asyncio and trio.
   re-sends a stored session's cookie, so a "remember me" cookie slides too.
 - ``request.session.clear()`` deletes the stored session and the cookie; clearing
   and then storing new values (a typical login) keeps the data under a new id.
+- ``transition_from="starsessions"`` with ``transition_until=`` (a datetime):
+  until then, starsessions' cookies convert into sessionware sessions (see
+  ``starlette_transition``), after ``sessionware import-sessions starsessions``.
 - ``same_site="none"`` needs ``https_only=True`` (browsers drop such cookies
   otherwise).
 - ``token_header="Authorization"`` (or any header) also carries the session as a
@@ -51,6 +54,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._async.manager import AsyncSessionManager
@@ -62,6 +66,7 @@ from ..core.rolling import resend_cookie
 from ..core.tokens import TokenOptions
 from ..stores.base import AsyncStoreLike
 from ..stores.registry import open_async_store
+from .starlette_transition import TransitionMiddleware, transition_for
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -95,6 +100,8 @@ class SessionMiddleware:
         rolling: bool = False,
         token_header: str | TokenOptions | None = None,
         token_only: bool = False,
+        transition_from: str | None = None,
+        transition_until: datetime | float | str | None = None,
     ) -> None:
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
@@ -108,6 +115,9 @@ class SessionMiddleware:
         # rolling (starsessions'): max_age restarts with each request, an idle timeout.
         idle, absolute = lifetime_limits(lifetime, sliding=rolling, idle_timeout=idle_timeout)
         self.rolling = rolling and lifetime is not None
+        if (transition_from is None) != (transition_until is None):
+            raise TypeError("give transition_from= and transition_until= together")
+        self._transition = (transition_from, transition_until)
         #: Session tokens (``sessionware.asgi``'s ``token_header``/``token_only``).
         self.token = TokenOptions.of(token_header, token_only)
         self._manager_options: dict[str, Any] = {
@@ -154,9 +164,16 @@ class SessionMiddleware:
         """The ASGI middleware that keeps the session, around the app's dict view."""
         view = _RequestSession(self.app, manager, self.cookie if self._one_request else None)
         view.rolling = self.rolling
-        return ASGISessionMiddleware(
+        peer, until = self._transition
+        if peer is None or until is None:
+            return ASGISessionMiddleware(
+                view, manager, cookie=self.cookie, warn_as=WARN_AS, token_header=self.token
+            )
+        inner = TransitionMiddleware(
             view, manager, cookie=self.cookie, warn_as=WARN_AS, token_header=self.token
         )
+        inner.transition = transition_for(manager, peer, until, self.cookie.name)
+        return inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         inner = self._inner or await self._open()
