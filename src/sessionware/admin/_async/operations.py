@@ -1,0 +1,96 @@
+"""``AsyncAdminOperations``: everything the dashboard asks of a manager and a store.
+
+Changes go through the manager (``revoke_user``; a delete also drops the key's
+queued visit), reads through ``store`` (by default the manager's own; the demo
+passes the unmetered store so the dashboard's reads stay out of its charts).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...core.record import Record
+from ...stores.base import AsyncStore
+from ..listing import Detail, Listing, detail_of, is_store_key, matches, page_of
+
+if TYPE_CHECKING:
+    from ... import AsyncSessionManager
+
+__all__ = ["SCAN_LIMIT", "AsyncAdminOperations"]
+
+#: The table reads at most this many sessions per search (a scan: a store has no
+#: index on users' name fragments); the page says when the scan was cut short.
+SCAN_LIMIT = 5000
+IS_ASYNC = True
+
+
+class AsyncAdminOperations:
+    def __init__(self, manager: AsyncSessionManager, store: AsyncStore | None = None) -> None:
+        self.manager = manager
+        self.store: AsyncStore = manager.store if store is None else store
+
+    async def listing(self, query: str, page: int) -> Listing:
+        """Page ``page`` of the live sessions whose user contains ``query``."""
+        needle = query.casefold()
+        records, truncated = await self._scan(needle)
+        live = await self.store.count()
+        return page_of(records, query, page, time.time(), live=live, truncated=truncated)
+
+    async def _scan(self, needle: str) -> tuple[list[Record], bool]:
+        keys = self.store.ids()
+        found: list[Record] = []
+        seen = 0
+        try:
+            async for key in keys:
+                seen += 1
+                if seen > SCAN_LIMIT:
+                    return found, True
+                record = await self.store.load(key)
+                if record is not None and matches(record, needle):
+                    found.append(record)
+        finally:
+            close: Any = getattr(keys, "aclose" if IS_ASYNC else "close", None)
+            if close is not None:
+                await close()
+        return found, False
+
+    async def live_count(self) -> int:
+        return await self.store.count()
+
+    async def fast_tier_count(self) -> int | None:
+        """Sessions cached by a tiered store's fast tier; None without one."""
+        fast = fast_tier(self.manager.store)
+        return None if fast is None else await fast.count()
+
+    async def detail(self, key: str, *, show_values: bool) -> Detail | None:
+        if not is_store_key(key):
+            return None
+        record = await self.store.load(key)
+        if record is None:
+            return None
+        return detail_of(record, self.manager.core.codec, time.time(), show_values=show_values)
+
+    async def revoke(self, user_id: str) -> int:
+        """Every session of ``user_id`` ends ("log out everywhere")."""
+        return await self.manager.revoke_user(user_id)
+
+    async def delete(self, key: str) -> int:
+        """Delete the session stored under ``key`` (its queued visit too)."""
+        removed = await self.manager.store.delete(key)
+        if self.manager.visit_tracker is not None:
+            self.manager.visit_tracker.discard(key)
+        return removed
+
+
+def fast_tier(store: object) -> AsyncStore | None:
+    """The fast tier of a tiered store, looking through store proxies."""
+    for _ in range(16):  # a chain of proxies is short; never loop on a cycle
+        fast = getattr(store, "fast", None)
+        if fast is not None:
+            return fast  # type: ignore[no-any-return]
+        inner = getattr(store, "store", None)
+        if inner is None:
+            return None
+        store = inner
+    return None

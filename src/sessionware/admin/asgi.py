@@ -1,0 +1,87 @@
+"""``AsyncAdminApp``: the sessions admin as an ASGI application, over an
+``AsyncSessionManager`` (Starlette underneath).
+
+Mount it under a prefix (``Mount("/admin", app=AsyncAdminApp(...))`` in Starlette
+or FastAPI); ``authorize`` receives a ``starlette.requests.Request``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..stores.base import AsyncStore
+from ._async.handler import AsyncAdminHandler
+from .messages import MAX_BODY, AdminRequest, AdminResponse
+from .settings import AdminOptions, AdminSettings, Authorizer
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._async.manager import AsyncSessionManager
+
+__all__ = ["AsyncAdminApp"]
+
+
+class AsyncAdminApp:
+    """``AsyncAdminApp(manager, authorize=is_admin)``: an ASGI app over an
+    ``AsyncSessionManager``. Raises ``AdminConfigurationError`` without
+    ``authorize``. ``store``: where the dashboard reads sessions (default: the
+    manager's store). Other options: ``AdminSettings``."""
+
+    def __init__(
+        self,
+        manager: AsyncSessionManager,
+        *,
+        authorize: Authorizer | None = None,
+        store: AsyncStore | None = None,
+        **options: Unpack[AdminOptions],
+    ) -> None:
+        self.settings = AdminSettings(authorize=authorize, **options)
+        self.handler = AsyncAdminHandler(manager, self.settings, store)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan and websockets: nothing to do here
+            return
+        request = Request(scope, receive)
+        body = await _body(request) if request.method == "POST" else b""
+        if body is None:
+            answer = AdminResponse.json({"error": "Request body too large."}, 413)
+        else:
+            answer = await self.handler.handle(_admin_request(request, body))
+        headers = dict(answer.all_headers())  # one of each name
+        response = Response(answer.body, status_code=answer.status, headers=headers)
+        await response(scope, receive, send)
+
+
+async def _body(request: Request) -> bytes | None:
+    """The body, or None past ``MAX_BODY`` (read no further than that)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _admin_request(request: Request, body: bytes) -> AdminRequest:
+    scope = request.scope
+    root = scope.get("root_path", "")
+    path: str = scope["path"]
+    # Starlette's Mount keeps the whole path and adds the prefix to root_path.
+    route = path[len(root) :] if root and path.startswith(root) else path
+    return AdminRequest(
+        method=request.method,
+        path=route,
+        base=root + "/",
+        native=request,
+        query=dict(request.query_params),
+        headers=dict(request.headers),
+        body=body,
+        secure=request.url.scheme == "https",
+    )
