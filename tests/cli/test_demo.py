@@ -1,8 +1,10 @@
 """The demo app, in-process through werkzeug's test client: the shop, CSRF, the
-admin dashboard and its metrics feed; and ``sessionware demo``'s error paths."""
+admin dashboard mounted at /admin/ (``sessionware.admin``, loopback clients only)
+and its metrics feed; and ``sessionware demo``'s error paths."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import Iterator
@@ -32,8 +34,16 @@ def app(store: Any) -> Iterator[DemoApp]:
     app.close()
 
 
-def browser(app: DemoApp) -> Client:
-    return Client(app)
+def browser(app: DemoApp, address: str = "127.0.0.1", **headers: str) -> Client:
+    """A browser on ``address`` (this machine by default), sending ``headers``."""
+
+    def from_address(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["REMOTE_ADDR"] = address
+        for name, value in headers.items():
+            environ[f"HTTP_{name.upper()}"] = value
+        return app(environ, start_response)
+
+    return Client(from_address)
 
 
 def csrf_of(client: Client, path: str = "/") -> str:
@@ -212,35 +222,113 @@ def test_unknown_pages_are_404(app: DemoApp) -> None:
     assert browser(app).get("/nowhere").status_code == 404
 
 
+# -- what a stray hit leaves ------------------------------------------------------------------
+
+
+def test_the_favicon_is_served_without_a_session(app: DemoApp, store: Any) -> None:
+    response = browser(app).get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert "Set-Cookie" not in response.headers
+    assert store.count() == 0
+
+
+def test_a_404_page_stores_no_session(app: DemoApp, store: Any) -> None:
+    response = browser(app).get("/no/such/page")
+
+    assert response.status_code == 404
+    assert "Set-Cookie" not in response.headers
+    assert store.count() == 0
+
+
+def test_a_refused_post_stores_no_session(app: DemoApp, store: Any) -> None:
+    response = browser(app).post("/cart/add", data={"item": "apple"})
+
+    assert response.status_code == 403
+    assert store.count() == 0
+
+
 # -- the admin dashboard ---------------------------------------------------------------------
+
+
+def admin_token(client: Client) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)">', client.get("/admin/").text)
+    assert match is not None
+    return match.group(1)
+
+
+def admin_post(client: Client, path: str, token: str | None = "", **body: str) -> TestResponse:
+    """POST ``body`` as JSON with the admin page's token (``None``: without one)."""
+    headers = {} if token is None else {"X-CSRF-Token": token or admin_token(client)}
+    return client.post(path, data=json.dumps(body), headers=headers)
 
 
 def test_the_dashboard_lists_live_sessions(app: DemoApp) -> None:
     login(browser(app), "alice")
     login(browser(app), "bob")
 
-    page = browser(app).get("/admin").text
+    page = browser(app).get("/admin/").text
 
     assert 'data-user="alice"' in page
     assert 'data-user="bob"' in page
 
 
-def test_the_dashboard_searches_by_user(app: DemoApp) -> None:
+def test_the_dashboard_refuses_a_client_on_another_machine(app: DemoApp) -> None:
+    login(browser(app), "alice")
+
+    response = browser(app, "203.0.113.9").get("/admin/")
+
+    assert response.status_code == 403
+    assert "alice" not in response.text
+
+
+def test_the_dashboard_refuses_a_request_relayed_by_a_proxy(app: DemoApp) -> None:
+    relayed = browser(app, x_forwarded_for="203.0.113.9")
+
+    assert relayed.get("/admin/").status_code == 403
+    assert relayed.get("/admin/metrics.json").status_code == 403
+
+
+def test_the_dashboard_stores_no_session_of_its_own(app: DemoApp, store: Any) -> None:
+    admin = browser(app)
+
+    admin.get("/admin/")
+    admin.get("/admin/metrics.json")
+
+    assert store.count() == 0
+
+
+def test_the_live_sessions_tile_agrees_with_the_table(app: DemoApp) -> None:
+    login(browser(app), "alice")
+    admin = browser(app)
+
+    page = admin.get("/admin/").text
+    feed = admin.get("/admin/metrics.json").json
+
+    assert '<span class="value" id="live-sessions">1</span>' in page
+    assert 'data-matched="1" data-live="1"' in page
+    assert feed is not None
+    assert feed["live_sessions"] == 1
+
+
+def test_the_dashboard_searches_by_user_without_a_page_load(app: DemoApp) -> None:
     login(browser(app), "alice")
     login(browser(app), "bob")
 
-    page = browser(app).get("/admin?user=ALI").text
+    table = browser(app).get("/admin/sessions?user=ALI").text
 
-    assert 'data-user="alice"' in page
-    assert 'data-user="bob"' not in page
+    assert 'data-user="alice"' in table
+    assert 'data-user="bob"' not in table
+    assert "<html" not in table  # a fragment the page swaps in
 
 
 def test_the_dashboard_pages_the_table(app: DemoApp, store: Any) -> None:
     for n in range(25):
         put(store, n, user=f"user{n:02d}", created_ago=1000 - n)
 
-    first = browser(app).get("/admin").text
-    second = browser(app).get("/admin?page=2").text
+    first = browser(app).get("/admin/").text
+    second = browser(app).get("/admin/sessions?page=2").text
 
     assert "page 1 of 2" in first
     assert 'data-user="user24"' in first  # newest first
@@ -248,15 +336,21 @@ def test_the_dashboard_pages_the_table(app: DemoApp, store: Any) -> None:
     assert 'data-user="user24"' not in second
 
 
+def test_requests_and_store_operations_are_charted_apart(app: DemoApp) -> None:
+    page = browser(app).get("/admin/").text
+
+    assert '<svg id="chart-requests"' in page
+    assert '<svg id="chart-operations"' in page
+
+
 def test_revoking_a_user_from_the_dashboard_logs_them_out(app: DemoApp) -> None:
     user, admin = browser(app), browser(app)
     login(user, "alice")
     post(user, "/cart/add", item="apple")
 
-    response = post(admin, "/admin/revoke", csrf=csrf_of(admin, "/admin"), user="alice")
+    response = admin_post(admin, "/admin/revoke", user="alice")
 
-    assert response.status_code == 303
-    assert "Revoked 1 session(s) of alice." in admin.get("/admin").text
+    assert response.json == {"removed": 1, "message": "Revoked 1 session(s) of alice."}
     page = user.get("/").text
     assert 'id="login-form"' in page
     assert 'id="cart-empty"' in page
@@ -265,19 +359,16 @@ def test_revoking_a_user_from_the_dashboard_logs_them_out(app: DemoApp) -> None:
 def test_deleting_one_session_from_the_dashboard(app: DemoApp, store: Any) -> None:
     put(store, 1, user="alice")
     put(store, 2, user="alice")
-    admin = browser(app)
 
-    post(admin, "/admin/delete", csrf=csrf_of(admin, "/admin"), key=key_of(1))
+    response = admin_post(browser(app), "/admin/delete", key=key_of(1))
 
+    assert response.json == {"removed": 1, "message": "Session deleted."}
     assert store.load(key_of(1)) is None
     assert store.load(key_of(2)) is not None
 
 
-def test_deleting_a_malformed_key_is_a_bad_request(app: DemoApp, store: Any) -> None:
-    put(store, 1)  # so that the table has a form to take the token from
-    admin = browser(app)
-
-    response = post(admin, "/admin/delete", csrf=csrf_of(admin, "/admin"), key="../x")
+def test_deleting_a_malformed_key_is_a_bad_request(app: DemoApp) -> None:
+    response = admin_post(browser(app), "/admin/delete", key="../x")
 
     assert response.status_code == 400
 
@@ -285,12 +376,21 @@ def test_deleting_a_malformed_key_is_a_bad_request(app: DemoApp, store: Any) -> 
 def test_admin_actions_need_the_csrf_token(app: DemoApp, store: Any) -> None:
     put(store, 1, user="alice")
     admin = browser(app)
-    admin.get("/admin")
+    admin.get("/admin/")
 
-    response = admin.post("/admin/revoke", data={"user": "alice"})
+    response = admin_post(admin, "/admin/revoke", token=None, user="alice")
 
     assert response.status_code == 403
     assert store.ids_for_user("alice") == [key_of(1)]
+
+
+def test_the_dashboard_shows_no_session_values(app: DemoApp, store: Any) -> None:
+    put(store, 1, user="alice", data=b'{"card":"4111-1111"}')
+
+    detail = browser(app).get(f"/admin/session?key={key_of(1)}").text
+
+    assert "card" in detail
+    assert "4111" not in detail
 
 
 def test_the_metrics_feed_counts_requests_and_store_operations(app: DemoApp) -> None:
@@ -314,17 +414,18 @@ def test_the_metrics_feed_does_not_measure_itself(app: DemoApp) -> None:
 
     assert response.json is not None
     assert response.json["snapshot"]["events"]["on_visit"] == 0
+    assert response.json["snapshot"]["operations"]["load"]["count"] == 0
     assert "Set-Cookie" not in response.headers
 
 
 def test_static_files_are_served(app: DemoApp) -> None:
-    response = browser(app).get("/static/dashboard.js")
+    response = browser(app).get("/static/demo.css")
 
     assert response.status_code == 200
-    assert response.mimetype == "text/javascript"
+    assert response.mimetype == "text/css"
 
 
-@pytest.mark.parametrize("name", ["missing.js", "..%2fapp.py", "app.py"])
+@pytest.mark.parametrize("name", ["missing.css", "..%2fapp.py", "app.py"])
 def test_other_static_names_are_404(app: DemoApp, name: str) -> None:
     assert browser(app).get(f"/static/{name}").status_code == 404
 

@@ -1,8 +1,11 @@
 """End to end: ``sessionware demo`` as a real process, driven in headless Chromium.
 
 A shopper logs in and fills a cart; an admin, in a second browser context, sees the
-session on the dashboard (its charts live) and revokes the user; the shopper's
-next page load finds the session gone. Needs Debian's ``/usr/bin/chromium``
+session on the dashboard (its charts live), searches, and revokes the user after
+confirming, all without a page load (the charts keep their history); the
+shopper's next page load finds the session gone. A request relayed from another
+machine is refused, and on a phone-sized screen nothing overflows sideways.
+Needs Debian's ``/usr/bin/chromium``
 (``bash scripts/services.sh --chromium``) and the ``playwright`` package; skipped
 without them, except under ``CI`` where that is a failure.
 """
@@ -100,46 +103,159 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
             log.close()
 
 
+def new_page(chromium: Any, **context: Any) -> Any:
+    page = chromium.new_context(**context).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    return page
+
+
+def watch_errors(page: Any) -> list[str]:
+    """Script errors and Content-Security-Policy violations the page reports."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+class Dialogs:
+    """Answers the page's confirmation dialogs: no, unless told to say yes next."""
+
+    def __init__(self, page: Any) -> None:
+        self.questions: list[str] = []
+        self.accept_next = False
+        page.on("dialog", self._answer)
+
+    def _answer(self, dialog: Any) -> None:
+        self.questions.append(dialog.message)
+        accept, self.accept_next = self.accept_next, False
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+def log_in(page: Any, url: str, name: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.fill("#name", name)
+    page.click("#login")
+    expect(page.locator("#user-name")).to_have_text(name)
+
+
 def test_an_admin_revokes_a_logged_in_shopper(chromium: Any, demo_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    shopper = chromium.new_context().new_page()
-    shopper.set_default_timeout(STEP_TIMEOUT_MS)
-    shopper.goto(demo_url)
-    shopper.fill("#name", "alice")
-    shopper.click("#login")
-    expect(shopper.locator("#user-name")).to_have_text("alice")
+    shopper = new_page(chromium)
+    log_in(shopper, demo_url, "alice")
     shopper.click("#add-apple")
     shopper.click("#add-coffee")
     shopper.click("#add-apple")
     expect(shopper.locator('#cart tr[data-item="apple"] td.num')).to_have_text("2")
     expect(shopper.locator('#cart tr[data-item="coffee"]')).to_be_visible()
 
-    admin = chromium.new_context(viewport={"width": 1200, "height": 900}).new_page()
-    admin.set_default_timeout(STEP_TIMEOUT_MS)
-    errors: list[str] = []
-    admin.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    admin.on("pageerror", lambda exc: errors.append(str(exc)))
-    admin.goto(demo_url + "admin")
+    admin = new_page(chromium, viewport={"width": 1200, "height": 900})
+    errors = watch_errors(admin)
+    dialogs = Dialogs(admin)
+    admin.goto(demo_url + "admin/")
     expect(admin.locator('#sessions tr[data-user="alice"]')).to_have_count(1)
+    # The admin has no session of its own: the tile counts what the table lists.
+    expect(admin.locator("#live-sessions")).to_have_text("1")
+    expect(admin.locator("#sessions-summary")).to_have_attribute("data-matched", "1")
     # Two polls of the metrics feed give the first rates; the charts then have lines.
     expect(admin.locator("#rate-requests")).not_to_have_text("-")
     expect(admin.locator("#operations tbody td").first).to_have_text("load")
     shopper.reload()  # traffic for the charts
-    admin.wait_for_timeout(2500)
-    expect(admin.locator("#chart-throughput polyline")).to_have_count(2)
+    expect(admin.locator("#chart-requests polyline")).to_have_count(1)
+    expect(admin.locator("#chart-operations polyline")).to_have_count(1)
     screenshot = tmp_path / "dashboard.png"
     admin.screenshot(path=str(screenshot), full_page=True)
     if os.environ.get("SESSIONWARE_SCREENSHOT_DIR"):
         shutil.copy(screenshot, os.environ["SESSIONWARE_SCREENSHOT_DIR"])
+    admin.evaluate("window.notReloaded = true")
+    samples = int(admin.locator("body").get_attribute("data-samples") or 0)
 
+    admin.fill("#search-user", "ALI")
+    admin.click('#search button[type="submit"]')
+    expect(admin.locator("#sessions")).to_have_attribute("data-query", "ALI")
+    expect(admin.locator('#sessions tr[data-user="alice"]')).to_have_count(1)
+
+    admin.click('button[data-revoke="alice"]')  # answered no: nothing happens
+    assert dialogs.questions == ["Revoke every session of alice? They are logged out everywhere."]
+    shopper.reload()
+    expect(shopper.locator("#user-name")).to_have_text("alice")
+
+    dialogs.accept_next = True
     admin.click('button[data-revoke="alice"]')
-    expect(admin.locator(".notice")).to_have_text("Revoked 1 session(s) of alice.")
+    expect(admin.locator("#notice")).to_have_text("Revoked 1 session(s) of alice.")
     expect(admin.locator('#sessions tr[data-user="alice"]')).to_have_count(0)
+    assert admin.evaluate("window.notReloaded") is True  # searched and revoked in place
+    assert int(admin.locator("body").get_attribute("data-samples") or 0) >= samples
 
     shopper.reload()
     expect(shopper.locator("#login-form")).to_be_visible()
     expect(shopper.locator("#cart-empty")).to_be_visible()
     assert errors == []  # no script error, no Content-Security-Policy violation
+
+
+def test_an_admin_deletes_one_session_after_confirming(chromium: Any, demo_url: str) -> None:
+    from playwright.sync_api import expect
+
+    laptop, phone = new_page(chromium), new_page(chromium)
+    log_in(laptop, demo_url, "bob")
+    log_in(phone, demo_url, "bob")
+    admin = new_page(chromium)
+    errors = watch_errors(admin)
+    admin.goto(demo_url + "admin/")
+    expect(admin.locator('#sessions tr[data-user="bob"]')).to_have_count(2)
+    admin.evaluate("window.notReloaded = true")
+    dialogs = Dialogs(admin)
+
+    dialogs.accept_next = True
+    admin.locator('#sessions tr[data-user="bob"] button[data-delete]').first.click()
+
+    expect(admin.locator("#notice")).to_have_text("Session deleted.")
+    expect(admin.locator('#sessions tr[data-user="bob"]')).to_have_count(1)
+    expect(admin.locator("#live-sessions")).to_have_text("1")
+    assert admin.evaluate("window.notReloaded") is True
+    assert dialogs.questions[0].startswith("Delete session ")
+    for page in (laptop, phone):
+        page.reload()
+    assert sorted(page.locator("#user-name").count() for page in (laptop, phone)) == [0, 1]
+    assert errors == []
+
+
+def test_a_request_relayed_from_another_machine_is_refused(chromium: Any, demo_url: str) -> None:
+    relayed = new_page(chromium, extra_http_headers={"X-Forwarded-For": "203.0.113.7"})
+
+    response = relayed.goto(demo_url + "admin/")
+
+    assert response is not None
+    assert response.status == 403
+    assert "not allowed" in relayed.content()
+    assert relayed.evaluate("fetch('metrics.json').then(r => r.status)") == 403
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("path", ["", "admin/"])
+def test_pages_fit_a_phone_screen(chromium: Any, demo_url: str, path: str) -> None:
+    from playwright.sync_api import expect
+
+    shopper = new_page(chromium)
+    log_in(shopper, demo_url, "a-shopper-with-a-rather-long-name-0123")
+    shopper.click("#add-cheese")
+    page = new_page(chromium, viewport=PHONE)
+
+    page.goto(demo_url + path)
+    if path:
+        expect(page.locator("body")).to_have_attribute("data-feed", "live")
+        expect(page.locator("#sessions tbody tr")).to_have_count(1)
+        page.locator("button[data-show]").first.click()
+        expect(page.locator("#detail .detail")).to_be_visible()
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{width}px wide on a {PHONE['width']}px screen"

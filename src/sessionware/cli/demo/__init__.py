@@ -1,10 +1,10 @@
-"""``sessionware demo``: a small shop whose cart lives in a session, with an admin
-dashboard at /admin (live sessions, revoke buttons, request and store-operation
-rates, latency percentiles)."""
+"""``sessionware demo``: a small shop whose cart lives in a session, with the
+``sessionware.admin`` dashboard at /admin/ (live sessions, search, revoke and
+delete, request and store-operation rates, latency percentiles), which lets in
+loopback clients only."""
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 
 import click
@@ -17,15 +17,6 @@ __all__ = ["DEFAULT_STORE", "demo"]
 
 DEFAULT_STORE = "sqlite:///sessions.db"  # the embedded default: no server needed
 SECRET_ENV = "SESSIONWARE_DEMO_SECRET"  # noqa: S105 - the name of a variable, not a secret
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -43,17 +34,18 @@ def demo(store_url: str, host: str, port: int, secret: str | None, access_log: b
     """Run the demo web app and its admin dashboard."""
     # Import here: jinja2 and werkzeug are only needed by this subcommand.
     from .app import DemoApp
+    from .security import is_loopback
     from .server import serve
 
-    if not _is_loopback(host):
+    if not is_loopback(host):
         click.echo(
-            f"warning: the admin dashboard has no login and {host} is not a loopback "
-            "address: anyone who reaches it can revoke sessions",
+            f"warning: {host} is not a loopback address: others can reach the shop; "
+            "the admin dashboard still answers loopback clients only",
             err=True,
         )
 
     def ready(url: str) -> None:
-        click.echo(f"sessionware demo on {url} (admin dashboard: {url}admin)")
+        click.echo(f"sessionware demo on {url} (admin dashboard: {url}admin/)")
         click.echo(f"store: {redact_url(store_url)}; press Ctrl-C to stop", err=True)
 
     with opened_store(store_url) as store:

@@ -1,31 +1,33 @@
-"""The demo: a tiny shop whose cart lives in a sessionware session, plus an admin
-dashboard fed by ``sessionware.metrics.Metrics``.
+"""The demo: a tiny shop whose cart lives in a sessionware session, plus the
+``sessionware.admin`` dashboard mounted at /admin/, fed by
+``sessionware.metrics.Metrics``.
 
-``DemoApp(store_url, secret_key)`` is a WSGI application. Every page goes through
-``sessionware.wsgi.SessionMiddleware``; the dashboard's metrics feed and the static
-files do not, so the dashboard does not count its own polling as traffic.
+``DemoApp(store, secret_key)`` is a WSGI application. The shop's pages go through
+``sessionware.wsgi.SessionMiddleware``; the admin, the static files and the
+favicon do not, so they make no session and the dashboard does not count its
+own polling as traffic. The admin lets in loopback clients only.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from ... import SessionManager
+from ...admin.wsgi import AdminApp
+from ...errors import redact_url
 from ...metrics import Metrics
 from ...stores.base import Store
 from ...wsgi import SessionMiddleware, session_of
-from . import dashboard
-from .security import check_csrf, csrf_token, rotate_csrf, secure
+from .security import check_csrf, csrf_token, loopback_only, rotate_csrf, secure
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -46,10 +48,9 @@ NOTICES = {
     "logged-out": "You are logged out.",
     "logged-out-everywhere": "You are logged out on every device.",
 }
-FLASH_KEY = "_flash"
 MAX_NAME = 40
 MAX_FORM_BYTES = 16 * 1024
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
 Handler = Callable[[Request, "Session"], Response]
 
@@ -61,15 +62,13 @@ PAGES = Map(
         Rule("/logout-everywhere", endpoint="logout_everywhere", methods=["POST"]),
         Rule("/cart/add", endpoint="cart_add", methods=["POST"]),
         Rule("/cart/remove", endpoint="cart_remove", methods=["POST"]),
-        Rule("/admin", endpoint="admin", methods=["GET"]),
-        Rule("/admin/revoke", endpoint="admin_revoke", methods=["POST"]),
-        Rule("/admin/delete", endpoint="admin_delete", methods=["POST"]),
     ]
 )
-FEEDS = Map(
+#: Served without a session: files only.
+FILES = Map(
     [
-        Rule("/admin/metrics.json", endpoint="metrics"),
         Rule("/static/<name>", endpoint="static"),
+        Rule("/favicon.ico", endpoint="favicon"),
     ]
 )
 
@@ -81,7 +80,7 @@ class DemoApp:
     def __init__(
         self, store: Store, secret_key: str, *, store_url: str = "", idle_timeout: float = 1800
     ) -> None:
-        self.store_url = store_url or repr(store)
+        self.store_url = redact_url(store_url) if store_url else repr(store)
         self.store = store  # unwrapped: the dashboard's own reads are not metered
         self.metrics = Metrics()
         self.manager = SessionManager(
@@ -94,15 +93,25 @@ class DemoApp:
         )
         # Plain http on localhost: a Secure cookie would never come back.
         self.pages = SessionMiddleware(self._pages, self.manager, secure=False)
+        self.admin = AdminApp(
+            self.manager,
+            authorize=loopback_only,
+            store=self.store,
+            metrics=self.metrics,
+            title=f"Admin dashboard: {self.store_url}",
+        )
+        self._app = DispatcherMiddleware(self._site, {"/admin": self.admin})
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        adapter = FEEDS.bind_to_environ(environ)
+        return self._app(environ, start_response)
+
+    def _site(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            endpoint, args = adapter.match()
+            endpoint, args = FILES.bind_to_environ(environ).match()
         except HTTPException:
             return self.pages(environ, start_response)
         try:
-            response = self._feed(endpoint, args)
+            response = _static(args["name"] if endpoint == "static" else "favicon.svg")
         except HTTPException as exc:
             response = exc.get_response()
         return secure(response)(environ, start_response)
@@ -127,22 +136,14 @@ class DemoApp:
             response = self._error_page(exc, session)
         return secure(response)(environ, start_response)
 
-    def _feed(self, endpoint: str, args: Mapping[str, Any]) -> Response:
-        if endpoint == "metrics":
-            return dashboard.metrics_response(self.metrics, self.store)
-        return _static(args["name"])
-
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         body = self.templates.get_template(template).render(catalog=CATALOG, **context)
         return Response(body, status=status, content_type="text/html; charset=utf-8")
 
     def _error_page(self, exc: HTTPException, session: Session) -> Response:
+        # No form, so no CSRF token: a stray hit must not make a session.
         return self.render(
-            "error.html",
-            status=exc.code or 500,
-            title=exc.name,
-            message=exc.description,
-            csrf=csrf_token(session),
+            "error.html", status=exc.code or 500, title=exc.name, message=exc.description
         )
 
     # -- the shop --------------------------------------------------------------------
@@ -192,39 +193,6 @@ class DemoApp:
         session["cart"] = cart
         return redirect("/", code=303)
 
-    # -- the admin dashboard ------------------------------------------------------------
-
-    def page_admin(self, request: Request, session: Session) -> Response:
-        query = request.args.get("user", "").strip()
-        page = request.args.get("page", 1, type=int) or 1
-        listing = dashboard.list_sessions(self.store, query, page, time.time())
-        return self.render(
-            "admin.html",
-            listing=listing,
-            query=query,
-            own_key=None if session.is_new else session.key,
-            store_url=dashboard.safe_url(self.store_url),
-            csrf=csrf_token(session),
-            notice=session.pop(FLASH_KEY, ""),
-            operations=dashboard.CHARTED_OPERATIONS,
-        )
-
-    def page_admin_revoke(self, request: Request, session: Session) -> Response:
-        user = request.form.get("user", "")
-        if not user:
-            raise BadRequest("No user given.")
-        removed = self.manager.revoke_user(user)
-        session[FLASH_KEY] = f"Revoked {removed} session(s) of {user}."
-        return _back_to_admin(request)
-
-    def page_admin_delete(self, request: Request, session: Session) -> Response:
-        key = request.form.get("key", "")
-        if not dashboard.is_store_key(key):
-            raise BadRequest("Not a session key.")
-        removed = self.manager.store.delete(key)
-        session[FLASH_KEY] = "Session deleted." if removed else "That session was already gone."
-        return _back_to_admin(request)
-
 
 def _cart(session: Session) -> dict[str, int]:
     cart = session.get("cart")
@@ -238,11 +206,6 @@ def _catalog_item(request: Request) -> str:
     if item not in CATALOG:
         raise BadRequest("No such item.")
     return item
-
-
-def _back_to_admin(request: Request) -> Response:
-    query = request.form.get("query", "")
-    return redirect(f"/admin?{urlencode({'user': query})}" if query else "/admin", code=303)
 
 
 def _static(name: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from collections.abc import MutableMapping
 from typing import Any
@@ -10,7 +11,14 @@ from typing import Any
 from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["SECURITY_HEADERS", "check_csrf", "csrf_token", "rotate_csrf"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "check_csrf",
+    "csrf_token",
+    "is_loopback",
+    "loopback_only",
+    "rotate_csrf",
+]
 
 CSRF_KEY = "_csrf"
 CSRF_FIELD = "csrf"
@@ -51,6 +59,27 @@ def check_csrf(request: Request, session: MutableMapping[str, Any]) -> None:
             "The form's security token does not match your session (it may have "
             "expired or been revoked). Reload the page and try again."
         )
+
+
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: Headers a reverse proxy adds: a request that passed one came from elsewhere,
+#: even though its connection comes from the loopback interface.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def loopback_only(request: Request) -> bool:
+    """The demo's admin authorizer: requests from this machine only, not relayed by
+    a proxy."""
+    relayed = any(name in request.headers for name in PROXY_HEADERS)
+    return not relayed and is_loopback(request.remote_addr)
 
 
 def secure(response: Response) -> Response:
