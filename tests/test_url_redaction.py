@@ -133,7 +133,7 @@ def test_the_demo_dashboard_never_shows_a_credential() -> None:
     url = CLOSED_PORT_URLS["redis-sentinel"] + f"&ssl_password={SSL_PASSWORD}"
     app = DemoApp(MemoryStore(), SECRET, store_url=url)
     try:
-        page = Client(app).get("/admin")
+        page = Client(app).get("/admin/", environ_base={"REMOTE_ADDR": "127.0.0.1"})
         assert page.status_code == 200
         assert "sentinel_password=***" in page.text
         assert_no_secret(page.text)
