@@ -121,6 +121,8 @@ def test_every_store_operation_can_be_intercepted() -> None:
     proxy.mark_user_revoked("nobody", 1.0, 4_000_000_000.0)
     assert proxy.user_revoked_at("nobody") == 1.0
     assert proxy.purge_expired() == 0
+    assert proxy.newest(5) == [record]
+    assert proxy.delete_if_version(record.id, 0) is False
     assert proxy.delete(record.id) == 1
     assert proxy.delete_many([record.id]) == 0
     assert proxy.delete_all() == 0

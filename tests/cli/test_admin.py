@@ -223,6 +223,20 @@ def test_list_limit_caps_the_table_and_says_so(run: Run, filled: tuple[str, Any]
     assert sum(f"user{n}" in result.stdout for n in range(5)) == 2
 
 
+def test_list_limit_shows_the_newest_sessions_whatever_the_store_order(
+    run: Run, filled: tuple[str, Any]
+) -> None:
+    url, store = filled
+    for n in range(16):  # written oldest first: store order is not newest first
+        put(store, n, created_ago=1000 - 10 * n)
+
+    result = run("list", url, "--limit", "5", "--json")
+
+    assert result.exit_code == 0, result.output
+    keys = [json.loads(line)["key"] for line in result.stdout.splitlines()]
+    assert keys == [key_of(n) for n in (15, 14, 13, 12, 11)]
+
+
 def test_list_of_an_empty_store_says_so(run: Run, filled: tuple[str, Any]) -> None:
     url, _ = filled
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..core.record import Record
 from ..stores.base import Store
+from ..stores.listing import newest_first, newest_records
 from ._common import CliError, err, opened_store, out, resolve_key
 from ._format import decode_data, expires_in, hexdump, human_bytes, local_time
 from ._stats import StoreStats, gather_stats, live_records
@@ -91,29 +92,17 @@ def list_sessions(url: str, user_id: str | None, limit: int, as_json: bool) -> N
     """List live sessions (all, or one user's), newest first."""
     with opened_store(url) as store:
         if user_id is not None:
-            records = list(
-                itertools.islice(live_records(store, store.ids_for_user(user_id)), limit)
-            )
+            # A user's sessions are few (the index lists them): read all, keep the newest.
+            records = newest_first(live_records(store, store.ids_for_user(user_id)), limit)
             total = None
         else:
-            records = _first_records(store, limit)
+            records = newest_records(store, limit)
             total = store.count()
-    records.sort(key=lambda record: record.created_at, reverse=True)
     if as_json:
         for record in records:
             click.echo(json.dumps(_record_summary(record)))
         return
     _print_records(records, total, user_id)
-
-
-def _first_records(store: Store, limit: int) -> list[Record]:
-    keys = store.ids()
-    try:
-        return list(itertools.islice(live_records(store, keys), limit))
-    finally:
-        close = getattr(keys, "close", None)
-        if close is not None:
-            close()
 
 
 #: ``show --json``: each key and the record field it shows (and then the data's size).

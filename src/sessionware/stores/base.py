@@ -4,6 +4,10 @@
 (``AsyncRevocationMarkers``) is the optional rest: every built-in store keeps
 revocation markers, and a manager whose store (or a store it wraps) lacks them
 still works, but warns that a login racing ``revoke_user()`` may survive it.
+``RecordListing`` (``AsyncRecordListing``) is optional too, and every built-in
+store has it: the newest records without loading every one (``sessionware list``),
+and a delete guarded by the version (the manager removes an undecodable record
+with it, so a fresh write racing the removal is kept).
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from ..core.record import Record
 
 __all__ = [
     "STORE_OPERATIONS",
+    "AsyncRecordListing",
     "AsyncRevocationMarkers",
     "AsyncStore",
     "AsyncStoreLike",
+    "RecordListing",
     "RevocationMarkers",
     "Store",
     "StoreLike",
     "StoreProxy",
+    "has_record_listing",
     "keeps_revocation_markers",
     "unwrapped",
 ]
@@ -41,6 +48,8 @@ STORE_OPERATIONS = (
     "ids_for_user",
     "mark_user_revoked",
     "user_revoked_at",
+    "newest",
+    "delete_if_version",
     "purge_expired",
     "close",
 )
@@ -108,6 +117,20 @@ class RevocationMarkers(Protocol):
 
 
 @runtime_checkable
+class RecordListing(Protocol):
+    """The optional part of a ``Store`` for administration: the newest records,
+    and a delete that leaves a record rewritten meanwhile alone."""
+
+    def newest(self, limit: int) -> list[Record]:
+        """The ``limit`` live records created last, newest first (equal creation
+        times: the greater key first), reading no more of the store than it must."""
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        """Remove the record under ``id`` only if its stored version is still
+        ``expected_version`` (expired or not); True when removed."""
+
+
+@runtime_checkable
 class AsyncStore(Protocol):
     """``Store`` with every operation a coroutine; ``ids`` is an async iterator."""
 
@@ -147,6 +170,15 @@ class AsyncRevocationMarkers(Protocol):
     ) -> None: ...
 
     async def user_revoked_at(self, user_id: str) -> float | None: ...
+
+
+@runtime_checkable
+class AsyncRecordListing(Protocol):
+    """``RecordListing`` with both operations coroutines."""
+
+    async def newest(self, limit: int) -> list[Record]: ...
+
+    async def delete_if_version(self, id: str, expected_version: int) -> bool: ...
 
 
 class StoreProxy:
@@ -227,5 +259,14 @@ def keeps_revocation_markers(store: object) -> bool:
     ``mark_user_revoked`` and ``user_revoked_at``."""
     return all(
         hasattr(layer, "mark_user_revoked") and hasattr(layer, "user_revoked_at")
+        for layer in unwrapped(store)
+    )
+
+
+def has_record_listing(store: object) -> bool:
+    """Whether ``store``, down through proxies and wrappers (threaded, tiered), has
+    ``newest`` and ``delete_if_version``."""
+    return all(
+        hasattr(layer, "newest") and hasattr(layer, "delete_if_version")
         for layer in unwrapped(store)
     )

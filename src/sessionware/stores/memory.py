@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from msgspec.structs import replace
 
 from ..core.record import Record
+from .listing import newest_first
 
 __all__ = ["AsyncMemoryStore", "MemoryStore"]
 
@@ -135,6 +136,19 @@ class MemoryStore:
             keys = self._by_user.get(user_id, ())
             return [id for id in keys if self._records[id].expires_at > now]
 
+    def newest(self, limit: int) -> list[Record]:
+        now = self._clock()
+        with self._lock:
+            live = (record for record in self._records.values() if record.expires_at > now)
+            return newest_first(live, limit)
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        with self._lock:
+            stored = self._records.get(id)
+            if stored is None or stored.version != expected_version:
+                return False
+            return self._remove(id) == 1
+
     def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         with self._lock:
             old_at, old_until = self._revoked.get(user_id, (revoked_at, keep_until))
@@ -214,6 +228,12 @@ class AsyncMemoryStore:
 
     async def ids_for_user(self, user_id: str) -> list[str]:
         return self.sync_store.ids_for_user(user_id)
+
+    async def newest(self, limit: int) -> list[Record]:
+        return self.sync_store.newest(limit)
+
+    async def delete_if_version(self, id: str, expected_version: int) -> bool:
+        return self.sync_store.delete_if_version(id, expected_version)
 
     async def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         self.sync_store.mark_user_revoked(user_id, revoked_at, keep_until)

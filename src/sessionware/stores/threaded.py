@@ -33,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.record import Record
-from .base import RevocationMarkers, Store, StoreLike
+from .base import RecordListing, RevocationMarkers, Store, StoreLike
+from .listing import newest_records
 
 if TYPE_CHECKING:
     import anyio
@@ -128,6 +129,15 @@ class ThreadedStore:
 
     async def user_revoked_at(self, user_id: str) -> float | None:
         return await self._run(self._markers().user_revoked_at, user_id)
+
+    async def newest(self, limit: int) -> list[Record]:
+        return await self._run(newest_records, self.sync_store, limit)
+
+    async def delete_if_version(self, id: str, expected_version: int) -> bool:
+        store = self.sync_store
+        if not isinstance(store, RecordListing):  # see ``stores.base.has_record_listing``
+            raise AttributeError(f"{store!r} has no delete_if_version")
+        return await self._run(store.delete_if_version, id, expected_version)
 
     def _markers(self) -> RevocationMarkers:
         store = self.sync_store

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +19,7 @@ from .._damaged import log_damaged
 from .._embedded import framing
 from .._embedded.forking import call_in_forked_child
 from .._embedded.urls import no_more_settings, url_settings
+from ..listing import newest_first
 from ._database import DBM_ERRORS, DbmFile, ProcessLock
 from ._headers import Known, KnownHeaders, known, read_known
 from ._keys import (
@@ -292,6 +294,24 @@ class DbmStore:
     def count(self) -> int:
         return sum(1 for _ in self.ids())
 
+    def newest(self, limit: int) -> list[Record]:
+        now = time.time()
+        newest: list[Record] = []
+        for db, keys in self._batches():  # a bounded heap, merged batch by batch
+            newest = newest_first(chain(newest, _live_records(db, keys, now)), limit)
+        return newest
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        if not framing.valid_key(id):
+            return False
+        key = id.encode()
+        with self._lock:
+            db = self._handle()
+            previous = self._previous(db, key)
+            if previous is None or previous.version != expected_version:
+                return False
+            return self._remove(db, key) == 1
+
     def ids_for_user(self, user_id: str) -> list[str]:
         now = time.time()
         with self._lock:
@@ -353,6 +373,14 @@ class DbmStore:
                     self._db = None
                     self._known.clear()
                     self._process_lock.release()
+
+
+def _live_records(db: DbmFile, keys: list[bytes], now: float) -> Iterator[Record]:
+    for key in keys:
+        blob = db.get(key)
+        record = None if blob is None else framing.decode(key.decode(), blob, allow_trailing=True)
+        if record is not None and record.expires_at > now:  # a damaged one: load removes it
+            yield record
 
 
 def _expiry(db: DbmFile, key: bytes) -> float:

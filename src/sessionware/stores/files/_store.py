@@ -18,6 +18,7 @@ from .._embedded.errors import store_error
 from .._embedded.forking import call_in_forked_child
 from .._embedded.nowait import read_cached_file
 from .._embedded.urls import as_bool, no_more_settings, url_settings
+from ..listing import newest_first, newest_keys
 from . import _disk as disk
 from ._disk import FIRST_READ, MARKER_FLAGS, TMP_SUFFIX, listdir, open_creating_dirs, unlink
 from ._locks import ShardLock, ShardLocks
@@ -118,9 +119,12 @@ class FileStore:
             user_id = None if whole is None else framing.stored_user(header, whole)
         return _Peek(header, user_id)
 
-    def _expiry_of(self, path: str) -> float | None:
+    def _header_at(self, path: str) -> framing.Header | None:
         blob = disk.read(path, framing.HEADER_SIZE)
-        header = None if blob is None else framing.parse_header(blob)
+        return None if blob is None else framing.parse_header(blob)
+
+    def _expiry_of(self, path: str) -> float | None:
+        header = self._header_at(path)
         return None if header is None else header.expires_at
 
     def _write(self, path: str, parts: Iterable[bytes]) -> None:
@@ -293,6 +297,25 @@ class FileStore:
             else:  # gone, expired, damaged or moved to another user
                 self._drop_stale_marker(user_id, key)
         return found
+
+    def newest(self, limit: int) -> list[Record]:
+        """Reads each record's header only, and then the ``limit`` newest whole."""
+        now = time.time()
+        headers = ((key, self._header_at(self._record_path(key))) for key in self._stored_keys())
+        created = (
+            (h.created_at, key) for key, h in headers if h is not None and h.expires_at > now
+        )
+        loaded = (self.load(key) for key in newest_keys(created, limit))
+        return newest_first((record for record in loaded if record is not None), limit)
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        if not framing.valid_key(id):
+            return False
+        with self._locked(id):
+            peek = self._peek(self._record_path(id))
+            if peek is None or peek.header.version != expected_version:
+                return False
+            return self._remove(id) == 1
 
     def _drop_stale_marker(self, user_id: str, key: str) -> None:
         with self._locked(key):

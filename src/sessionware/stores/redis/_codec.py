@@ -25,7 +25,9 @@ __all__ = [
     "record_from_value",
     "record_value",
     "save_args",
+    "times_of_header",
     "touch_args",
+    "version_arg",
 ]
 
 # A record is one string: a fixed header, the user id, then the data, with the
@@ -111,6 +113,20 @@ def record_from_value(id: str, value: bytes, url: str) -> Record | None:
             else:
                 return Record(id, value[data_at:], created_at, expires_at, version, user)
     return None
+
+
+def times_of_header(head: bytes) -> tuple[float, float] | None:
+    """``(created_at, expires_at)`` of a ``GETRANGE 0 27`` reply; None when there is no
+    record (an empty reply) or not one this store wrote."""
+    if len(head) < USER_AT:
+        return None
+    _, expires_at, created_at, _ = HEADER.unpack_from(head)
+    return created_at, expires_at
+
+
+def version_arg(version: int) -> bytes:
+    """The 8 bytes a record of ``version`` starts with (a script's ARGV)."""
+    return VERSION.pack(version)
 
 
 def owner_span(user_id: str) -> tuple[int, int, bytes]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ._codec import NEVER_MS
 
 __all__ = [
+    "DELETE_IF_VERSION_SCRIPT",
     "DELETE_SCRIPT",
     "INDEX_SCRIPT",
     "MARK_REVOKED_SCRIPT",
@@ -117,4 +118,16 @@ else
   redis.call('SET', key, at .. ' ' .. till, 'PXAT', till)
 end
 return 1
+"""
+
+#: KEYS[1] session key. ARGV[1]: the 8 version bytes the stored record must start
+#: with. ``DELETE_SCRIPT`` only when the version matches: {keys removed, user id or nil}.
+DELETE_IF_VERSION_SCRIPT = """
+local key = KEYS[1]
+local head = redis.call('GETRANGE', key, 0, 27)
+if #head < 28 or string.sub(head, 1, 8) ~= ARGV[1] then return {0, false} end
+local user = false
+local user_len = struct.unpack('>i4', head, 25)
+if user_len >= 0 then user = redis.call('GETRANGE', key, 28, 27 + user_len) end
+return {redis.call('DEL', key), user}
 """

@@ -164,6 +164,15 @@ class SQLSchema:
         self.delete_one = delete(t).where(c.id == key)
         self.delete_keys = delete(t).where(c.id.in_(bindparam("keys", expanding=True)))
         self.delete_all = delete(t)
+        self.delete_if_version = delete(t).where(c.id == key, c.version == bindparam("expected"))
+        # No index on created_at (every insert would pay for it): the database keeps
+        # the LIMIT newest in a bounded top-N sort as it scans, and sends only those.
+        self.newest: Select[Any] = (
+            select(c.id, c.data, c.created_at, c.expires_at, c.version, c.user_id)
+            .where(c.expires_at > now)
+            .order_by(c.created_at.desc(), c.id.desc())
+            .limit(bindparam("limit"))
+        )
         self.count: Select[Any] = select(func.count()).select_from(t).where(c.expires_at > now)
         self.ids_page: Select[Any] = (
             select(c.id)

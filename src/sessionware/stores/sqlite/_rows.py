@@ -13,7 +13,7 @@ from ...core.record import Record
 from ._rowids import RowidHints
 from ._statements import Lookups, Statements
 
-__all__ = ["Damaged", "compare_and_set", "fetch", "record_of", "record_or_blocking"]
+__all__ = ["Damaged", "compare_and_set", "fetch", "record_of", "record_or_blocking", "records_of"]
 
 
 class Damaged(Exception):
@@ -34,6 +34,19 @@ def record_of(id: str, row: Any) -> Record | None:
     ):
         raise Damaged
     return Record(id, data, created_at, expires_at, version, user_id)
+
+
+def records_of(rows: list[Any]) -> list[Record]:
+    """The records in rows of ``(id, *load columns)``, leaving damaged ones out."""
+    records = []
+    for id, *columns in rows:
+        try:
+            record = record_of(id, (None, *columns))
+        except Damaged:
+            continue  # load() removes it when it meets it
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def record_or_blocking(id: str, row: Any) -> Record | None:

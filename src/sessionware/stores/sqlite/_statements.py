@@ -67,6 +67,13 @@ class Statements:
         self.ids = f"SELECT id FROM {t} WHERE {live}"
         self.count = f"SELECT count(*) FROM {t} WHERE {live}"
         self.ids_for_user = f"SELECT id FROM {t} WHERE user_id = ? AND {live}"
+        # No index on created_at (every insert would pay for it): SQLite keeps the
+        # LIMIT newest in a bounded sorter as it scans, and returns only those.
+        self.newest = (
+            f"SELECT id, {_COLUMNS} FROM {t} WHERE {live}"
+            " ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        self.delete_if_version = f"DELETE FROM {t} WHERE id = ? AND version = ?"
         # Text or blob expiries (damaged rows) sort above every number: ">= ''".
         self.purge = (
             f"DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t}"

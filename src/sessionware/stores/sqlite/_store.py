@@ -28,7 +28,7 @@ from ._connections import (
     resident_files,
 )
 from ._rowids import RowidHints
-from ._rows import Damaged, compare_and_set, fetch, record_of, record_or_blocking
+from ._rows import Damaged, compare_and_set, fetch, record_of, record_or_blocking, records_of
 from ._statements import DEFAULT_TABLE, PURGE_BATCH, TABLE_NAME, Statements
 
 __all__ = ["PURGE_BATCH", "SQLiteStore"]
@@ -345,6 +345,14 @@ class SQLiteStore:
 
     def ids_for_user(self, user_id: str) -> list[str]:
         return [row[0] for row in self._query(self._sql.ids_for_user, (user_id, time.time()))]
+
+    def newest(self, limit: int) -> list[Record]:
+        return records_of(self._query(self._sql.newest, (time.time(), limit)))
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        self._rowids.forget(id)
+        parameters = (id, expected_version)
+        return self._execute(self._sql.delete_if_version, parameters, "delete from") == 1
 
     def mark_user_revoked(self, user_id: str, revoked_at: float, keep_until: float) -> None:
         self._transaction(

@@ -6,6 +6,7 @@ import pytest
 
 from ..clock import FakeClock
 from .helpers import make_record, new_key, unique_user
+from .listing import AsyncRecordListingContract
 from .markers import AsyncRevocationMarkerContract
 from .records import AsyncRecordContract
 from .removals import AsyncTouchAndDeleteContract
@@ -21,6 +22,7 @@ class AsyncStoreConformance(
     AsyncTouchAndDeleteContract,
     AsyncUserIndexContract,
     AsyncRevocationMarkerContract,
+    AsyncRecordListingContract,
 ):
     """Every behaviour of the store interface. Needs a ``store`` fixture.
 

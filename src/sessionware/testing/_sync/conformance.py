@@ -7,6 +7,7 @@ import pytest
 
 from ..clock import FakeClock
 from .helpers import make_record, new_key, unique_user
+from .listing import RecordListingContract
 from .markers import RevocationMarkerContract
 from .records import RecordContract
 from .removals import TouchAndDeleteContract
@@ -22,6 +23,7 @@ class StoreConformance(
     TouchAndDeleteContract,
     UserIndexContract,
     RevocationMarkerContract,
+    RecordListingContract,
 ):
     """Every behaviour of the store interface. Needs a ``store`` fixture.
 

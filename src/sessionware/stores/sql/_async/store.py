@@ -203,6 +203,12 @@ class AsyncSQLStore(AsyncSQLFailover):
         with self._errors:
             return [row[0] for row in await self._rows(self._sql.ids_for_user, params)]
 
+    async def newest(self, limit: int) -> list[Record]:
+        params = {"now": self._clock(), "limit": limit}
+        with self._errors:
+            rows = await self._rows(self._sql.newest, params)
+        return [row_to_record(row[0], row[1:]) for row in rows]
+
     # -- writing -------------------------------------------------------------------
 
     async def save(self, record: Record) -> None:
@@ -287,6 +293,11 @@ class AsyncSQLStore(AsyncSQLFailover):
     async def delete(self, id: str) -> int:
         with self._errors:
             return await self._changed((self._sql.delete_one, {"r_id": id}))
+
+    async def delete_if_version(self, id: str, expected_version: int) -> bool:
+        params = {"r_id": id, "expected": expected_version}
+        with self._errors:
+            return await self._changed((self._sql.delete_if_version, params)) == 1
 
     async def delete_many(self, ids: Iterable[str]) -> int:
         keys = unique_keys(ids)

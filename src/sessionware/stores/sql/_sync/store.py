@@ -202,6 +202,12 @@ class SQLStore(SQLFailover):
         with self._errors:
             return [row[0] for row in self._rows(self._sql.ids_for_user, params)]
 
+    def newest(self, limit: int) -> list[Record]:
+        params = {"now": self._clock(), "limit": limit}
+        with self._errors:
+            rows = self._rows(self._sql.newest, params)
+        return [row_to_record(row[0], row[1:]) for row in rows]
+
     # -- writing -------------------------------------------------------------------
 
     def save(self, record: Record) -> None:
@@ -286,6 +292,11 @@ class SQLStore(SQLFailover):
     def delete(self, id: str) -> int:
         with self._errors:
             return self._changed((self._sql.delete_one, {"r_id": id}))
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        params = {"r_id": id, "expected": expected_version}
+        with self._errors:
+            return self._changed((self._sql.delete_if_version, params)) == 1
 
     def delete_many(self, ids: Iterable[str]) -> int:
         keys = unique_keys(ids)
