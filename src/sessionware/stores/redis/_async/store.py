@@ -48,6 +48,7 @@ from .._scripts import (
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
 from .commands import Deadline, ScriptCall, make_client
 from .failover import AsyncFailoverWrites
+from .listing import AsyncRedisListing
 
 __all__ = ["AsyncRedisStore"]
 
@@ -58,7 +59,7 @@ BATCH = 500
 SCAN_COUNT = 1000
 
 
-class AsyncRedisStore(AsyncFailoverWrites):
+class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
     """A session store in Redis/Valkey. Open it with ``open_async_store(url)`` or
     ``AsyncRedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
     redis-py client you made: ``AsyncRedisStore(client, prefix="app:")``.

@@ -49,6 +49,7 @@ from .._scripts import (
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
 from .commands import Deadline, ScriptCall, make_client
 from .failover import FailoverWrites
+from .listing import RedisListing
 
 __all__ = ["RedisStore"]
 
@@ -59,7 +60,7 @@ BATCH = 500
 SCAN_COUNT = 1000
 
 
-class RedisStore(FailoverWrites):
+class RedisStore(RedisListing, FailoverWrites):
     """A session store in Redis/Valkey. Open it with ``open_store(url)`` or
     ``RedisStore.from_url(url, prefix=..., socket_timeout=...)``, or wrap a
     redis-py client you made: ``RedisStore(client, prefix="app:")``.
