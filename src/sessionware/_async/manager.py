@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, Literal
 
 from .._synchronization import AsyncSaveGate, async_pause
 from ..context import current_session
@@ -20,6 +20,7 @@ from ..core.events import EventDispatcher
 from ..core.lifecycle import Action, SavePlan, SessionCore
 from ..core.record import Record
 from ..core.retry import conflict_pause
+from ..core.schema import Migration, SchemaT
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
@@ -47,7 +48,7 @@ def revocation_markers(store: AsyncStoreLike) -> AsyncRevocationMarkers | None:
     return None
 
 
-class AsyncSessionManager:
+class AsyncSessionManager(Generic[SchemaT]):
     """Opens, saves, forgets, regenerates and deletes sessions in one store.
 
     ``secret_key``: a str/bytes, or a list whose first key signs and all verify.
@@ -64,6 +65,9 @@ class AsyncSessionManager:
     request that began before the revocation is undone even if it saves this late.
     ``encryption_keys``: ``[current, *old]`` 32-byte keys (or their URL-safe base64)
     to keep session data AES-256-GCM encrypted at rest (needs ``[crypto]``).
+    ``schema``: a ``msgspec.Struct``, dataclass or ``TypedDict`` the data is decoded
+    into (``session.typed``); ``schema_version`` and ``migrations`` (``{n: fn}``,
+    each from version n to n + 1) upgrade older records on load (``core.schema``).
     """
 
     def __init__(
@@ -83,6 +87,9 @@ class AsyncSessionManager:
         revocation_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
         encryption_keys: Sequence[EncryptionKey] | None = None,
+        schema: type[SchemaT] | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
     ) -> None:
         if max_save_attempts < 1:
             raise ValueError("max_save_attempts must be at least 1")
@@ -96,6 +103,9 @@ class AsyncSessionManager:
             touch_fraction=touch_fraction,
             same_key_conflicts=same_key_conflicts,
             encryption_keys=encryption_keys,
+            schema=schema,
+            schema_version=schema_version,
+            migrations=migrations,
         )
         self.events = EventDispatcher()
         self._clock = clock
@@ -129,15 +139,15 @@ class AsyncSessionManager:
 
     # -- one request ----------------------------------------------------------
 
-    def scope(self, cookie_value: str | None) -> AsyncSessionScope:
+    def scope(self, cookie_value: str | None) -> AsyncSessionScope[SchemaT]:
         """Open a session for one unit of work; save it on normal exit, forget its
         changes on an exception, and make it ``sessionware.current()`` meanwhile."""
         return AsyncSessionScope(self, cookie_value)
 
-    async def open(self, cookie_value: str | None) -> Session:
+    async def open(self, cookie_value: str | None) -> Session[SchemaT]:
         """The session a request's cookie names, or a fresh one. No store round trip
         without a genuine cookie."""
-        session = self.core.open(cookie_value, self._clock())
+        session: Session[SchemaT] = self.core.open(cookie_value, self._clock())
         if session._data is None:
             if IS_ASYNC:
                 await self._load(session)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, Literal
 
 from .._synchronization import SaveGate, pause
 from ..context import current_session
@@ -21,6 +21,7 @@ from ..core.events import EventDispatcher
 from ..core.lifecycle import Action, SavePlan, SessionCore
 from ..core.record import Record
 from ..core.retry import conflict_pause
+from ..core.schema import Migration, SchemaT
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
@@ -48,7 +49,7 @@ def revocation_markers(store: StoreLike) -> RevocationMarkers | None:
     return None
 
 
-class SessionManager:
+class SessionManager(Generic[SchemaT]):
     """Opens, saves, forgets, regenerates and deletes sessions in one store.
 
     ``secret_key``: a str/bytes, or a list whose first key signs and all verify.
@@ -65,6 +66,9 @@ class SessionManager:
     request that began before the revocation is undone even if it saves this late.
     ``encryption_keys``: ``[current, *old]`` 32-byte keys (or their URL-safe base64)
     to keep session data AES-256-GCM encrypted at rest (needs ``[crypto]``).
+    ``schema``: a ``msgspec.Struct``, dataclass or ``TypedDict`` the data is decoded
+    into (``session.typed``); ``schema_version`` and ``migrations`` (``{n: fn}``,
+    each from version n to n + 1) upgrade older records on load (``core.schema``).
     """
 
     def __init__(
@@ -84,6 +88,9 @@ class SessionManager:
         revocation_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
         encryption_keys: Sequence[EncryptionKey] | None = None,
+        schema: type[SchemaT] | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
     ) -> None:
         if max_save_attempts < 1:
             raise ValueError("max_save_attempts must be at least 1")
@@ -97,6 +104,9 @@ class SessionManager:
             touch_fraction=touch_fraction,
             same_key_conflicts=same_key_conflicts,
             encryption_keys=encryption_keys,
+            schema=schema,
+            schema_version=schema_version,
+            migrations=migrations,
         )
         self.events = EventDispatcher()
         self._clock = clock
@@ -130,15 +140,15 @@ class SessionManager:
 
     # -- one request ----------------------------------------------------------
 
-    def scope(self, cookie_value: str | None) -> SessionScope:
+    def scope(self, cookie_value: str | None) -> SessionScope[SchemaT]:
         """Open a session for one unit of work; save it on normal exit, forget its
         changes on an exception, and make it ``sessionware.current()`` meanwhile."""
         return SessionScope(self, cookie_value)
 
-    def open(self, cookie_value: str | None) -> Session:
+    def open(self, cookie_value: str | None) -> Session[SchemaT]:
         """The session a request's cookie names, or a fresh one. No store round trip
         without a genuine cookie."""
-        session = self.core.open(cookie_value, self._clock())
+        session: Session[SchemaT] = self.core.open(cookie_value, self._clock())
         if session._data is None:
             if IS_ASYNC:
                 self._load(session)

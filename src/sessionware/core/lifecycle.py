@@ -8,7 +8,7 @@ a rule changed here changes both managers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -19,6 +19,7 @@ from .codecs import Codec, encode_named, raw_functions, resolve_codec
 from .encryption import EncryptionKey, RecordCipher
 from .expiry import ExpiryPolicy
 from .record import Record
+from .schema import Migration, SchemaCodec
 from .session import Session
 from .signing import CookieSigner
 
@@ -62,13 +63,24 @@ class SessionCore:
         touch_fraction: float = 0.1,
         same_key_conflicts: str = "last_writer_wins",
         encryption_keys: Sequence[EncryptionKey] | None = None,
+        schema: type[Any] | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
     ) -> None:
         if same_key_conflicts not in ("last_writer_wins", "raise"):
             raise ValueError("same_key_conflicts must be 'last_writer_wins' or 'raise'")
         self.signer = CookieSigner(secret_key)
         first_key = secret_key if isinstance(secret_key, (str, bytes)) else secret_key[0]
         raw_key = first_key.encode() if isinstance(first_key, str) else first_key
-        self.codec = resolve_codec(codec, secret_key=raw_key, allow_pickle=allow_pickle)
+        #: A typed manager's codec (None: the session is a plain mapping).
+        self.schema: SchemaCodec | None = None
+        if schema is not None:
+            if not isinstance(codec, str):
+                raise ValueError("a schema works with codec='json' or codec='msgpack'")
+            self.schema = SchemaCodec(schema, schema_version, migrations, codec=codec)
+        self.codec: Codec = self.schema or resolve_codec(
+            codec, secret_key=raw_key, allow_pickle=allow_pickle
+        )
         self._encode, self._decode = raw_functions(self.codec)
         self.policy = ExpiryPolicy(idle_timeout, max_age, touch_fraction)
         self.raise_on_same_key = same_key_conflicts == "raise"
@@ -94,7 +106,8 @@ class SessionCore:
 
     def fresh(self, now: float) -> Session:
         expires_at = self.policy.expires_at(now, now)
-        return Session(None, None, True, now, now, expires_at, {}, self.codec)
+        data = {} if self.schema is None else self.schema.empty()
+        return Session(None, None, True, now, now, expires_at, data, self.codec)
 
     def attach(
         self, session: Session, record: Record | None, pending_expiry: float | None, now: float
@@ -151,7 +164,7 @@ class SessionCore:
         session._is_new = True
         session._created_at = now
         session._expires_at = session._stored_expires_at = self.policy.expires_at(now, now)
-        session._data = {}
+        session._data = self._empty()
         session._original = None
         session._version = 0
         session._user_id = session._stored_user_id = None
@@ -297,7 +310,7 @@ class SessionCore:
 
     def _merge(self, session: Session, theirs: dict[str, Any]) -> dict[str, Any]:
         base = self._decode(session._original) if session._original else {}
-        mine = session._data or {}
+        mine = session._data if session._data is not None else {}
         changed = {k: v for k, v in mine.items() if k not in base or base[k] != v}
         removed = [k for k in base if k not in mine]
         if self.raise_on_same_key:
@@ -312,7 +325,7 @@ class SessionCore:
         merged.update(changed)
         for key in removed:
             merged.pop(key, None)
-        return merged
+        return merged if self.schema is None else self.schema.from_fields(merged)
 
     def forget(self, session: Session) -> None:
         """Undo this request's changes in memory: back to what was loaded."""
@@ -333,11 +346,15 @@ class SessionCore:
 
     def _decode_or_empty_bytes(self, payload: bytes | None) -> dict[str, Any]:
         if not payload:
-            return {}
+            return self._empty()
         try:
             return self._decode(payload)
         except ValueError:  # CodecError, or msgspec's DecodeError
-            return {}
+            return self._empty()
+
+    def _empty(self) -> dict[str, Any]:
+        """A fresh session's data: an empty mapping, or the schema's defaults."""
+        return {} if self.schema is None else self.schema.empty()
 
     @staticmethod
     def stored_key(session: Session) -> str | None:

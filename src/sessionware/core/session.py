@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, Generic, TypeVar, overload
 
 from .codecs import Codec, check_key, encode_checked
+from .schema import SchemaT, TypedData
 from .signing import new_session_id, store_key
 
 __all__ = ["Session"]
@@ -44,7 +45,7 @@ class _Metadata(Generic[T]):
         return value
 
 
-class Session(MutableMapping[str, Any]):
+class Session(MutableMapping[str, Any], Generic[SchemaT]):
     """A ``MutableMapping[str, Any]`` with the session's metadata.
 
     Attributes: ``id`` (the raw session id; generated on first use for a new session),
@@ -236,6 +237,26 @@ class Session(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         self._mapping().clear()
+        self._dirty = True
+
+    @property
+    def typed(self) -> SchemaT:
+        """The data as the manager's schema (``SessionManager(schema=Cart)``: a
+        ``Cart``); changes to it are saved like changes to the mapping. Without a
+        schema, the mapping itself (a dict)."""
+        data: Any = self._mapping()  # a TypedData for a Struct or dataclass schema
+        self._exposed = True  # a mutable object handed out: compared when saving
+        typed: SchemaT = data.value if type(data) is TypedData else data
+        return typed
+
+    @typed.setter
+    def typed(self, value: SchemaT) -> None:
+        data: Any = self._mapping()
+        if type(data) is TypedData:
+            data.value = value
+        else:
+            data.clear()
+            data.update(value)
         self._dirty = True
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,221 @@
+"""Typed sessions: a session's data decoded straight into a schema, with migrations.
+
+``SessionManager(store, secret_key=..., schema=Cart, schema_version=3,
+migrations={1: upgrade_1_to_2, 2: upgrade_2_to_3})``: ``Cart`` is a
+``msgspec.Struct``, a dataclass or a ``TypedDict`` whose fields all have defaults
+(a new session starts as ``Cart()``). ``SchemaCodec`` is the codec such a manager
+uses: a record holds ``[version, data]`` (JSON or MessagePack), decoded and
+validated in one msgspec pass when it is at the current version. Anything else
+(an older version, a record from before the schema, data that no longer
+validates) goes through the migration chain, each ``migrations[n]`` taking the
+plain data of version ``n`` (a dict) to version ``n + 1``; a record written
+without a schema counts as version 1. Data no migration repairs is a
+``CodecError``, which the core treats as a missing session (logged, removed).
+
+The session's mapping API keeps working over the schema's fields (``TypedData``),
+so the integrations built on it need no change; ``session.typed`` is the typed
+object itself. Attribute assignments to it are not validated until the next load,
+as for any msgspec Struct.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import typing
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+
+from .codecs import CodecError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    #: A session's schema; ``Any`` (the plain mapping) when a manager has none.
+    SchemaT = TypeVar("SchemaT", default=Any)
+else:
+    SchemaT = typing.TypeVar("SchemaT")
+
+__all__ = ["Migration", "SchemaCodec", "SchemaT", "TypedData"]
+
+logger = logging.getLogger("sessionware")
+
+#: ``migrations[n]``: the plain data of schema version ``n`` to that of ``n + 1``.
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+#: What a schema-less record counts as: the first version.
+UNVERSIONED = 1
+
+
+class TypedData(MutableMapping[str, Any]):
+    """A Struct or dataclass session as the core's mapping: keys are its fields.
+
+    ``value`` is the typed object (``session.typed``). Deleting a key puts the
+    field back to its default; ``clear()`` starts again from ``schema()``. False
+    while the object equals a fresh one, so a new session left at its defaults is
+    not stored."""
+
+    __slots__ = ("_codec", "value")
+
+    def __init__(self, value: Any, codec: SchemaCodec) -> None:
+        self.value = value
+        self._codec = codec
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._codec.fields:
+            raise KeyError(key)
+        return getattr(self.value, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._codec.fields:
+            raise KeyError(f"{key!r} is not a field of {self._codec.schema.__name__}")
+        setattr(self.value, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self[key] = getattr(self._codec.schema(), key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codec.fields)
+
+    def __len__(self) -> int:
+        return len(self._codec.fields)
+
+    def __bool__(self) -> bool:
+        return bool(self.value != self._codec.default)
+
+    def clear(self) -> None:
+        self.value = self._codec.schema()
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class SchemaCodec:
+    """The codec of a typed manager: ``[version, data]`` in, the schema's object out."""
+
+    name = "schema"
+
+    def __init__(
+        self,
+        schema: type[Any],
+        version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
+        *,
+        codec: str = "json",
+    ) -> None:
+        if version < 1:
+            raise ValueError("schema_version must be 1 or more")
+        self.migrations = dict(migrations or {})
+        missing = [n for n in range(UNVERSIONED, version) if n not in self.migrations]
+        if missing and self.migrations:
+            raise ValueError(f"migrations has no step from version(s) {missing}")
+        self.schema = schema
+        self.version = version
+        self.is_mapping = _is_typed_dict(schema)
+        self.fields = _fields(schema)
+        try:
+            self.default = schema()
+        except TypeError as exc:
+            raise ValueError(
+                f"every field of a session schema needs a default ({schema.__name__}: {exc})"
+            ) from None
+        self.name = f"{codec}+{schema.__name__}"
+        current = tuple[Literal[version], schema]  # type: ignore[valid-type]
+        formats: dict[str, tuple[Any, Any, Any]] = {
+            "json": (msgspec.json.Encoder(), msgspec.json.Decoder(current), msgspec.json.Decoder()),
+            "msgpack": (
+                msgspec.msgpack.Encoder(),
+                msgspec.msgpack.Decoder(current),
+                msgspec.msgpack.Decoder(),
+            ),
+        }
+        if codec not in formats:
+            raise ValueError("a schema works with codec='json' or codec='msgpack'")
+        self._encoder, self._decoder, self._loose = formats[codec]
+
+    # -- the codec --------------------------------------------------------------------
+
+    def empty(self) -> Any:
+        """A new session's data: the schema's defaults."""
+        value = self.schema()
+        return value if self.is_mapping else TypedData(value, self)
+
+    def encode(self, data: Any) -> bytes:
+        value = data.value if type(data) is TypedData else data
+        try:
+            return self._encoder.encode((self.version, value))  # type: ignore[no-any-return]
+        except (msgspec.EncodeError, OverflowError) as exc:
+            raise TypeError(str(exc)) from exc
+
+    def decode(self, payload: bytes) -> Any:
+        """The stored data as the schema: straight when at the current version, else
+        migrated; ``CodecError`` when nothing makes it valid."""
+        try:
+            _, value = self._decoder.decode(payload)
+        except msgspec.DecodeError:
+            value = self._migrated(payload)
+        return value if self.is_mapping else TypedData(value, self)
+
+    def from_fields(self, fields: dict[str, Any]) -> Any:
+        """The core's merged mapping (after a conflict) as the session's data."""
+        if self.is_mapping:
+            return fields
+        return TypedData(self.schema(**fields), self)
+
+    # -- migrations -------------------------------------------------------------------
+
+    def _migrated(self, payload: bytes) -> Any:
+        version, data = self._versioned(payload)
+        if version > self.version:
+            raise CodecError(f"stored at schema version {version}, newer than {self.version}")
+        start = version
+        while version < self.version:
+            step = self.migrations.get(version)
+            if step is None:
+                raise CodecError(f"no migration from schema version {version}")
+            try:
+                data = step(data)
+            except Exception as exc:
+                failed = f"migration from schema version {version} failed: {exc!r}"
+                raise CodecError(failed) from exc
+            version += 1
+        try:
+            value = msgspec.convert(data, self.schema)
+        except msgspec.ValidationError as exc:
+            raise CodecError(f"stored data does not match {self.schema.__name__}: {exc}") from exc
+        if start != self.version:
+            logger.info("a session moved from schema version %d to %d", start, self.version)
+        return value
+
+    def _versioned(self, payload: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            raw = self._loose.decode(payload)
+        except msgspec.DecodeError as exc:
+            raise CodecError(str(exc)) from exc
+        if isinstance(raw, dict):
+            return UNVERSIONED, raw
+        if (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and type(raw[0]) is int
+            and isinstance(raw[1], dict)
+        ):
+            return raw[0], raw[1]
+        raise CodecError("stored data is not a session")
+
+
+def _is_typed_dict(schema: type[Any]) -> bool:
+    return (
+        isinstance(schema, type) and issubclass(schema, dict) and hasattr(schema, "__annotations__")
+    )
+
+
+def _fields(schema: type[Any]) -> frozenset[str]:
+    if isinstance(schema, type) and issubclass(schema, msgspec.Struct):
+        return frozenset(schema.__struct_fields__)
+    if dataclasses.is_dataclass(schema):
+        return frozenset(f.name for f in dataclasses.fields(schema))
+    if _is_typed_dict(schema):
+        return frozenset(typing.get_type_hints(schema))
+    raise TypeError(f"schema must be a msgspec.Struct, a dataclass or a TypedDict, not {schema!r}")
