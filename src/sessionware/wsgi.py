@@ -54,7 +54,7 @@ class SessionMiddleware(_Middleware):
         if self.token is not None:
             return self._call_with_token(environ, start_response)
         cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
-        session = self.manager.open(cookie_value)
+        session = self.open_session(environ, cookie_value)
         environ[ENVIRON_KEY] = session
         response = _Response(self, session, cookie_value is not None, start_response)
         if self._insecure_where is not None and environ.get("wsgi.url_scheme") == "https":
@@ -68,6 +68,10 @@ class SessionMiddleware(_Middleware):
         finally:
             current_session.reset(token)
         return response.finish(body)
+
+    def open_session(self, environ: WSGIEnvironment, cookie_value: str | None) -> Session:
+        """The request's session (a subclass may find it elsewhere: a transition)."""
+        return self.manager.open(cookie_value)
 
     def _call_with_token(
         self, environ: WSGIEnvironment, start_response: StartResponse

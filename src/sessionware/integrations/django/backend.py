@@ -32,6 +32,7 @@ from ...core.codecs import CodecError, JsonCodec
 from ...core.session import Session
 from .async_methods import WorkerThreadMethods
 from .engine import get_manager, record_expiry, setting
+from .transition import adopt
 
 __all__ = ["AUTH_USER_KEY", "SessionStore"]
 
@@ -149,8 +150,13 @@ class SessionStore(WorkerThreadMethods, SessionBase):
         return bool(session_key) and not get_manager().open(session_key).is_new
 
     def load(self) -> Session:  # a Mapping, where Django's backends return a dict
-        session = get_manager().open(self.__dict__["_key"])
+        key = self.__dict__["_key"]
+        session = get_manager().open(key)
         if session.is_new:  # unknown, expired or forged: never adopt the key
+            adopted = adopt(key)  # unless a transition converts a Django session key
+            if adopted is not None:
+                self.modified = True  # saved under a new key at the end of the request
+                return adopted
             self._session_key = None
         return session
 

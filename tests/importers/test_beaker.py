@@ -1,0 +1,120 @@
+"""From Beaker (its file store, writing real sessions through its own middleware)
+to ``sessionware.wsgi``: ``sessionware import-sessions beaker``, then
+``sessionware.integrations.beaker.TransitionMiddleware``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from beaker.middleware import SessionMiddleware as BeakerMiddleware
+from werkzeug.test import Client
+
+import sessionware as sw
+from sessionware.integrations.beaker import TransitionMiddleware
+
+from ..conftest import SECRET, CountingProxy
+from .conftest import Import, tomorrow, yesterday
+
+BEAKER_SECRET = "beaker-validate-secret"
+BEAKER_COOKIE = "beaker.session.id"
+
+
+def login(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    session = environ["beaker.session"]
+    session["user"] = "ada"
+    session["cart"] = [1, 2]
+    session.save()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b""]
+
+
+def whoami(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    session = sw.wsgi.session_of(environ)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{session.get('user')} {session.get('cart')}".encode()]
+
+
+@pytest.fixture
+def peer_cookie(tmp_path: Path, run_import: Import, target_url: str) -> str:
+    """A user logged in under Beaker's file store, whose sessions were then imported."""
+    data_dir = tmp_path / "beaker"
+    options = {
+        "session.type": "file",
+        "session.data_dir": str(data_dir),
+        "session.secret": BEAKER_SECRET,
+        "session.timeout": 3600,
+    }
+    client = Client(BeakerMiddleware(login, options))
+    client.get("/")
+    cookie = client.get_cookie(BEAKER_COOKIE)
+    assert cookie is not None
+    result = run_import(
+        "beaker", target_url, "--from", str(data_dir), "--timeout", "3600"
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "imported 1" in result.stdout
+    assert "verified: 1 of 1" in result.stdout
+    return cookie.value
+
+
+@pytest.fixture
+def make_client(target: CountingProxy) -> Iterator[Any]:
+    managers = []
+
+    def make(until: float) -> Client:
+        manager = sw.SessionManager(target, secret_key=SECRET)
+        managers.append(manager)
+        app = TransitionMiddleware(
+            whoami, manager, transition_until=until, beaker_secret=BEAKER_SECRET, secure=False
+        )
+        return Client(app)
+
+    yield make
+    for manager in managers:
+        manager.close()
+
+
+def test_a_user_logged_in_under_beaker_stays_logged_in(make_client: Any, peer_cookie: str) -> None:
+    client = make_client(until=tomorrow())
+    client.set_cookie(BEAKER_COOKIE, peer_cookie)
+    response = client.get("/")
+    assert response.text == "ada [1, 2]"
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(cookie.startswith("session=") for cookie in cookies)
+    assert any(cookie.startswith(f"{BEAKER_COOKIE}=;") for cookie in cookies)  # deleted
+    assert client.get_cookie(BEAKER_COOKIE) is None
+    assert client.get("/").text == "ada [1, 2]"
+
+
+def test_a_beaker_cookie_converts_once(make_client: Any, peer_cookie: str) -> None:
+    first = make_client(until=tomorrow())
+    first.set_cookie(BEAKER_COOKIE, peer_cookie)
+    assert first.get("/").text == "ada [1, 2]"
+    replay = make_client(until=tomorrow())
+    replay.set_cookie(BEAKER_COOKIE, peer_cookie)
+    assert replay.get("/").text == "None None"
+
+
+def test_a_forged_beaker_cookie_gets_a_fresh_session_and_no_write(
+    make_client: Any, peer_cookie: str, target: CountingProxy
+) -> None:
+    client = make_client(until=tomorrow())
+    session_id = peer_cookie[40:]
+    client.set_cookie(BEAKER_COOKIE, "0" * 40 + session_id)  # the right id, a forged signature
+    writes = target.writes()
+    assert client.get("/").text == "None None"
+    assert target.writes() == writes
+    assert target.calls_to("load") == 0  # refused before any lookup
+
+
+def test_after_the_transition_a_beaker_cookie_is_refused(
+    make_client: Any, peer_cookie: str, target: CountingProxy
+) -> None:
+    client = make_client(until=yesterday())
+    client.set_cookie(BEAKER_COOKIE, peer_cookie)
+    writes = target.writes()
+    assert client.get("/").text == "None None"
+    assert target.writes() == writes

@@ -1,0 +1,108 @@
+"""From Django's db session backend (on SQLite and PostgreSQL, writing real
+sessions through Django's own login) to sessionware's Django engine:
+``sessionware import-sessions django``, then the engine's transition mode
+(``SESSIONWARE_TRANSITION_FROM = "django"``). Each step runs in a process of its
+own, as Django configures itself once per process (``django_driver``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from .conftest import tomorrow, yesterday
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = "tests.importers.django_settings"
+SESSIONWARE_ENGINE = "sessionware.integrations.django"
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def step(env: dict[str, str], *args: str) -> Any:
+    done = run(env, "-m", "tests.importers.django_driver", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """``SW_DJANGO_DB``: an SQLite file, or a PostgreSQL schema of this test's own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "django.db")
+        return
+    postgres_url: str = request.getfixturevalue("postgres_url")
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"sw_import_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"postgres:{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def switch(database: str, target_url: str) -> dict[str, str]:
+    """A user logged in under Django's db backend, whose sessions were then imported;
+    the environment of the switched app, and the user's old cookie."""
+    env = {"SW_DJANGO_DB": database, "SW_TARGET": target_url}
+    cookie = step(env, "peer")["cookie"]
+    done = run(env, "-m", "sessionware.cli", "import-sessions", "django", target_url,
+               "--settings", SETTINGS)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "imported 1" in done.stdout
+    assert "verified: 1 of 1" in done.stdout
+    return {**env, "SW_DJANGO_ENGINE": SESSIONWARE_ENGINE, "cookie": cookie}
+
+
+def switched(switch: dict[str, str], until: float, cookie: str) -> Any:
+    env = {key: value for key, value in switch.items() if key != "cookie"}
+    return step({**env, "SW_UNTIL": str(until)}, "switched", cookie)
+
+
+def test_a_user_logged_in_under_django_stays_logged_in(switch: dict[str, str]) -> None:
+    seen = switched(switch, tomorrow(), switch["cookie"])
+    assert seen["first"] == {"user": "ada", "cart": [1, 2]}
+    assert seen["second"] == {"user": "ada", "cart": [1, 2]}  # with sessionware's cookie
+    assert seen["cookie"] != switch["cookie"]
+    assert seen["user_sessions"] == 1  # bound to the user: revoke_user finds it
+
+
+def test_a_django_session_key_converts_once(switch: dict[str, str]) -> None:
+    switched(switch, tomorrow(), switch["cookie"])
+    replay = switched(switch, tomorrow(), switch["cookie"])
+    assert replay["first"] == {"user": "", "cart": None}
+
+
+def test_a_forged_django_session_key_gets_a_fresh_session_and_no_write(
+    switch: dict[str, str],
+) -> None:
+    seen = switched(switch, tomorrow(), "a" * 32)
+    assert seen["first"] == {"user": "", "cart": None}
+    assert seen["live_sessions"] == [1, 1]  # the import only: nothing written
+
+
+def test_after_the_transition_a_django_session_key_is_refused(switch: dict[str, str]) -> None:
+    seen = switched(switch, yesterday(), switch["cookie"])
+    assert seen["first"] == {"user": "", "cart": None}
+    assert seen["live_sessions"] == [1, 1]
