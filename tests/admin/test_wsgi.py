@@ -372,6 +372,23 @@ def test_details_show_the_values_when_configured_to(
     assert "4111-1111-1111-1111" in detail
 
 
+def test_details_of_an_encrypted_session_show_its_keys(store: sw.Store) -> None:
+    from sessionware.core.encryption import new_encryption_key
+
+    manager = sw.SessionManager(
+        store, secret_key=ADMIN_SECRET, encryption_keys=[new_encryption_key()]
+    )
+    cookie = logged_in(manager, "alice", card_number="4111-1111-1111-1111")
+
+    detail = AdminClient(AdminApp(manager, authorize=is_admin)).get(
+        "/admin/session", key=key_of(manager, cookie)
+    )
+
+    assert "card_number" in detail.text
+    assert "4111" not in detail.text
+    manager.close()
+
+
 def test_no_page_shows_a_value_by_default(admin: AdminClient, manager: sw.SessionManager) -> None:
     logged_in(manager, "alice", secret_note="launch codes")
 

@@ -4,12 +4,12 @@ rows of the table, a page of them, and one session's details."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..cli._format import expires_in, human_bytes, local_time
-from ..core.codecs import Codec, CodecError
+from ..core.codecs import CodecError
 from ..core.record import Record
 
 __all__ = ["PAGE_SIZE", "Detail", "Listing", "Row", "detail_of", "is_store_key", "page_of"]
@@ -86,11 +86,14 @@ class Detail:
     readable: bool
 
 
-def detail_of(record: Record, codec: Codec, now: float, *, show_values: bool) -> Detail:
+def detail_of(
+    record: Record, decode: Callable[[Record], dict[str, Any]], now: float, *, show_values: bool
+) -> Detail:
+    """``decode``: the record's data as the manager reads it (decrypted, decoded)."""
     row = page_of([record], "", 1, now, live=1, truncated=False).rows[0]
     try:
-        data: dict[str, Any] = codec.decode(record.data)
-    except (CodecError, ValueError):  # encrypted, pickled by another codec, damaged
+        data = decode(record)
+    except (CodecError, ValueError):  # sealed by an unknown key, another codec's, damaged
         return Detail(row, [], None, readable=False)
     keys = sorted(data)
     values = {key: repr(data[key]) for key in keys} if show_values else None

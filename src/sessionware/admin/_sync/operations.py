@@ -70,7 +70,11 @@ class AdminOperations:
         record = self.store.load(key)
         if record is None:
             return None
-        return detail_of(record, self.manager.core.codec, time.time(), show_values=show_values)
+        return detail_of(record, self._decoded, time.time(), show_values=show_values)
+
+    def _decoded(self, record: Record) -> dict[str, Any]:
+        core = self.manager.core
+        return core.codec.decode(core.plain(record))  # decrypted first, if sealed
 
     def revoke(self, user_id: str) -> int:
         """Every session of ``user_id`` ends ("log out everywhere")."""
