@@ -136,6 +136,18 @@ class AsyncNearCacheStore:
             self.cache.forget((id,))
         return removed
 
+    async def delete_if_version(self, id: str, expected_version: int) -> bool:
+        self.cache.forget((id,))
+        try:
+            removed: bool = await self.store.delete_if_version(id, expected_version)
+        finally:
+            self.cache.forget((id,))
+        return removed
+
+    async def newest(self, limit: int) -> list[Record]:
+        newest: list[Record] = await self.store.newest(limit)
+        return newest
+
     async def delete_many(self, ids: Iterable[str]) -> int:
         keys = tuple(ids)
         self.cache.forget(keys)

@@ -137,6 +137,18 @@ class NearCacheStore:
             self.cache.forget((id,))
         return removed
 
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        self.cache.forget((id,))
+        try:
+            removed: bool = self.store.delete_if_version(id, expected_version)
+        finally:
+            self.cache.forget((id,))
+        return removed
+
+    def newest(self, limit: int) -> list[Record]:
+        newest: list[Record] = self.store.newest(limit)
+        return newest
+
     def delete_many(self, ids: Iterable[str]) -> int:
         keys = tuple(ids)
         self.cache.forget(keys)

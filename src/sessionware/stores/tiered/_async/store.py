@@ -14,7 +14,13 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 
 from ....core.record import Record
-from ...base import AsyncRevocationMarkers, AsyncStore, AsyncStoreLike, unwrapped
+from ...base import (
+    AsyncRecordListing,
+    AsyncRevocationMarkers,
+    AsyncStore,
+    AsyncStoreLike,
+    unwrapped,
+)
 
 __all__ = ["AsyncTieredStore"]
 
@@ -192,6 +198,23 @@ class AsyncTieredStore:
         removed = await self.durable.delete_many(keys)
         await self._evict_many(keys)
         return removed
+
+    async def delete_if_version(self, id: str, expected_version: int) -> bool:
+        await self._evict(id)
+        removed = await self._listing().delete_if_version(id, expected_version)
+        await self._evict(id)
+        return removed
+
+    async def newest(self, limit: int) -> list[Record]:
+        return await self._listing().newest(limit)
+
+    def _listing(self) -> AsyncRecordListing:
+        """The durable store, which lists and removes by version (the authority);
+        see ``stores.base.has_record_listing``."""
+        durable = self.durable
+        if not isinstance(durable, AsyncRecordListing):
+            raise AttributeError(f"{durable!r} has no newest / delete_if_version")
+        return durable
 
     async def delete_all(self) -> int:
         removed = await self.durable.delete_all()

@@ -15,7 +15,13 @@ import logging
 from collections.abc import Iterator, Iterable, Mapping
 
 from ....core.record import Record
-from ...base import RevocationMarkers, Store, StoreLike, unwrapped
+from ...base import (
+    RecordListing,
+    RevocationMarkers,
+    Store,
+    StoreLike,
+    unwrapped,
+)
 
 __all__ = ["TieredStore"]
 
@@ -193,6 +199,23 @@ class TieredStore:
         removed = self.durable.delete_many(keys)
         self._evict_many(keys)
         return removed
+
+    def delete_if_version(self, id: str, expected_version: int) -> bool:
+        self._evict(id)
+        removed = self._listing().delete_if_version(id, expected_version)
+        self._evict(id)
+        return removed
+
+    def newest(self, limit: int) -> list[Record]:
+        return self._listing().newest(limit)
+
+    def _listing(self) -> RecordListing:
+        """The durable store, which lists and removes by version (the authority);
+        see ``stores.base.has_record_listing``."""
+        durable = self.durable
+        if not isinstance(durable, RecordListing):
+            raise AttributeError(f"{durable!r} has no newest / delete_if_version")
+        return durable
 
     def delete_all(self) -> int:
         removed = self.durable.delete_all()
