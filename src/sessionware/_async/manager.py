@@ -31,6 +31,7 @@ from ..stores.base import (
     keeps_revocation_markers,
 )
 from .scope import AsyncSessionScope
+from .undecodable import remove_undecodable
 from .visits import AsyncVisitFlusher
 
 __all__ = ["AsyncSessionManager", "AsyncSessionScope"]
@@ -173,8 +174,8 @@ class AsyncSessionManager(Generic[SchemaT]):
                 events.emit("on_load", session)
             return
         if self.core.is_damaged(record, key):
-            # Treated as missing, and removed so it is not decoded again and again.
-            await self._call("delete", self.store.delete, key)
+            assert record is not None  # is_damaged: the store returned one
+            await self._call("delete", remove_undecodable, self.store, record)
         if events.handlers["on_expire"]:
             events.emit("on_expire", key)
 

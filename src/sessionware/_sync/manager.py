@@ -32,6 +32,7 @@ from ..stores.base import (
     keeps_revocation_markers,
 )
 from .scope import SessionScope
+from .undecodable import remove_undecodable
 from .visits import VisitFlusher
 
 __all__ = ["SessionManager", "SessionScope"]
@@ -174,8 +175,8 @@ class SessionManager(Generic[SchemaT]):
                 events.emit("on_load", session)
             return
         if self.core.is_damaged(record, key):
-            # Treated as missing, and removed so it is not decoded again and again.
-            self._call("delete", self.store.delete, key)
+            assert record is not None  # is_damaged: the store returned one
+            self._call("delete", remove_undecodable, self.store, record)
         if events.handlers["on_expire"]:
             events.emit("on_expire", key)
 
