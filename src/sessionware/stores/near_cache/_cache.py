@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...core.record import Record
@@ -38,6 +39,10 @@ __all__ = ["CacheStats", "NearCache", "Ticket", "record_size"]
 #: Bytes a cached record costs beyond its data: the Record, its id string, the
 #: entry and the LRU slot (measured: see the README's performance section).
 ENTRY_OVERHEAD = 400
+
+
+def _nothing() -> None:
+    pass
 
 
 def record_size(record: Record) -> int:
@@ -105,6 +110,8 @@ class NearCache:
         self._up = False
         #: (key, version) pairs whose echo the channel must confirm by a read.
         self.validations: list[tuple[str, int]] = []
+        #: Called (under the lock) when a confirmation is queued: wakes the channel.
+        self.on_validation: Callable[[], None] = _nothing
 
     # -- state of the channel ----------------------------------------------------------
 
@@ -182,7 +189,7 @@ class NearCache:
                 return
             # The echo came before the reply: it may carry another process's change.
             self._put(record, echoes=0)
-            self.validations.append((key, record.version))
+            self._queue_validation(key, record.version)
 
     def validated(
         self, ticket: Ticket | None, key: str, version: int, record: Record | None
@@ -219,7 +226,7 @@ class NearCache:
                 pass  # our own write's echo, or an expiry moved: still right
             elif version is None and entry.echoes > 0:
                 entry.echoes -= 1
-                self.validations.append((key, entry.record.version))
+                self._queue_validation(key, entry.record.version)
             else:
                 self._evict(key)
 
@@ -298,6 +305,10 @@ class NearCache:
             else:
                 ticket.stale = True
         return taken
+
+    def _queue_validation(self, key: str, version: int) -> None:
+        self.validations.append((key, version))
+        self.on_validation()
 
     def _spoil(self, key: str) -> None:
         for ticket in self._tickets.get(key, ()):

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...._synchronization import async_pause
 from .._cache import NearCache
-from .._worker import AsyncWorker
+from .._worker import AsyncSignal, AsyncWorker
 
 __all__ = ["AsyncChannel"]
 
@@ -37,6 +37,10 @@ class AsyncChannel:
         self.store = store
         self._stopping = False
         self._worker = AsyncWorker(self._run, f"sessionware near cache: {self.name}")
+        # Confirmations run apart from the listener, which may be blocked reading.
+        self._confirm = AsyncSignal()
+        self._confirmer = AsyncWorker(self._confirm_echoes, "sessionware near cache: confirm")
+        cache.on_validation = self._confirm.set
 
     async def setup(self) -> None:
         """Whatever the store needs before its changes can be heard (a trigger)."""
@@ -44,11 +48,14 @@ class AsyncChannel:
     async def start(self) -> None:
         self._stopping = False
         self._worker.start()
+        self._confirmer.start()
 
     async def close(self) -> None:
         self._stopping = True
         await self._interrupt()
+        self._confirm.set()
         await self._worker.stop()
+        await self._confirmer.stop()
         self.cache.reset()
 
     async def _run(self) -> None:
@@ -70,6 +77,12 @@ class AsyncChannel:
                 return
             await async_pause(delay)
             delay = min(delay * 2, LONGEST_PAUSE)
+
+    async def _confirm_echoes(self) -> None:
+        while not self._stopping:
+            await self._confirm.wait()
+            if not self._stopping:
+                await self._validate()
 
     async def _validate(self) -> None:
         """Re-read each key whose echo may have carried another process's change."""

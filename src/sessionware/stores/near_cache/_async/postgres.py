@@ -137,8 +137,6 @@ class AsyncPostgresChannel(AsyncChannel):
         while not self._stopping:
             async for notify in connection.notifies(timeout=POLL):
                 self._report(notify.payload)
-            if self.cache.validations:
-                await self._validate()
 
     def _report(self, payload: str) -> None:
         kind, body = payload[:1], payload[1:]

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...._synchronization import pause
 from .._cache import NearCache
-from .._worker import Worker
+from .._worker import Signal, Worker
 
 __all__ = ["Channel"]
 
@@ -38,6 +38,10 @@ class Channel:
         self.store = store
         self._stopping = False
         self._worker = Worker(self._run, f"sessionware near cache: {self.name}")
+        # Confirmations run apart from the listener, which may be blocked reading.
+        self._confirm = Signal()
+        self._confirmer = Worker(self._confirm_echoes, "sessionware near cache: confirm")
+        cache.on_validation = self._confirm.set
 
     def setup(self) -> None:
         """Whatever the store needs before its changes can be heard (a trigger)."""
@@ -45,11 +49,14 @@ class Channel:
     def start(self) -> None:
         self._stopping = False
         self._worker.start()
+        self._confirmer.start()
 
     def close(self) -> None:
         self._stopping = True
         self._interrupt()
+        self._confirm.set()
         self._worker.stop()
+        self._confirmer.stop()
         self.cache.reset()
 
     def _run(self) -> None:
@@ -71,6 +78,12 @@ class Channel:
                 return
             pause(delay)
             delay = min(delay * 2, LONGEST_PAUSE)
+
+    def _confirm_echoes(self) -> None:
+        while not self._stopping:
+            self._confirm.wait()
+            if not self._stopping:
+                self._validate()
 
     def _validate(self) -> None:
         """Re-read each key whose echo may have carried another process's change."""

@@ -138,8 +138,6 @@ class PostgresChannel(Channel):
         while not self._stopping:
             for notify in connection.notifies(timeout=POLL):
                 self._report(notify.payload)
-            if self.cache.validations:
-                self._validate()
 
     def _report(self, payload: str) -> None:
         kind, body = payload[:1], payload[1:]

@@ -81,8 +81,6 @@ class RedisChannel(Channel):
             if not isinstance(message, list) or len(message) < 3 or message[0] != b"message":
                 continue
             self._report(message[2])
-            if self.cache.validations:
-                self._validate()
 
     def _report(self, keys: list[bytes] | None) -> None:
         if keys is None:  # FLUSHDB / FLUSHALL: everything changed

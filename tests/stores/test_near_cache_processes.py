@@ -1,0 +1,176 @@
+"""The near cache across processes, on real Redis and PostgreSQL servers: no update
+is lost, a revoked session is not served once its invalidation has arrived, and a
+killed invalidation connection empties the cache, which fills again once the
+channel is back."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+
+import sessionware as sw
+from benchmarks.near_cache_delay import measure_delay
+from sessionware.stores.near_cache import NearCacheStore
+from sessionware.testing import hammer_one_session
+from tests.conftest import SECRET
+
+from .near_cache_support import (
+    LISTENING_WITHIN,
+    cached_url,
+    near_cached_store,
+    private_name,
+    wait_until_up,
+)
+
+KINDS = ("redis", "postgresql")
+#: Revocations measured by the suite (the README's figures come from 1,000).
+DELAY_TRIALS = 200
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def url(kind: str, request: pytest.FixtureRequest) -> str:
+    base = request.getfixturevalue("redis_url" if kind == "redis" else "postgres_url")
+    return cached_url(kind, base, private_name(kind))
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[NearCacheStore]:
+    with near_cached_store(url) as store:
+        yield store
+
+
+@pytest.fixture
+def manager(store: NearCacheStore) -> Iterator[sw.SessionManager]:
+    manager = sw.SessionManager(store, secret_key=SECRET, visit_tracker=False)
+    yield manager
+    manager.close()
+
+
+def kill_channel(kind: str, base_url: str, store: NearCacheStore) -> None:
+    """End the channel's connection from the server's side."""
+    channel: Any = store.channel
+    if kind == "redis":
+        client = redis.Redis.from_url(base_url)
+        try:
+            assert client.client_kill_filter(_id=channel.client_id) == 1
+        finally:
+            client.close()
+        return
+    with psycopg.connect(_libpq(base_url), autocommit=True) as connection:
+        killed = connection.execute(
+            "SELECT pg_terminate_backend(%s)", (channel.backend_pid,)
+        ).fetchone()
+        assert killed == (True,)
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://").partition("?")[0]
+
+
+def wait_for(condition: Any, within: float = LISTENING_WITHIN) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.002)
+
+
+# -- no lost updates ----------------------------------------------------------------
+
+
+def test_eight_writer_processes_lose_none_of_4000_updates(url: str) -> None:
+    result = hammer_one_session(
+        functools.partial(sw.open_store, url), writers=8, updates=500, mode="processes"
+    )
+    assert result.ok, result.summary()
+    assert result.expected == 4000
+
+
+# -- revocation ---------------------------------------------------------------------
+
+
+def test_no_reader_process_serves_a_session_after_its_invalidation_arrived(url: str) -> None:
+    result = measure_delay(url, DELAY_TRIALS)
+    assert result.timeouts == 0, result.summary()
+    assert result.stale_after == 0, result.summary()
+    assert len(result.delays_us) == DELAY_TRIALS
+
+
+def test_a_session_deleted_by_another_process_is_not_served(
+    manager: sw.SessionManager, url: str
+) -> None:
+    with manager.scope(None) as session:
+        session["cart"] = [1]
+    cookie = session.cookie_value
+    assert manager.open(cookie).get("cart") == [1]  # cached now
+    other = sw.SessionManager(sw.open_store(url.replace("&near_cache=on", "")), secret_key=SECRET)
+    try:
+        other.invalidate(other.open(cookie))
+    finally:
+        other.close()
+    wait_for(lambda: manager.open(cookie).get("cart") is None)
+
+
+def test_a_revocation_marker_drops_the_users_cached_sessions(
+    store: NearCacheStore, url: str
+) -> None:
+    record = sw.Record("k-alice", b"{}", time.time(), time.time() + 600, 1, "alice")
+    assert store.save_if_version(record, 0)
+    assert store.load("k-alice") is not None
+    assert len(store.cache) == 1
+    other = sw.open_store(url.replace("&near_cache=on", ""), setup=False)
+    try:
+        other.mark_user_revoked("alice", time.time(), time.time() + 60)  # type: ignore[attr-defined]
+    finally:
+        other.close()
+    wait_for(lambda: len(store.cache) == 0)
+
+
+def test_another_process_write_replaces_the_cached_version(
+    manager: sw.SessionManager, url: str
+) -> None:
+    with manager.scope(None) as session:
+        session["n"] = 1
+    cookie = session.cookie_value
+    assert manager.open(cookie)["n"] == 1
+    other = sw.SessionManager(sw.open_store(url.replace("&near_cache=on", "")), secret_key=SECRET)
+    try:
+        with other.scope(cookie) as theirs:
+            theirs["n"] = 2
+    finally:
+        other.close()
+    wait_for(lambda: manager.open(cookie)["n"] == 2)
+
+
+# -- a lost channel -----------------------------------------------------------------
+
+
+def test_a_killed_channel_empties_the_cache_which_fills_again_once_it_is_back(
+    kind: str, store: NearCacheStore, manager: sw.SessionManager, request: pytest.FixtureRequest
+) -> None:
+    with manager.scope(None) as session:
+        session["cart"] = [1]
+    cookie = session.cookie_value
+    manager.open(cookie)["cart"]
+    assert len(store.cache) == 1
+    base = request.getfixturevalue("redis_url" if kind == "redis" else "postgres_url")
+    kill_channel(kind, base, store)
+    wait_for(lambda: store.cache.stats.resets == 1)
+    assert len(store.cache) == 0
+    wait_until_up(store)
+    misses = store.cache.stats.misses
+    assert manager.open(cookie)["cart"] == [1]
+    assert store.cache.stats.misses == misses + 1
+    hits = store.cache.stats.hits
+    assert manager.open(cookie)["cart"] == [1]
+    assert store.cache.stats.hits == hits + 1
