@@ -2,7 +2,8 @@
 
 ``SW_DJANGO_DB``: an SQLite path, or ``postgres:<schema>`` (the suite's
 PostgreSQL, in a schema of the test's own); ``SW_DJANGO_ENGINE``: the session
-engine (Django's db backend before the switch, sessionware's after);
+engine (Django's db or cache backend before the switch, sessionware's after);
+``SW_DJANGO_CACHE``: "<Redis URL> <key prefix>" for the cache backend;
 ``SW_TARGET``: the sessionware store; ``SW_UNTIL``: the transition's end.
 """
 
@@ -41,6 +42,15 @@ MIDDLEWARE = [
 ]
 DATABASES = {"default": _database()}
 SESSION_ENGINE = os.environ.get("SW_DJANGO_ENGINE", "django.contrib.sessions.backends.db")
+if os.environ.get("SW_DJANGO_CACHE"):  # "<redis url> <key prefix>": the cache backend's
+    _location, _prefix = os.environ["SW_DJANGO_CACHE"].split()
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _location,
+            "KEY_PREFIX": _prefix,
+        }
+    }
 SESSIONWARE_STORE = os.environ.get("SW_TARGET", "memory://")
 if os.environ.get("SW_UNTIL"):
     SESSIONWARE_TRANSITION_FROM = "django"

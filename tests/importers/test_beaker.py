@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from beaker.middleware import SessionMiddleware as BeakerMiddleware
 from werkzeug.test import Client
 
 import sessionware as sw
+from sessionware.importers.beaker import BACKENDS
 from sessionware.integrations.beaker import TransitionMiddleware
 
 from ..conftest import SECRET, CountingProxy
@@ -38,12 +40,33 @@ def whoami(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 @pytest.fixture
-def peer_cookie(tmp_path: Path, run_import: Import, target_url: str) -> str:
-    """A user logged in under Beaker's file store, whose sessions were then imported."""
-    data_dir = tmp_path / "beaker"
+def backend() -> str:
+    """Beaker's back end (the first test runs them all)."""
+    return "file"
+
+
+@pytest.fixture
+def source(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where that back end keeps its sessions, as ``--from`` names it."""
+    if backend == "file":
+        yield str(tmp_path / "beaker")
+    elif backend == "ext:database":
+        yield f"sqlite:///{tmp_path / 'beaker.db'}"
+    else:
+        url: str = request.getfixturevalue("redis_url")
+        yield url
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(match="beaker_cache:*"):
+            client.delete(key)  # the sessions this test's Beaker wrote
+        client.close()
+
+
+@pytest.fixture
+def peer_cookie(backend: str, source: str, run_import: Import, target_url: str) -> str:
+    """A user logged in under Beaker, whose sessions were then imported."""
     options = {
-        "session.type": "file",
-        "session.data_dir": str(data_dir),
+        "session.type": backend,
+        "session.data_dir" if backend == "file" else "session.url": source,
         "session.secret": BEAKER_SECRET,
         "session.timeout": 3600,
     }
@@ -52,7 +75,7 @@ def peer_cookie(tmp_path: Path, run_import: Import, target_url: str) -> str:
     cookie = client.get_cookie(BEAKER_COOKIE)
     assert cookie is not None
     result = run_import(
-        "beaker", target_url, "--from", str(data_dir), "--timeout", "3600"
+        "beaker", target_url, "--from", source, "--backend", backend, "--timeout", "3600"
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "imported 1" in result.stdout
@@ -77,6 +100,7 @@ def make_client(target: CountingProxy) -> Iterator[Any]:
         manager.close()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_user_logged_in_under_beaker_stays_logged_in(make_client: Any, peer_cookie: str) -> None:
     client = make_client(until=tomorrow())
     client.set_cookie(BEAKER_COOKIE, peer_cookie)

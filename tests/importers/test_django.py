@@ -23,6 +23,8 @@ from .conftest import tomorrow, yesterday
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.importers.django_settings"
 SESSIONWARE_ENGINE = "sessionware.integrations.django"
+DB_ENGINE = "django.contrib.sessions.backends.db"
+CACHE_ENGINE = "django.contrib.sessions.backends.cache"
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -62,10 +64,21 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def switch(database: str, target_url: str) -> dict[str, str]:
-    """A user logged in under Django's db backend, whose sessions were then imported;
-    the environment of the switched app, and the user's old cookie."""
-    env = {"SW_DJANGO_DB": database, "SW_TARGET": target_url}
+def peer_engine() -> str:
+    """The Django session backend before the switch (one test runs the cache one too)."""
+    return DB_ENGINE
+
+
+@pytest.fixture
+def switch(
+    database: str, target_url: str, peer_engine: str, request: pytest.FixtureRequest
+) -> dict[str, str]:
+    """A user logged in under Django's ``peer_engine`` backend, whose sessions were
+    then imported; the environment of the switched app, and the user's old cookie."""
+    env = {"SW_DJANGO_DB": database, "SW_TARGET": target_url, "SW_DJANGO_ENGINE": peer_engine}
+    if peer_engine == CACHE_ENGINE:
+        prefix: str = request.getfixturevalue("redis_prefix")
+        env["SW_DJANGO_CACHE"] = f"{request.getfixturevalue('redis_url')} {prefix}"
     cookie = step(env, "peer")["cookie"]
     done = run(env, "-m", "sessionware.cli", "import-sessions", "django", target_url,
                "--settings", SETTINGS)  # fmt: skip
@@ -80,6 +93,7 @@ def switched(switch: dict[str, str], until: float, cookie: str) -> Any:
     return step({**env, "SW_UNTIL": str(until)}, "switched", cookie)
 
 
+@pytest.mark.parametrize("peer_engine", [DB_ENGINE, CACHE_ENGINE])
 def test_a_user_logged_in_under_django_stays_logged_in(switch: dict[str, str]) -> None:
     seen = switched(switch, tomorrow(), switch["cookie"])
     assert seen["first"] == {"user": "ada", "cart": [1, 2]}

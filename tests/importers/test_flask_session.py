@@ -5,28 +5,33 @@ integration's transition mode (``SESSIONWARE_TRANSITION_FROM = "flask-session"``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
 import redis
 from flask_session import Session as FlaskSessionExtension
+from flask_sqlalchemy import SQLAlchemy
 
+from sessionware.importers.flask_session import BACKENDS
 from sessionware.integrations.flask import init_app
 
 from ..conftest import SECRET, CountingProxy
 from .conftest import Import, tomorrow, yesterday
 
 
-def peer_app(redis_url: str, prefix: str) -> flask.Flask:
+def peer_app(backend: str, source: str, prefix: str) -> flask.Flask:
     """The app as it ran on Flask-Session: a login that Flask-Login would write."""
     app = flask.Flask("peer")
-    app.config.update(
-        SECRET_KEY=SECRET,
-        SESSION_TYPE="redis",
-        SESSION_REDIS=redis.Redis.from_url(redis_url),
-        SESSION_KEY_PREFIX=prefix,
-    )
+    app.config.update(SECRET_KEY=SECRET, SESSION_TYPE=backend, SESSION_KEY_PREFIX=prefix)
+    if backend == "redis":
+        app.config["SESSION_REDIS"] = redis.Redis.from_url(source)
+    elif backend == "filesystem":
+        app.config["SESSION_FILE_DIR"] = source
+    else:
+        app.config["SQLALCHEMY_DATABASE_URI"] = source
+        app.config["SESSION_SQLALCHEMY"] = SQLAlchemy(app)
     FlaskSessionExtension(app)
 
     @app.post("/login")
@@ -39,7 +44,23 @@ def peer_app(redis_url: str, prefix: str) -> flask.Flask:
 
 
 @pytest.fixture
-def make_app(target: CountingProxy, redis_prefix: str) -> Iterator[Any]:
+def backend() -> str:
+    """Flask-Session's backend (the first test runs them all)."""
+    return "redis"
+
+
+@pytest.fixture
+def source(backend: str, redis_url: str, tmp_path: Path) -> str:
+    """Where that backend keeps its sessions, as ``--from`` names it."""
+    if backend == "redis":
+        return redis_url
+    if backend == "filesystem":
+        return str(tmp_path / "flask_session")
+    return f"sqlite:///{tmp_path / 'flask_session.db'}"
+
+
+@pytest.fixture
+def make_app(target: CountingProxy, redis_prefix: str, backend: str) -> Iterator[Any]:
     """The app after the switch: sessionware, in transition mode until ``until``."""
     interfaces = []
 
@@ -47,7 +68,7 @@ def make_app(target: CountingProxy, redis_prefix: str) -> Iterator[Any]:
         app = flask.Flask("switched")
         app.config.update(
             SECRET_KEY=SECRET,
-            SESSION_TYPE="redis",
+            SESSION_TYPE=backend,
             SESSION_KEY_PREFIX=redis_prefix,
             SESSIONWARE_TRANSITION_FROM="flask-session",
             SESSIONWARE_TRANSITION_UNTIL=until,
@@ -66,16 +87,18 @@ def make_app(target: CountingProxy, redis_prefix: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def peer_cookie(redis_url: str, redis_prefix: str, run_import: Import, target_url: str) -> str:
+def peer_cookie(
+    backend: str, source: str, redis_prefix: str, run_import: Import, target_url: str
+) -> str:
     """A user logged in under Flask-Session, whose sessions were then imported."""
-    client = peer_app(redis_url, redis_prefix).test_client()
+    client = peer_app(backend, source, redis_prefix).test_client()
     sid = client.post("/login").text
     cookie = client.get_cookie("session")
     assert cookie is not None
     assert cookie.value == sid
     result = run_import(
-        "flask-session", target_url, "--from", redis_url, "--prefix", redis_prefix,
-        "--codec", "flask",
+        "flask-session", target_url, "--from", source, "--backend", backend,
+        "--prefix", redis_prefix, "--codec", "flask",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "imported 1" in result.stdout
@@ -83,6 +106,7 @@ def peer_cookie(redis_url: str, redis_prefix: str, run_import: Import, target_ur
     return sid
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_user_logged_in_under_flask_session_stays_logged_in(
     make_app: Any, peer_cookie: str, target: CountingProxy
 ) -> None:

@@ -87,6 +87,8 @@ def _from_files(directory: Path, now: float) -> Iterator[PeerSession]:
             if expires != 0 and expires < now:
                 continue
             data = load(file)
+        if not isinstance(data, dict):
+            continue  # cachelib's own count of its files
         expires_at = float(expires) if expires else now + DEFAULT_LIFETIME
         yield PeerSession(entry.name, data, now, expires_at, _user(data))
 
