@@ -36,11 +36,13 @@ next run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal, NoReturn
@@ -107,24 +109,50 @@ def reachable_url(env_var: str, default: str, default_port: int, server: str) ->
     return url
 
 
-def standing_url(env_var: str, default: str, default_port: int, server: str) -> str | None:
+@dataclass(frozen=True)
+class Standing:
+    """Where the suite looks for a standing server of one kind."""
+
+    server: str  # for messages
+    env_var: str  # a URL given here is used as is, never replaced by a private server
+    default: str
+    default_port: int
+
+
+REDIS = Standing("Redis", "SESSIONWARE_TEST_REDIS_URL", DEFAULT_REDIS_URL, 6379)
+POSTGRES = Standing("PostgreSQL", "SESSIONWARE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL, 5432)
+MYSQL = Standing("MariaDB", "SESSIONWARE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, 3306)
+
+
+def standing_url(standing: Standing) -> str | None:
     """The URL of a server that answers, or None when a private one must be started.
 
-    A URL from ``env_var`` is used as given (the test skips if it does not answer);
-    the default one only when something answers there.
+    A URL from the environment variable is used as given (the test skips if it does
+    not answer); the default one only when something answers there.
     """
-    if os.environ.get(env_var):
-        return reachable_url(env_var, default, default_port, server)
-    host, port = first_host_and_port(default, default_port)
-    return default if tcp_reachable(host, port) else None
+    if os.environ.get(standing.env_var):
+        return reachable_url(
+            standing.env_var, standing.default, standing.default_port, standing.server
+        )
+    host, port = first_host_and_port(standing.default, standing.default_port)
+    return standing.default if tcp_reachable(host, port) else None
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = standing_url("SESSIONWARE_TEST_REDIS_URL", DEFAULT_REDIS_URL, 6379, "Redis")
+@contextlib.contextmanager
+def standing_or_private(
+    standing: Standing, private: Callable[[], AbstractContextManager[str]]
+) -> Iterator[str]:
+    """The standing server's URL, else that of a private server started for the block."""
+    url = standing_url(standing)
     if url is not None:
         yield url
         return
+    with private() as private_url:
+        yield private_url
+
+
+@contextlib.contextmanager
+def private_redis_url() -> Iterator[str]:
     tools = require_redis_tools()
     root = make_temp_dir("redis")
 
@@ -132,32 +160,44 @@ def redis_url() -> Iterator[str]:
         port = free_port()
         return [RedisServer(tools, port, new_server_dir(root, "private", port), [*BASE_CONFIG])]
 
-    [server] = start_on_fresh_ports(make)
     try:
-        yield server.url
+        [server] = start_on_fresh_ports(make)
+        try:
+            yield server.url
+        finally:
+            stop_all([server])
     finally:
-        stop_all([server])
         remove_temp_dir(root)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    url = standing_url("SESSIONWARE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL, 5432, "PostgreSQL")
-    if url is not None:
-        yield url
-        return
+@contextlib.contextmanager
+def private_postgres_url() -> Iterator[str]:
     with PostgresProcess() as server:
         yield server.url
 
 
-@pytest.fixture(scope="session")
-def mysql_url() -> Iterator[str]:
-    url = standing_url("SESSIONWARE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL, 3306, "MariaDB")
-    if url is not None:
-        yield url
-        return
+@contextlib.contextmanager
+def private_mysql_url() -> Iterator[str]:
     with MariaDBProcess() as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with standing_or_private(REDIS, private_redis_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with standing_or_private(POSTGRES, private_postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    with standing_or_private(MYSQL, private_mysql_url) as url:
+        yield url
 
 
 @pytest.fixture

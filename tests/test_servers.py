@@ -6,7 +6,10 @@ failure here points at the infrastructure, not at sessionware.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,12 +18,22 @@ from redis.cluster import ClusterNode
 from redis.cluster import RedisCluster as ClusterClient
 from redis.sentinel import Sentinel
 
+from tests.processes import tcp_reachable
 from tests.servers import (
+    MYSQL,
+    POSTGRES,
+    REDIS,
     RedisCluster,
     RedisSentinel,
     RedisServerFactory,
+    Standing,
     first_host_and_port,
+    free_port,
+    private_mysql_url,
+    private_postgres_url,
+    private_redis_url,
     reachable_url,
+    standing_or_private,
     unavailable,
 )
 
@@ -108,6 +121,53 @@ def test_mysql_url_logs_in_as_root_without_password(mysql_url: str) -> None:
             assert cursor.fetchone() == ("test",)
     finally:
         connection.close()
+
+
+# ------------------------------------------ private servers when none is standing
+
+PrivateUrl = Callable[[], AbstractContextManager[str]]
+KINDS = [(REDIS, private_redis_url), (POSTGRES, private_postgres_url), (MYSQL, private_mysql_url)]
+
+
+def at_port(standing: Standing, port: int) -> Standing:
+    """The same kind of server, expected at another port."""
+    default = standing.default.replace(f":{standing.default_port}/", f":{port}/")
+    return dataclasses.replace(standing, default=default, default_port=port)
+
+
+@pytest.mark.parametrize(("standing", "private"), KINDS, ids=["redis", "postgres", "mariadb"])
+def test_nothing_at_the_default_url_starts_a_private_server_for_the_block(
+    monkeypatch: pytest.MonkeyPatch, standing: Standing, private: PrivateUrl
+) -> None:
+    monkeypatch.delenv(standing.env_var, raising=False)
+    nowhere = free_port()  # nobody listens there
+    with standing_or_private(at_port(standing, nowhere), private) as url:
+        host, port = first_host_and_port(url, standing.default_port)
+        assert host == "127.0.0.1"
+        assert port != nowhere
+        assert tcp_reachable(host, port)
+    assert not tcp_reachable(host, port)
+
+
+def test_a_server_answering_at_the_default_url_is_used_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, redis_server_factory: RedisServerFactory
+) -> None:
+    monkeypatch.delenv(REDIS.env_var, raising=False)
+    standing = at_port(REDIS, redis_server_factory().port)
+    with standing_or_private(standing, private_redis_url) as url:
+        assert url == standing.default
+
+
+def test_a_url_given_in_the_environment_that_does_not_answer_skips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv(REDIS.env_var, f"redis://127.0.0.1:{free_port()}/0")
+    with (
+        pytest.raises(pytest.skip.Exception, match=REDIS.env_var),
+        standing_or_private(REDIS, private_redis_url),
+    ):
+        pytest.fail("no server should have been started")
 
 
 # ---------------------------------------------------- standalone factory
