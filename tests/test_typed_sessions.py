@@ -126,13 +126,33 @@ def test_the_mapping_api_reads_and_writes_the_schemas_fields(
         assert session["items"] == ["apple"]
         assert dict(session) == {"items": ["apple"], "coupon": None, "total": 0}
         session["coupon"] = "SALE"
-        with pytest.raises(KeyError):
-            session["not_a_field"] = 1
     with manager.scope(cookie) as session:
         assert session.typed.coupon == "SALE"
         del session["coupon"]  # back to the field's default
     with manager.scope(cookie) as session:
         assert session.typed.coupon is None
+
+
+def test_keys_that_are_not_fields_are_kept_beside_them(manager: sw.SessionManager[Cart]) -> None:
+    cookie, _ = stored_cookie(manager, "apple")
+    with manager.scope(cookie) as session:
+        session["_flashes"] = ["saved"]  # what a framework keeps for itself
+    with manager.scope(cookie) as session:
+        assert session["_flashes"] == ["saved"]
+        assert session.typed == Cart(items=["apple"])
+        del session["_flashes"]
+    with manager.scope(cookie) as session:
+        assert "_flashes" not in session
+
+
+def test_a_record_from_before_the_schema_keeps_its_other_keys(
+    manager: sw.SessionManager[Cart], store: MemoryStore
+) -> None:
+    cookie, key = stored_cookie(manager)
+    plant(store, key, b'{"items":"apple","_permanent":true}')
+    with manager.scope(cookie) as session:
+        assert session.typed.items == ["apple"]
+        assert session["_permanent"] is True
 
 
 def test_an_error_forgets_changes_to_the_typed_object(manager: sw.SessionManager[Cart]) -> None:

@@ -77,6 +77,14 @@ class SessionStore(WorkerThreadMethods, SessionBase):
 
     _session = property(_get_session)
 
+    @property
+    def typed(self) -> Any:
+        """The data as ``SESSIONWARE_SCHEMA`` (docs/typed-sessions.md). Reading it
+        marks the session modified, since Django saves only modified sessions and
+        the object may be changed in place; the manager writes only what changed."""
+        self.modified = True
+        return self._get_session().typed
+
     # SessionBase's versions through ``_session`` and Django's lazy settings, with
     # fewer Python calls: they are most of what the engine costs a request.
     def get(self, key: str, default: Any = None) -> Any:

@@ -3,8 +3,9 @@
 One store per ``SESSIONWARE_STORE`` URL is opened on first use and kept; one manager
 per set of the settings it is built from (store, ``SECRET_KEY`` and
 ``SECRET_KEY_FALLBACKS``, ``SESSION_COOKIE_AGE``, ``SESSIONWARE_LISTENERS``,
-``SESSIONWARE_ENCRYPTION_KEYS``), picked up again after ``override_settings``
-changes one of them.
+``SESSIONWARE_ENCRYPTION_KEYS``, ``SESSIONWARE_SCHEMA``, ``SESSIONWARE_SCHEMA_VERSION``,
+``SESSIONWARE_MIGRATIONS``), picked up again after ``override_settings`` changes one
+of them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ MANAGER_SETTINGS = frozenset(
         "SESSIONWARE_STORE",
         "SESSIONWARE_LISTENERS",
         "SESSIONWARE_ENCRYPTION_KEYS",
+        "SESSIONWARE_SCHEMA",
+        "SESSIONWARE_SCHEMA_VERSION",
+        "SESSIONWARE_MIGRATIONS",
         "SECRET_KEY",
         "SECRET_KEY_FALLBACKS",
         "SESSION_COOKIE_AGE",
@@ -114,8 +118,9 @@ def _build_manager() -> SessionManager:
     # [current, *old] keys: session data encrypted at rest (docs/encryption.md).
     encryption = getattr(settings, "SESSIONWARE_ENCRYPTION_KEYS", None)
     encryption_keys = tuple(encryption) if encryption else None
+    typing = _schema_settings()
     store = get_store()
-    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners, encryption_keys)
+    config = (id(store), settings.SECRET_KEY, fallbacks, age, listeners, encryption_keys, typing)
     with _lock:
         manager = _managers.get(config)
         if manager is None:
@@ -125,12 +130,31 @@ def _build_manager() -> SessionManager:
                 idle_timeout=age,  # Django's sessions live SESSION_COOKIE_AGE past use
                 max_age=None,
                 encryption_keys=encryption_keys,
+                schema=typing[0],
+                schema_version=typing[1],
+                migrations=dict(typing[2]),
             )
             for listener in listeners:
                 manager.add_listener(import_string(listener))
             _managers[config] = manager
         _current = manager
     return manager
+
+
+def _schema_settings() -> tuple[Any, int, tuple[tuple[int, Any], ...]]:
+    """Typed sessions (docs/typed-sessions.md): ``SESSIONWARE_SCHEMA`` (a class or
+    its dotted path), ``SESSIONWARE_SCHEMA_VERSION`` and ``SESSIONWARE_MIGRATIONS``
+    (``{n: function or dotted path}``), hashable for the managers' cache."""
+    schema = getattr(settings, "SESSIONWARE_SCHEMA", None)
+    if isinstance(schema, str):
+        schema = import_string(schema)
+    version = int(getattr(settings, "SESSIONWARE_SCHEMA_VERSION", 1))
+    steps = getattr(settings, "SESSIONWARE_MIGRATIONS", None) or {}
+    migrations = tuple(
+        (int(n), import_string(step) if isinstance(step, str) else step)
+        for n, step in sorted(steps.items())
+    )
+    return schema, version, migrations
 
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
