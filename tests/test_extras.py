@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import sessionware
+import sessionware as sw
 from sessionware.stores.registry import install_hint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +135,30 @@ def test_a_missing_package_names_the_extra_of_the_url(url: str, missing: str, ex
     assert message.startswith("MissingExtraError: ")
     assert f"[{extra}] extra" in message
     assert install_hint(extra) in message
+
+
+@pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
+def test_a_mysql_url_naming_no_driver_says_which_driver_the_extra_brings(scheme: str) -> None:
+    # SQLAlchemy's default MySQL driver (mysqlclient) is in no extra: installing
+    # [mysql] again would not help, naming its driver in the URL does.
+    message = open_error(f"{scheme}://root@127.0.0.1:3306/test", "MySQLdb")
+
+    assert message.startswith("MissingExtraError: ")
+    assert f"{scheme}+pymysql://" in message
+    assert install_hint("mysql") in message
+
+
+def test_a_postgres_url_opens_the_postgresql_store(postgres_url: str) -> None:
+    # postgres:// is what many hosts hand out; SQLAlchemy only knows postgresql://.
+    url = postgres_url.replace("postgresql", "postgres", 1)
+    assert url.startswith("postgres+") or url.startswith("postgres://")
+
+    store = sw.open_store(url, table=f"sw_postgres_scheme_{os.getpid()}")
+    try:
+        assert store.load("missing") is None
+    finally:
+        store.drop_table()  # type: ignore[attr-defined]
+        store.close()
 
 
 def test_the_async_postgresql_store_without_greenlet_names_the_postgres_extra() -> None:

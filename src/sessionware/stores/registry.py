@@ -27,6 +27,7 @@ __all__ = [
     "open_async_store",
     "open_store",
     "scheme_of",
+    "sqlalchemy_spelling",
 ]
 
 _REDIS = "sessionware.stores.redis:RedisStore"
@@ -93,6 +94,11 @@ _DIALECT_EXTRAS = {
 }
 
 
+#: The module SQLAlchemy imports for a URL naming no driver, when no extra brings
+#: it, and the driver of the database's extra to name instead.
+_DEFAULT_DRIVERS = {"MySQLdb": "pymysql", "psycopg2": "psycopg"}
+
+
 def extra_for(url: str, *, is_async: bool = False) -> str:
     """The extra a user installs to open ``url`` (``[sql]`` for dialects without one)."""
     scheme = scheme_of(url)
@@ -153,6 +159,12 @@ def missing_extra(
         )
     elif extra == "sql" and not scheme_of(url).startswith("sqlite"):
         needs = "this store needs the [sql] extra and the database's driver"
+    elif (driver := _default_driver_instead(url, exc)) is not None:
+        dialect = scheme_of(url)
+        needs = (
+            "the URL names no driver and SQLAlchemy's default is in no extra: write "
+            f"{dialect}+{driver}://, the driver the [{extra}] extra brings"
+        )
     else:
         needs = f"this store needs the [{extra}] extra"
     error = MissingExtraError(
@@ -160,6 +172,24 @@ def missing_extra(
     )
     error.name = getattr(exc, "name", None)
     return error
+
+
+def _default_driver_instead(url: str, exc: BaseException) -> str | None:
+    """The driver to name in a URL that names none, when SQLAlchemy's default for it
+    (``exc.name``: mysqlclient's ``MySQLdb``, ``psycopg2``) is what is missing."""
+    if "+" in scheme_of(url):
+        return None
+    return _DEFAULT_DRIVERS.get(getattr(exc, "name", None) or "")
+
+
+def sqlalchemy_spelling(url: str) -> str:
+    """``url`` as SQLAlchemy spells it: ``postgres://``, as many hosts hand it out,
+    is ``postgresql://`` (SQLAlchemy no longer knows the short name)."""
+    scheme = scheme_of(url)
+    dialect, plus, driver = scheme.partition("+")
+    if dialect != "postgres":
+        return url
+    return f"postgresql{plus}{driver}{url[len(scheme) :]}"
 
 
 def scheme_of(url: str) -> str:
@@ -250,7 +280,7 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
     ``valkey...``), any SQLAlchemy URL such as ``postgresql+psycopg://...``, or a
     scheme a third-party package registered.
     """
-    url, near_cache = _near_cache(url, options)
+    url, near_cache = _near_cache(sqlalchemy_spelling(url), options)
     factory = _sync_factory(scheme_of(url), url)
     if factory is None:
         raise UnknownStoreError(f"no session store is registered for {scheme_of(url)!r} URLs")
@@ -271,7 +301,7 @@ def open_store(url: str, *, setup: bool = True, **options: Any) -> Store:
 async def open_async_store(url: str, *, setup: bool = True, **options: Any) -> AsyncStore:
     """A ready ``AsyncStore`` for ``url``: a native async store where the client has
     one (memory, Redis, SQL), otherwise the sync store run in worker threads."""
-    url, near_cache = _near_cache(url, options)
+    url, near_cache = _near_cache(sqlalchemy_spelling(url), options)
     scheme = scheme_of(url)
     factory: StoreFactory | None
     if scheme in BUILTIN_ASYNC_STORES:
