@@ -26,6 +26,9 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class CsrfGuard:
+    """Makes nonces, signs them into tokens, and checks a request's token against
+    the nonce its cookie carries. ``secret_key``: None for a random one."""
+
     def __init__(self, secret_key: str | bytes | None) -> None:
         if secret_key is None:
             secret = secrets.token_bytes(32)

@@ -26,6 +26,9 @@ def is_store_key(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Row:
+    """One session as the table shows it: its store key, user, and formatted times
+    and size (never its data)."""
+
     key: str
     user: str | None
     created: str

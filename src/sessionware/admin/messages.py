@@ -56,6 +56,9 @@ class AdminRequest:
 
 @dataclass
 class AdminResponse:
+    """What the handler answers: status, body and content type, extra headers, and
+    the CSRF cookie to set (kept apart so Django can set it through its cookie jar)."""
+
     status: int
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"

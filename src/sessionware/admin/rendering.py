@@ -16,6 +16,8 @@ STATIC_TYPES = {
 
 
 class Pages:
+    """The admin's Jinja2 templates, autoescaped."""
+
     def __init__(self) -> None:
         self._templates = Environment(
             loader=PackageLoader("sessionware.admin", "templates"),
