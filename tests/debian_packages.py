@@ -2,19 +2,43 @@
 
 Only when it can: running as root on a system with ``apt-get``, with a reachable
 package mirror. Otherwise the caller gets the reason and skips with it.
+
+The packages' own services (a PostgreSQL cluster on :5432, MariaDB, Redis) are not
+started: the test session runs private servers and leaves nothing running, so
+while it installs, a ``policy-rc.d`` that denies service starts is in place (when
+the system has none of its own, as Docker images have).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 APT_TIMEOUT = 900.0  # one apt-get command; chromium alone is a few hundred MB
 LOCK_TIMEOUT = 300  # seconds apt waits for another apt (another test run) to finish
 
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+DENY_ALL_STARTS = "#!/bin/sh\n# sessionware tests: installing, start no service\nexit 101\n"
+
 _updated = False
+
+
+@contextlib.contextmanager
+def services_not_started() -> Iterator[None]:
+    """Deny service starts (invoke-rc.d's policy) while packages install."""
+    if POLICY_RC_D.exists():
+        yield
+        return
+    POLICY_RC_D.write_text(DENY_ALL_STARTS)
+    POLICY_RC_D.chmod(0o755)
+    try:
+        yield
+    finally:
+        POLICY_RC_D.unlink(missing_ok=True)
 
 
 def _run_apt(args: Sequence[str]) -> str | None:
@@ -60,4 +84,5 @@ def install(packages: Sequence[str]) -> str | None:
         if (failure := _run_apt(["update"])) is not None:
             return failure
         _updated = True
-    return _run_apt(["install", "-y", "--no-install-recommends", *packages])
+    with services_not_started():
+        return _run_apt(["install", "-y", "--no-install-recommends", *packages])
