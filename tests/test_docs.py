@@ -46,6 +46,12 @@ PUBLIC_MODULES = (
     "sessionware.integrations.flask",
     "sessionware.integrations.django",
     "sessionware.testing",
+    "sessionware.admin",
+    "sessionware.admin.django",
+    "sessionware.admin.flask",
+    "sessionware.importers",
+    "sessionware.core.transition",
+    "sessionware.core.schema",
 )
 
 
