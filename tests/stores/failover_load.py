@@ -231,6 +231,9 @@ def run_through(
     disrupt: Callable[[], tuple[float, float]],
     flavour: str,
     enter: Enter | None = None,
+    *,
+    warm_up: float = WARM_UP,
+    after: float = AFTER,
 ) -> Outcome:
     """Load from ``WORKERS`` processes; ``disrupt()`` the server (it returns once
     the server is back, with the monotonic times it went away and came back);
@@ -249,9 +252,9 @@ def run_through(
             assert all(p.exitcode is None for p in processes), "a worker died at start"
             assert time.monotonic() < going, "a worker never got going"
             time.sleep(0.05)
-        time.sleep(WARM_UP)
+        time.sleep(warm_up)
         disrupted_at, recovered_at = disrupt()
-        time.sleep(AFTER)
+        time.sleep(after)
         job.stop.set()
         for _ in processes:
             gathered.append(job.results.get(timeout=30))

@@ -17,6 +17,7 @@ from ._keys import DEFAULT_PREFIX, KeyLayout
 __all__ = [
     "DEFAULT_FAILOVER_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_WAIT_TIMEOUT_MS",
     "OPTIONS",
     "SCHEMES",
     "RedisSettings",
@@ -24,6 +25,8 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 2.0  # seconds, for connecting and for each reply
+#: Milliseconds a write waits for ``wait_replicas`` replicas to acknowledge it.
+DEFAULT_WAIT_TIMEOUT_MS = 500
 
 SCHEMES: dict[str, tuple[str, bool]] = {
     "redis": ("standalone", False),
@@ -55,6 +58,9 @@ class RedisSettings:
     max_connections: int | None = None
     retries: int = -1  # -1: the default, 0 (the store retries, see failover_timeout)
     failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT
+    # WAIT <wait_replicas> <wait_timeout_ms> after each session write (0: off).
+    wait_replicas: int = 0
+    wait_timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS
     health_check_interval: int = 0
     ssl_cert_reqs: str | None = None
     ssl_ca_certs: str | None = None
@@ -109,6 +115,8 @@ class RedisSettings:
 _FLOAT_OPTIONS = {"socket_timeout", "socket_connect_timeout"}
 _DURATION_OPTIONS = {"failover_timeout"}  # 0 allowed: no retries
 _INT_OPTIONS = {"db", "max_connections", "retries", "health_check_interval"}
+_COUNT_OPTIONS = {"wait_replicas"}  # 0 allowed: off
+_MILLISECOND_OPTIONS = {"wait_timeout_ms"}  # positive: WAIT 0 would wait forever
 _BOOL_OPTIONS = {"ssl"}
 _STR_OPTIONS = {
     "prefix",
@@ -121,7 +129,15 @@ _STR_OPTIONS = {
     "sentinel_username",
     "sentinel_password",
 }
-OPTIONS = _FLOAT_OPTIONS | _DURATION_OPTIONS | _INT_OPTIONS | _BOOL_OPTIONS | _STR_OPTIONS
+OPTIONS = (
+    _FLOAT_OPTIONS
+    | _DURATION_OPTIONS
+    | _INT_OPTIONS
+    | _COUNT_OPTIONS
+    | _MILLISECOND_OPTIONS
+    | _BOOL_OPTIONS
+    | _STR_OPTIONS
+)
 
 
 def _convert(name: str, value: Any) -> Any:
@@ -138,6 +154,16 @@ def _convert(name: str, value: Any) -> Any:
             return number
         if name in _INT_OPTIONS:
             return int(value)
+        if name in _COUNT_OPTIONS:
+            count = int(value)
+            if count < 0:
+                raise ValueError("must not be negative")
+            return count
+        if name in _MILLISECOND_OPTIONS:
+            milliseconds = int(value)
+            if milliseconds <= 0:
+                raise ValueError("must be positive")
+            return milliseconds
         if name in _BOOL_OPTIONS:
             if isinstance(value, bool):
                 return value
@@ -215,7 +241,14 @@ def parse_url(url: str, options: Mapping[str, Any]) -> RedisSettings:
     if mode == "cluster" and converted.get("db", 0) != 0:
         raise RedisURLError("Redis Cluster has only database 0")
     KeyLayout(converted.get("prefix", DEFAULT_PREFIX))  # validates the prefix
-    return RedisSettings(mode=mode, hosts=_split_hosts(hostlist, url), **converted)
+    settings = RedisSettings(mode=mode, hosts=_split_hosts(hostlist, url), **converted)
+    if settings.wait_replicas and settings.wait_timeout_ms >= settings.socket_timeout * 1000:
+        # The reply to a write comes after WAIT: the socket must wait longer.
+        raise RedisURLError(
+            f"wait_timeout_ms ({settings.wait_timeout_ms}) must be shorter than "
+            f"socket_timeout ({settings.socket_timeout} s) in {redact_url(url)}"
+        )
+    return settings
 
 
 assert {f.name for f in fields(RedisSettings)} >= OPTIONS

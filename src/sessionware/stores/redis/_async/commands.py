@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError
 from ..._failover import Deadline as FailoverDeadline
 from .._clients import CHECKOUT_ARGS, IdleConnections
 from .._errors import is_transient
-from .._settings import DEFAULT_FAILOVER_TIMEOUT, RedisSettings
+from .._settings import DEFAULT_FAILOVER_TIMEOUT, DEFAULT_WAIT_TIMEOUT_MS, RedisSettings
 
 __all__ = ["AsyncRedisCommands", "Deadline", "ScriptCall", "make_client", "pause_for"]
 
@@ -72,7 +72,12 @@ async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
 
 class AsyncRedisCommands:
     """The plumbing ``AsyncRedisStore`` is built on: commands and scripts over
-    ``client``, on kept connections when ``reuse_connections`` (see ``IdleConnections``)."""
+    ``client``, on kept connections when ``reuse_connections`` (see ``IdleConnections``).
+
+    ``wait_replicas`` > 0: a session write (``_write_command``, ``_eval_write``, or
+    ``_run_scripts`` given ``wait_for``) is pipelined with ``WAIT wait_replicas
+    wait_timeout_ms`` on the same connection, so its reply comes once that many
+    replicas have the write (or the timeout has passed): no extra round trip."""
 
     def __init__(
         self,
@@ -80,10 +85,15 @@ class AsyncRedisCommands:
         *,
         reuse_connections: bool = False,
         failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = DEFAULT_WAIT_TIMEOUT_MS,
     ) -> None:
         self.client = client
         self._idle = IdleConnections() if reuse_connections else None
         self.failover_timeout = failover_timeout
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        self._cluster = isinstance(client, RedisCluster)
 
     async def _retrying(
         self, operation: Callable[[], Any], deadline: Deadline | None = None
@@ -137,16 +147,35 @@ class AsyncRedisCommands:
             await self._load_scripts([script])
             return await self._command("EVALSHA", script.sha, 1, key, *args)
 
-    async def _run_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        """Run script calls in one pipeline (one round trip per node). A server that
-        lost its script cache (restart, failover) answers NOSCRIPT: the scripts are
-        loaded and just those calls sent again, in one more pipeline. Safe, since a
-        call that got NOSCRIPT did nothing."""
-        results = await self._pipeline_scripts(calls)
+    async def _write_command(self, key: str, args: Sequence[Any]) -> Any:
+        """A command that writes ``key``, followed by WAIT when the store asks for
+        replica acknowledgements."""
+        if not self.wait_replicas:
+            return await self._command(*args)
+        [reply] = await self._pipeline([tuple(args)], key)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def _eval_write(self, script: AsyncScript, key: str, args: Sequence[Any]) -> Any:
+        """``_eval`` of a script that writes ``key``, followed by WAIT when asked."""
+        if not self.wait_replicas:
+            return await self._eval(script, key, args)
+        return (await self._run_scripts([(script, [key], list(args))], wait_for=key))[0]
+
+    async def _run_scripts(
+        self, calls: Sequence[ScriptCall], wait_for: str | None = None
+    ) -> list[Any]:
+        """Run script calls in one pipeline (one round trip per node), then WAIT on
+        the node of key ``wait_for`` when the store asks for replica
+        acknowledgements. A server that lost its script cache (restart, failover)
+        answers NOSCRIPT: the scripts are loaded and just those calls sent again,
+        in one more pipeline. Safe, since a call that got NOSCRIPT did nothing."""
+        results = await self._pipeline_scripts(calls, wait_for)
         missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if missing:
             await self._load_scripts({calls[i][0] for i in missing})
-            retried = await self._pipeline_scripts([calls[i] for i in missing])
+            retried = await self._pipeline_scripts([calls[i] for i in missing], wait_for)
             for position, result in zip(missing, retried, strict=True):
                 results[position] = result
         for result in results:
@@ -154,15 +183,37 @@ class AsyncRedisCommands:
                 raise result
         return results
 
-    async def _pipeline_scripts(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        if not calls:
+    async def _pipeline_scripts(
+        self, calls: Sequence[ScriptCall], wait_for: str | None = None
+    ) -> list[Any]:
+        # execute_command: redis-py's cluster pipeline blocks its evalsha() method
+        # (it cannot know the keys); the raw command names them, so it is routed.
+        commands = [
+            ("EVALSHA", script.sha, len(keys), *keys, *args) for script, keys, args in calls
+        ]
+        return await self._pipeline(commands, wait_for)
+
+    async def _pipeline(
+        self, commands: Sequence[tuple[Any, ...]], wait_for: str | None = None
+    ) -> list[Any]:
+        """``commands`` in one pipeline (errors returned, not raised), and WAIT after
+        them on the connection that wrote ``wait_for`` when the store asks for
+        replica acknowledgements; WAIT's own reply (the replicas that acknowledged
+        within the timeout) is not returned: the write stands either way."""
+        if not commands:
             return []
         pipe = self.client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            # execute_command: redis-py's cluster pipeline blocks its evalsha() method
-            # (it cannot know the keys); the raw command names them, so it is routed.
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return list(await pipe.execute(raise_on_error=False))
+        for args in commands:
+            pipe.execute_command(*args)
+        waiting = wait_for is not None and self.wait_replicas > 0
+        if waiting:
+            wait = ("WAIT", self.wait_replicas, self.wait_timeout_ms)
+            if self._cluster:  # WAIT names no key: send it to the key's node
+                pipe.execute_command(*wait, target_nodes=self.client.get_node_from_key(wait_for))
+            else:
+                pipe.execute_command(*wait)
+        results = list(await pipe.execute(raise_on_error=False))
+        return results[:-1] if waiting else results
 
     async def _load_scripts(self, scripts: Iterable[AsyncScript]) -> None:
         """SCRIPT LOAD (on every master in a Cluster)."""

@@ -73,7 +73,8 @@ class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
     failover (connection refused or dropped, CLUSTERDOWN, READONLY, no master)
     keeps retrying, with backoff, before it raises ``StoreUnavailable``. A
     compare-and-set whose outcome is unknown is never sent again blindly: the
-    record is read first (see ``_write``)."""
+    record is read first (see ``_write``). ``wait_replicas`` and
+    ``wait_timeout_ms``: see ``AsyncRedisCommands``."""
 
     def __init__(
         self,
@@ -84,9 +85,13 @@ class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
         lease: ClientLease | None = None,
         reuse_connections: bool = False,
         failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
+        **replication: int,
     ) -> None:
         super().__init__(
-            client, reuse_connections=reuse_connections, failover_timeout=failover_timeout
+            client,
+            reuse_connections=reuse_connections,
+            failover_timeout=failover_timeout,
+            **replication,
         )
         self.url = url
         self.keys = KeyLayout(prefix)
@@ -114,6 +119,8 @@ class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
             lease=lease,
             reuse_connections=settings.reuses_connections,
             failover_timeout=settings.failover_timeout,
+            wait_replicas=settings.wait_replicas,
+            wait_timeout_ms=settings.wait_timeout_ms,
         )
 
     def __repr__(self) -> str:
@@ -195,22 +202,22 @@ class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
         key = self.keys.session(record.id)
         if record.user_id is None:
             if expected_version == 0:
-                created = await self._command(*create_command(key, record))
+                created = await self._write_command(key, create_command(key, record))
                 return 0 if created is None else 1
-            return await self._eval(self._save, key, save_args(record, expected_version))
+            return await self._eval_write(self._save, key, save_args(record, expected_version))
         if expected_version > 0:
             # Most writes keep their user and expiry (the visit throttle holds the
             # expiry still), so the index entry is right already: try the write
             # alone; the script refuses (REINDEX) when the index must change first.
             args = save_args(record, expected_version, indexed=False)
-            result = await self._eval(self._save, key, args)
+            result = await self._eval_write(self._save, key, args)
             if result != REINDEX:
                 return result
         # Index first: a crash in between leaves an extra index entry (dropped by
         # readers), never a session its user cannot find.
         index = self._index_call(record.user_id, record.id, record.expires_at)
         save = (self._save, [key], save_args(record, expected_version))
-        return (await self._run_scripts([index, save]))[1]
+        return (await self._run_scripts([index, save], wait_for=key))[1]
 
     async def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:

@@ -74,7 +74,8 @@ class RedisStore(RedisListing, FailoverWrites):
     failover (connection refused or dropped, CLUSTERDOWN, READONLY, no master)
     keeps retrying, with backoff, before it raises ``StoreUnavailable``. A
     compare-and-set whose outcome is unknown is never sent again blindly: the
-    record is read first (see ``_write``)."""
+    record is read first (see ``_write``). ``wait_replicas`` and
+    ``wait_timeout_ms``: see ``RedisCommands``."""
 
     def __init__(
         self,
@@ -85,9 +86,13 @@ class RedisStore(RedisListing, FailoverWrites):
         lease: ClientLease | None = None,
         reuse_connections: bool = False,
         failover_timeout: float = DEFAULT_FAILOVER_TIMEOUT,
+        **replication: int,
     ) -> None:
         super().__init__(
-            client, reuse_connections=reuse_connections, failover_timeout=failover_timeout
+            client,
+            reuse_connections=reuse_connections,
+            failover_timeout=failover_timeout,
+            **replication,
         )
         self.url = url
         self.keys = KeyLayout(prefix)
@@ -115,6 +120,8 @@ class RedisStore(RedisListing, FailoverWrites):
             lease=lease,
             reuse_connections=settings.reuses_connections,
             failover_timeout=settings.failover_timeout,
+            wait_replicas=settings.wait_replicas,
+            wait_timeout_ms=settings.wait_timeout_ms,
         )
 
     def __repr__(self) -> str:
@@ -196,22 +203,22 @@ class RedisStore(RedisListing, FailoverWrites):
         key = self.keys.session(record.id)
         if record.user_id is None:
             if expected_version == 0:
-                created = self._command(*create_command(key, record))
+                created = self._write_command(key, create_command(key, record))
                 return 0 if created is None else 1
-            return self._eval(self._save, key, save_args(record, expected_version))
+            return self._eval_write(self._save, key, save_args(record, expected_version))
         if expected_version > 0:
             # Most writes keep their user and expiry (the visit throttle holds the
             # expiry still), so the index entry is right already: try the write
             # alone; the script refuses (REINDEX) when the index must change first.
             args = save_args(record, expected_version, indexed=False)
-            result = self._eval(self._save, key, args)
+            result = self._eval_write(self._save, key, args)
             if result != REINDEX:
                 return result
         # Index first: a crash in between leaves an extra index entry (dropped by
         # readers), never a session its user cannot find.
         index = self._index_call(record.user_id, record.id, record.expires_at)
         save = (self._save, [key], save_args(record, expected_version))
-        return (self._run_scripts([index, save]))[1]
+        return (self._run_scripts([index, save], wait_for=key))[1]
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:
         if not expiries:
