@@ -5,9 +5,9 @@ session on the dashboard (its charts live), searches, and revokes the user after
 confirming, all without a page load (the charts keep their history); the
 shopper's next page load finds the session gone. A request relayed from another
 machine is refused, and on a phone-sized screen nothing overflows sideways.
-Needs Debian's ``/usr/bin/chromium``
-(``bash scripts/services.sh --chromium``) and the ``playwright`` package; skipped
-without them, except under ``CI`` where that is a failure.
+Needs Debian's ``/usr/bin/chromium`` (the ``chromium_executable`` fixture installs
+it when missing and possible) and the ``playwright`` package; skipped without
+them, with the reason, except under ``CI`` where that is a failure.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -49,15 +48,15 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} is missing: bash scripts/services.sh --chromium")
+def chromium(chromium_executable: str) -> Iterator[Any]:
     if importlib.util.find_spec("playwright") is None:
         _unavailable("the playwright package is missing: pip install -e '.[test]'")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
