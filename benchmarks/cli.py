@@ -22,6 +22,8 @@ SCENARIOS = {
     "visits": "benchmarks.scenarios.visits",
     "concurrency": "benchmarks.scenarios.concurrency",
     "memory": "benchmarks.scenarios.memory",
+    "near_cache": "benchmarks.scenarios.near_cache",
+    "features": "benchmarks.scenarios.features",
 }
 
 

@@ -150,3 +150,32 @@ def test_a_revocation_marker_drops_the_users_sessions(hashed: bool) -> None:
     cache.invalidate_users(name, hashed=hashed)
     assert cache.get("a", NOW) is None
     assert cache.get("b", NOW) is not None
+
+
+def test_an_earlier_writes_echo_during_the_next_write_keeps_the_next_one() -> None:
+    cache = cache_with()
+    cache.written(cache.begin("a", write=True, version=2), "a", record("a", 2))
+    ticket = cache.begin("a", write=True, version=3)
+    cache.invalidate("a")  # the echo of version 2
+    cache.written(ticket, "a", record("a", 3))
+    cache.invalidate("a")  # the echo of version 3
+    assert cache.get("a", NOW) == record("a", 3)
+
+
+def test_an_older_named_version_during_a_write_spoils_nothing() -> None:
+    cache = cache_with()
+    cache.exact_versions = True
+    ticket = cache.begin("a", write=True, version=3)
+    cache.invalidate("a", 2)
+    cache.written(ticket, "a", record("a", 3))
+    cache.invalidate("a", 3)
+    assert cache.get("a", NOW) == record("a", 3)
+
+
+def test_a_read_older_than_a_named_change_on_its_way_is_not_kept() -> None:
+    cache = cache_with()
+    cache.exact_versions = True
+    ticket = cache.begin("a")
+    cache.invalidate("a", 3)
+    cache.fill(ticket, record("a", 2))
+    assert cache.get("a", NOW) is None

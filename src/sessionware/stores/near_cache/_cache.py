@@ -68,7 +68,7 @@ class CacheStats:
 class Ticket:
     """One store read (``write`` False) or compare-and-set under way for ``key``."""
 
-    __slots__ = ("echoed", "epoch", "key", "stale", "version", "write")
+    __slots__ = ("echoed", "epoch", "key", "seen", "stale", "version", "write")
 
     def __init__(self, key: str, epoch: int, write: bool, version: int) -> None:
         self.key = key
@@ -77,6 +77,8 @@ class Ticket:
         self.version = version
         self.echoed = False
         self.stale = False
+        #: The latest version a named change reported while this read was under way.
+        self.seen = 0
 
 
 class _Entry:
@@ -172,7 +174,7 @@ class NearCache:
             return
         with self._lock:
             self._end(ticket)
-            if record is not None and self._stands(ticket):
+            if record is not None and self._stands(ticket) and record.version >= ticket.seen:
                 self._put(record, echoes=0)
 
     def written(self, ticket: Ticket | None, key: str, record: Record | None) -> None:
@@ -216,19 +218,38 @@ class NearCache:
         when the channel knows it."""
         with self._lock:
             self.stats.invalidations += 1
-            echo = self._match_write(key, version)
-            entry = self._entries.get(key)
-            if entry is None:
-                return
-            if echo:
-                self._evict(key)  # the version our write replaced
-            elif version is not None and version and entry.record.version == version:
-                pass  # our own write's echo, or an expiry moved: still right
-            elif version is None and entry.echoes > 0:
-                entry.echoes -= 1
-                self._queue_validation(key, entry.record.version)
+            if version is None:
+                self._unversioned(key)
             else:
-                self._evict(key)
+                self._versioned(key, version)
+
+    def _unversioned(self, key: str) -> None:
+        # Echoes arrive in the order of this process's writes of the key: one the
+        # cached record still expects is older than any write under way.
+        entry = self._entries.get(key)
+        if entry is not None and entry.echoes > 0:
+            entry.echoes -= 1
+            for ticket in self._tickets.get(key, ()):
+                if not ticket.write:
+                    ticket.stale = True
+            self._queue_validation(key, entry.record.version)
+            return
+        self._match_write(key)
+        self._evict(key)  # the version a write under way replaces, or a change
+
+    def _versioned(self, key: str, version: int) -> None:
+        # Versions of a key only grow until it is deleted (0), and ids never return.
+        for ticket in self._tickets.get(key, ()):
+            if ticket.write and version == ticket.version:
+                ticket.echoed = True
+            elif version == 0 or (ticket.write and version > ticket.version):
+                ticket.stale = True
+            elif not ticket.write:
+                ticket.seen = max(ticket.seen, version)
+            # else: older than what the write under way compares against
+        entry = self._entries.get(key)
+        if entry is not None and (version == 0 or entry.record.version < version):
+            self._evict(key)
 
     def invalidate_users(self, user_key: str, *, hashed: bool = False) -> None:
         """A revocation marker of a user changed: drop that user's sessions (and any
@@ -287,24 +308,15 @@ class NearCache:
         if not tickets:
             del self._tickets[ticket.key]
 
-    def _match_write(self, key: str, version: int | None) -> bool:
+    def _match_write(self, key: str) -> None:
         """Mark the tickets of ``key``: the first write whose echo this can be is
-        echoed, every other ticket is spoilt. True when a write took it."""
-        tickets = self._tickets.get(key)
-        if not tickets:
-            return False
+        echoed, every other ticket is spoilt."""
         taken = False
-        for ticket in tickets:
-            if (
-                not taken
-                and ticket.write
-                and not ticket.echoed
-                and (version is None or version == ticket.version)
-            ):
+        for ticket in self._tickets.get(key, ()):
+            if not taken and ticket.write and not ticket.echoed:
                 ticket.echoed = taken = True
             else:
                 ticket.stale = True
-        return taken
 
     def _queue_validation(self, key: str, version: int) -> None:
         self.validations.append((key, version))
