@@ -43,6 +43,7 @@ class SavePlan(msgspec.Struct, frozen=True, gc=False):
     record: Record | None = None
     expected_version: int = 0
     delete_key: str | None = None  # after a regenerate: the old record to remove
+    plain: bytes | None = None  # the data as the codec wrote it (before any sealing)
 
 
 _NOTHING = SavePlan(Action.NOTHING)
@@ -184,7 +185,8 @@ class SessionCore:
             if not (data or session._force_save or session._user_changed):
                 return _NOTHING
             payload = encode_named(self._encode, self.codec, data)
-            return SavePlan(Action.WRITE, self._record(session, payload, expires_at, 1), 0)
+            record = self._record(session, payload, expires_at, 1)
+            return SavePlan(Action.WRITE, record, 0, None, payload)
         if not (
             session._dirty
             or session._exposed
@@ -196,14 +198,14 @@ class SessionCore:
         payload = encode_named(self._encode, self.codec, data)
         if session._replaces is not None:
             record = self._record(session, payload, expires_at, 1)
-            return SavePlan(Action.WRITE, record, 0, session._replaces[1])
+            return SavePlan(Action.WRITE, record, 0, session._replaces[1], payload)
         if payload != session._original or session._force_save or session._user_changed:
             if not policy.touch_due(session._stored_expires_at, expires_at):
                 # The visit throttle applies to writes too: an expiry that stays put
                 # lets a store leave its expiry index alone (SQLite: ~30% of a save).
                 expires_at = session._stored_expires_at
             record = self._record(session, payload, expires_at, session._version + 1)
-            return SavePlan(Action.WRITE, record, session._version)
+            return SavePlan(Action.WRITE, record, session._version, None, payload)
         return self._plan_touch(session, expires_at)
 
     def _plan_touch(self, session: Session, expires_at: float) -> SavePlan:
@@ -232,7 +234,7 @@ class SessionCore:
         if plan.action is Action.TOUCH:
             return
         became_visible = session._is_new or session._replaces is not None
-        session._original = record.data if self.cipher is None else self.plain(record)
+        session._original = record.data if plan.plain is None else plan.plain
         session._version = record.version
         session._is_new = False
         session._replaces = None
@@ -306,7 +308,7 @@ class SessionCore:
             return _NOTHING
         expires_at = self.policy.expires_at(session._created_at, now)
         record = self._record(session, payload, expires_at, current.version + 1)
-        return SavePlan(Action.WRITE, record, current.version)
+        return SavePlan(Action.WRITE, record, current.version, None, payload)
 
     def _merge(self, session: Session, theirs: dict[str, Any]) -> dict[str, Any]:
         base = self._decode(session._original) if session._original else {}
