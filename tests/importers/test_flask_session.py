@@ -21,10 +21,15 @@ from ..conftest import SECRET, CountingProxy
 from .conftest import Import, tomorrow, yesterday
 
 
-def peer_app(backend: str, source: str, prefix: str) -> flask.Flask:
+def peer_app(backend: str, source: str, prefix: str, use_signer: bool) -> flask.Flask:
     """The app as it ran on Flask-Session: a login that Flask-Login would write."""
     app = flask.Flask("peer")
-    app.config.update(SECRET_KEY=SECRET, SESSION_TYPE=backend, SESSION_KEY_PREFIX=prefix)
+    app.config.update(
+        SECRET_KEY=SECRET,
+        SESSION_TYPE=backend,
+        SESSION_KEY_PREFIX=prefix,
+        SESSION_USE_SIGNER=use_signer,
+    )
     if backend == "redis":
         app.config["SESSION_REDIS"] = redis.Redis.from_url(source)
     elif backend == "filesystem":
@@ -50,6 +55,12 @@ def backend() -> str:
 
 
 @pytest.fixture
+def use_signer() -> bool:
+    """Flask-Session's SESSION_USE_SIGNER (deprecated there, still seen in the wild)."""
+    return False
+
+
+@pytest.fixture
 def source(backend: str, redis_url: str, tmp_path: Path) -> str:
     """Where that backend keeps its sessions, as ``--from`` names it."""
     if backend == "redis":
@@ -60,7 +71,9 @@ def source(backend: str, redis_url: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_app(target: CountingProxy, redis_prefix: str, backend: str) -> Iterator[Any]:
+def make_app(
+    target: CountingProxy, redis_prefix: str, backend: str, use_signer: bool
+) -> Iterator[Any]:
     """The app after the switch: sessionware, in transition mode until ``until``."""
     interfaces = []
 
@@ -70,6 +83,7 @@ def make_app(target: CountingProxy, redis_prefix: str, backend: str) -> Iterator
             SECRET_KEY=SECRET,
             SESSION_TYPE=backend,
             SESSION_KEY_PREFIX=redis_prefix,
+            SESSION_USE_SIGNER=use_signer,
             SESSIONWARE_TRANSITION_FROM="flask-session",
             SESSIONWARE_TRANSITION_UNTIL=until,
         )
@@ -88,14 +102,19 @@ def make_app(target: CountingProxy, redis_prefix: str, backend: str) -> Iterator
 
 @pytest.fixture
 def peer_cookie(
-    backend: str, source: str, redis_prefix: str, run_import: Import, target_url: str
+    backend: str,
+    source: str,
+    redis_prefix: str,
+    use_signer: bool,
+    run_import: Import,
+    target_url: str,
 ) -> str:
     """A user logged in under Flask-Session, whose sessions were then imported."""
-    client = peer_app(backend, source, redis_prefix).test_client()
+    client = peer_app(backend, source, redis_prefix, use_signer).test_client()
     sid = client.post("/login").text
     cookie = client.get_cookie("session")
     assert cookie is not None
-    assert cookie.value == sid
+    assert cookie.value.startswith(sid)  # signed: "<sid>.<signature>"
     result = run_import(
         "flask-session", target_url, "--from", source, "--backend", backend,
         "--prefix", redis_prefix, "--codec", "flask",
@@ -103,7 +122,7 @@ def peer_cookie(
     assert result.exit_code == 0, result.output
     assert "imported 1" in result.stdout
     assert "verified: 1 of 1" in result.stdout
-    return sid
+    return cookie.value
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -159,3 +178,16 @@ def test_importing_again_skips_what_is_there(
     assert result.exit_code == 0, result.output
     assert "imported 0, already imported 1" in result.stdout
     assert "verified: 1 of 1" in result.stdout
+
+
+@pytest.mark.parametrize("use_signer", [True])
+def test_a_signed_flask_session_cookie_converts_and_a_forged_signature_does_not(
+    make_app: Any, peer_cookie: str, target: CountingProxy
+) -> None:
+    forged = make_app(until=tomorrow())
+    forged.set_cookie("session", peer_cookie[:-4] + "AAAA")
+    assert forged.get("/whoami").text == "None None"
+    assert target.calls_to("load") == 0  # refused before any lookup
+    client = make_app(until=tomorrow())
+    client.set_cookie("session", peer_cookie)
+    assert client.get("/whoami").text == "7 [1, 2]"

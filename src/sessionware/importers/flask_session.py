@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Flask
 from flask_session.base import MsgSpecSerializer
+from itsdangerous import BadSignature, Signer
 
 from ..core.transition import PeerSession
 from ._redis import scan_prefixed
@@ -125,18 +126,34 @@ def _from_sql(
 
 
 class FlaskSessionCookie:
-    """Flask-Session's cookie: the sid (unsigned, as Flask-Session 0.7+ sets it)."""
+    """Flask-Session's cookie: the sid, unsigned, or with ``signer_key`` (the app's
+    ``SECRET_KEY`` under ``SESSION_USE_SIGNER = True``) signed as Flask-Session
+    signs it (itsdangerous' ``Signer``, salt "flask-session")."""
 
     name = NAME
 
     def __init__(
-        self, cookie_name: str = "session", backend: str = "redis", prefix: str = DEFAULT_PREFIX
+        self,
+        cookie_name: str = "session",
+        backend: str = "redis",
+        prefix: str = DEFAULT_PREFIX,
+        signer_key: str | bytes | None = None,
     ) -> None:
         self.cookie_name = cookie_name
         self.backend = backend
         self.prefix = prefix
+        self._signer = (
+            None
+            if signer_key is None
+            else Signer(signer_key, salt="flask-session", key_derivation="hmac")
+        )
 
     def locate(self, cookie_value: str) -> str | None:
+        if self._signer is not None:
+            try:
+                cookie_value = self._signer.unsign(cookie_value).decode()
+            except BadSignature:
+                return None
         if not _SID.fullmatch(cookie_value):
             return None
         if self.backend == "filesystem":  # cachelib's file name for the key
@@ -145,6 +162,9 @@ class FlaskSessionCookie:
 
 
 def cookie(
-    cookie_name: str = "session", backend: str = "redis", prefix: str = DEFAULT_PREFIX
+    cookie_name: str = "session",
+    backend: str = "redis",
+    prefix: str = DEFAULT_PREFIX,
+    signer_key: str | bytes | None = None,
 ) -> FlaskSessionCookie:
-    return FlaskSessionCookie(cookie_name, backend, prefix)
+    return FlaskSessionCookie(cookie_name, backend, prefix, signer_key)

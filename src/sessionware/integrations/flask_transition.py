@@ -30,8 +30,9 @@ PEERS = ("flask", "flask-session")
 
 def transition_from_config(app: Flask, manager: SessionManager) -> Transition | None:
     """The transition ``SESSIONWARE_TRANSITION_FROM`` asks for, or None. For
-    Flask-Session the back end comes from ``SESSION_TYPE`` and the key prefix
-    from ``SESSION_KEY_PREFIX``, as Flask-Session reads them."""
+    Flask-Session the back end comes from ``SESSION_TYPE``, the key prefix from
+    ``SESSION_KEY_PREFIX`` and signed sids from ``SESSION_USE_SIGNER``, as
+    Flask-Session reads them."""
     config = app.config
     peer = config.get("SESSIONWARE_TRANSITION_FROM")
     if peer is None:
@@ -50,7 +51,9 @@ def transition_from_config(app: Flask, manager: SessionManager) -> Transition | 
 
     backend = config.get("SESSION_TYPE") or "redis"
     prefix = config.get("SESSION_KEY_PREFIX", DEFAULT_PREFIX)
-    return Transition(manager, FlaskSessionCookie(cookie_name, backend, prefix), until)
+    signer_key = app.secret_key if config.get("SESSION_USE_SIGNER") else None
+    peer_cookie = FlaskSessionCookie(cookie_name, backend, prefix, signer_key)
+    return Transition(manager, peer_cookie, until)
 
 
 def adopt(
