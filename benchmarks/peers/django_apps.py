@@ -179,11 +179,13 @@ def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) ->
     from django.conf import settings
 
     from sessionware.integrations import django as engine
+    from sessionware.integrations.django import engine as state
 
     # The engine opens its store from the URL itself: a fresh target of the same
     # store (a dbm file or an in-process store cannot be shared with the manager's).
     url = spec.url(ctx)
     settings.SESSIONWARE_STORE = url
+    state._current = None  # the /init request builds the manager of this URL
 
     def close() -> None:
         engine.close_stores()
@@ -199,7 +201,22 @@ def sessionware(manager: sw.SessionManager, spec: StoreSpec, ctx: RunContext) ->
         middleware=engine.SessionMiddleware,
     )
     contestant.close = close
+    # Two sessionware contestants (the store as it is, and with the near cache on)
+    # run in the same rounds: each batch runs on its own manager.
+    mine = state._current
+    contestant.read = _pinned(contestant.read, mine)
+    contestant.write = _pinned(contestant.write, mine)
     return contestant
+
+
+def _pinned(batch: Batch, manager: Any) -> Batch:
+    from sessionware.integrations.django import engine as state
+
+    def pinned(count: int) -> object:
+        state._current = manager
+        return batch(count)
+
+    return pinned
 
 
 def _django(

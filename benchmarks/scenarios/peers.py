@@ -17,10 +17,13 @@ both through Django's ``SessionMiddleware``), Starlette (starsessions vs
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 from dataclasses import dataclass
 from typing import Any
+
+import sessionware as sw
 
 from ..context import Bench
 from ..peers import Contestant, Skip
@@ -30,6 +33,10 @@ from ..timing import compare_batches
 
 SCENARIO = "3 peers"
 TARGET = 2.0
+#: sessionware with the near cache on (``?near_cache=on``), on the stores that have
+#: one, runs in the same rounds; its targets against the fastest peer, by request.
+NEAR_CACHE_STORES = ("redis", "postgresql")
+NEAR_CACHE_TARGETS = {"read": 3.0, "write": 2.0}
 FRAMEWORKS = (
     "benchmarks.peers.beaker_apps",
     "benchmarks.peers.flask_apps",
@@ -45,6 +52,7 @@ class Outcome:
     kind: str
     peer_us: float
     sessionware_us: float
+    cached_us: float | None = None  # sessionware with the near cache on
 
     @property
     def speedup(self) -> float:
@@ -57,20 +65,48 @@ def run(bench: Bench) -> None:
         for spec in bench.specs(SCENARIO):
             target = open_target(spec, bench.run, with_raw=False)
             manager = bench.manager(target.store)
+            cached = _near_cached(bench, spec)
             try:
                 outcomes: list[Outcome] = []
                 for module in modules:
-                    outcomes += _framework(bench, spec, module, manager)
+                    outcomes += _framework(bench, spec, module, manager, cached)
                 _summarise(bench, spec.name, outcomes)
             finally:
                 manager.close()
                 target.close()
+                if cached is not None:
+                    cached[1].close()
+                    cached[0].discard(cached[2])
     finally:
         for module in modules:
             module.cleanup()
 
 
-def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list[Outcome]:
+def _near_cached(bench: Bench, spec: StoreSpec) -> tuple[StoreSpec, Any, str] | None:
+    """The near-cached twin of ``spec`` (a spec whose URLs turn the cache on), a
+    manager on a store of it, and that store's URL; None for other stores."""
+    if spec.name not in NEAR_CACHE_STORES:
+        return None
+    plain = spec.url
+
+    def url(ctx: Any) -> str:
+        return plain(ctx) + "&near_cache=on"
+
+    def discard(cached_url: str) -> None:
+        spec.discard(cached_url.replace("&near_cache=on", ""))
+
+    twin = dataclasses.replace(spec, url=url, discard=discard)
+    store_url = twin.url(bench.run)
+    return twin, bench.manager(sw.open_store(store_url)), store_url
+
+
+def _framework(
+    bench: Bench,
+    spec: StoreSpec,
+    module: Any,
+    manager: Any,
+    cached: tuple[StoreSpec, Any, str] | None = None,
+) -> list[Outcome]:
     store = spec.name
     reason = module.available()
     if reason:
@@ -85,10 +121,14 @@ def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list
             contestants.append(item)
     if not contestants:
         return []
-    ours = None
+    ours = ours_cached = None
     try:
         ours = module.sessionware(manager, spec, bench.run)
         contenders = {"bare": module.bare(), "sw read": ours.read, "sw write": ours.write}
+        if cached is not None:
+            ours_cached = module.sessionware(cached[1], cached[0], bench.run)
+            contenders["swnc read"] = ours_cached.read
+            contenders["swnc write"] = ours_cached.write
         for contestant in contestants:
             contenders[f"{contestant.label} read"] = contestant.read
             contenders[f"{contestant.label} write"] = contestant.write
@@ -100,6 +140,8 @@ def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list
             contestant.close()
         if ours is not None:
             ours.close()
+        if ours_cached is not None:
+            ours_cached.close()
     outcomes = []
     for contestant in contestants:
         for kind in ("read", "write"):
@@ -109,6 +151,7 @@ def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list
                 kind,
                 result.difference_us(f"{contestant.label} {kind}", "bare"),
                 result.difference_us(f"sw {kind}", "bare"),
+                result.difference_us(f"swnc {kind}", "bare") if ours_cached else None,
             )
             outcomes.append(outcome)
             bench.report.add(
@@ -123,6 +166,7 @@ def _framework(bench: Bench, spec: StoreSpec, module: Any, manager: Any) -> list
                         "sessionware_us": outcome.sessionware_us,
                         "framework": module.NAME,
                         "bare_request_us": result.median_us("bare"),
+                        "near_cache_us": outcome.cached_us,
                     },
                 )
             )
@@ -147,3 +191,24 @@ def _summarise(bench: Bench, store: str, outcomes: list[Outcome]) -> None:
                 {"peer_us": fastest.peer_us, "sessionware_us": fastest.sessionware_us},
             )
         )
+        if fastest.cached_us is not None:
+            _near_cache_row(bench, store, kind, fastest)
+
+
+def _near_cache_row(bench: Bench, store: str, kind: str, fastest: Outcome) -> None:
+    assert fastest.cached_us is not None
+    speedup = fastest.peer_us / fastest.cached_us if fastest.cached_us > 0 else float("inf")
+    target = NEAR_CACHE_TARGETS[kind]
+    bench.report.add(
+        Row(
+            SCENARIO,
+            store,
+            f"near cache on ({fastest.framework}): speed-up vs fastest peer "
+            f"({fastest.peer}), {kind} request",
+            speedup,
+            "x",
+            f">= {target}",
+            speedup >= target,
+            {"peer_us": fastest.peer_us, "near_cache_us": fastest.cached_us},
+        )
+    )
