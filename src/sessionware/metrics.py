@@ -25,7 +25,7 @@ from typing import Any
 
 from .core.events import HOOKS
 from .core.visits import VisitTracker
-from .stores.base import STORE_OPERATIONS, AsyncStore, Store, StoreProxy
+from .stores.base import STORE_OPERATIONS, AsyncStore, Store, StoreProxy, unwrapped
 
 __all__ = ["Metrics", "PrometheusExporter"]
 
@@ -64,6 +64,7 @@ class Metrics:
         self._operations: dict[str, _Operation] = {
             op: _Operation(window) for op in TIMED_OPERATIONS
         }
+        self._near_cache: Any = None  # the CacheStats of a near-cached store
 
     # -- the store side -------------------------------------------------------------
 
@@ -81,7 +82,18 @@ class Metrics:
         is_async = inspect.iscoroutinefunction(store.load)
         proxy_class = _AsyncTimingProxy if is_async else _TimingProxy
         proxy: StoreProxy = proxy_class(store, self)
+        self.watch_near_cache(store)
         return proxy
+
+    def watch_near_cache(self, store: object) -> None:
+        """Report the hits, misses, invalidations and resets of the near cache of
+        ``store`` (or of a store it wraps) as ``snapshot()["near_cache"]``;
+        ``wrap_store`` does it for the store it wraps."""
+        for layer in unwrapped(store):
+            stats = getattr(getattr(layer, "cache", None), "stats", None)
+            if stats is not None and callable(getattr(stats, "snapshot", None)):
+                self._near_cache = stats
+                return
 
     # -- reading ----------------------------------------------------------------------
 
@@ -105,11 +117,14 @@ class Metrics:
             }
             for op, (count, errors, total, ordered) in raw.items()
         }
-        return {
+        result: dict[str, Any] = {
             "uptime_s": self._clock() - self._started,
             "events": events,
             "operations": operations,
         }
+        if self._near_cache is not None:
+            result["near_cache"] = self._near_cache.snapshot()
+        return result
 
 
 def _counter(hook: str) -> Callable[..., None]:

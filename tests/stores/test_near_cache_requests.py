@@ -146,3 +146,23 @@ def test_the_redis_channel_confirms_an_own_write_with_one_read(
         time.sleep(0.002)
     time.sleep(0.05)
     assert counted.channel_calls == ["load"]
+
+
+def test_metrics_report_the_near_caches_counters(plain_url: str) -> None:
+    from sessionware.metrics import Metrics
+
+    store = NearCacheStore(sw.open_store(plain_url))
+    metrics = Metrics()
+    timed = metrics.wrap_store(store)
+    try:
+        timed.setup()
+        wait_until_up(store)
+        timed.load("absent")
+        counters = metrics.snapshot()["near_cache"]
+        assert counters["misses"] == 1
+        assert set(counters) >= {"hits", "misses", "invalidations", "resets"}
+    finally:
+        drop = getattr(store.store, "drop_table", None)
+        if drop is not None:
+            drop()
+        timed.close()
