@@ -53,7 +53,8 @@ def source(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     elif backend == "ext:database":
         yield f"sqlite:///{tmp_path / 'beaker.db'}"
     else:
-        url: str = request.getfixturevalue("redis_url")
+        # Beaker's Redis keys have no prefix: a database of the test's own.
+        url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/13"
         yield url
         client = redis.Redis.from_url(url)
         for key in client.scan_iter(match="beaker_cache:*"):

@@ -13,6 +13,7 @@ plus ``timeout``; without one Beaker keeps sessions forever, and ``lifetime``
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from ..core.transition import PeerSession
 from ._redis import scan_prefixed
 
 __all__ = ["BACKENDS", "NAME", "BeakerCookie", "cookie", "sessions"]
+
+logger = logging.getLogger("sessionware")
 
 NAME = "beaker"
 BACKENDS = ("file", "ext:database", "ext:redis")
@@ -48,7 +51,11 @@ def sessions(
     options: dict[str, Any] = {"type": backend, "timeout": timeout, **session_options}
     options["data_dir" if backend == "file" else "url"] = source
     for session_id in _ids(source, backend, batch_size, now):
-        session = Session({}, id=session_id, use_cookies=False, **options)
+        try:
+            session = Session({}, id=session_id, use_cookies=False, **options)
+        except Exception as exc:  # whatever Beaker's serializer or cipher raised
+            logger.warning("beaker session %s...: unreadable (%s); skipped", session_id[:8], exc)
+            continue
         if session.is_new or not session:  # timed out, or gone meanwhile
             continue
         data = dict(session)
