@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -113,3 +114,16 @@ def test_after_the_transition_a_starsessions_cookie_is_refused(
     writes = target.writes()
     assert client.get("/whoami").text == "None None"
     assert target.writes() == writes
+
+
+def test_an_unreadable_stored_session_is_skipped_and_the_others_imported(
+    redis_url: str, redis_prefix: str, run_import: Import, target_url: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.set(redis_prefix + "f" * 32, b"not json", ex=60)
+    client.close()
+    with peer_client(redis_url, redis_prefix) as peer:
+        peer.post("/login")
+    result = run_import("starsessions", target_url, "--from", redis_url, "--prefix", redis_prefix)
+    assert result.exit_code == 0, result.output
+    assert "imported 1" in result.stdout

@@ -13,6 +13,7 @@ Flask-Login's ``_user_id`` in the data, when there, is the session's user.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import struct
@@ -29,6 +30,8 @@ from ..core.transition import PeerSession
 from ._redis import scan_prefixed
 
 __all__ = ["BACKENDS", "NAME", "FlaskSessionCookie", "cookie", "sessions"]
+
+logger = logging.getLogger("sessionware")
 
 NAME = "flask-session"
 BACKENDS = ("redis", "filesystem", "sqlalchemy")
@@ -72,7 +75,11 @@ def sessions(
 def _from_redis(url: str, prefix: str, batch_size: int, now: float) -> Iterator[PeerSession]:
     serializer = _serializer()
     for sid, value, expires_at in scan_prefixed(url, prefix, batch_size, now):
-        data = serializer.decode(value)
+        try:
+            data = serializer.decode(value)
+        except Exception as exc:  # the serializer's pickle fallback raises anything
+            logger.warning("flask-session %s...: unreadable (%s); skipped", sid[:8], exc)
+            continue
         yield PeerSession(sid, data, now, expires_at or now + DEFAULT_LIFETIME, _user(data))
 
 

@@ -8,6 +8,7 @@ key's TTL. The cookie (``session`` by default) carries the id itself.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -17,6 +18,8 @@ from ..core.transition import PeerSession
 from ._redis import scan_prefixed
 
 __all__ = ["NAME", "StarsessionsCookie", "cookie", "sessions"]
+
+logger = logging.getLogger("sessionware")
 
 NAME = "starsessions"
 #: starsessions' default ``RedisStore(prefix=...)``.
@@ -37,7 +40,11 @@ def sessions(
     """The live sessions of the starsessions ``RedisStore`` at ``url``."""
     serializer = serializer or JsonSerializer()
     for session_id, value, expires_at in scan_prefixed(url, prefix, batch_size, now):
-        data = serializer.deserialize(value)
+        try:
+            data = serializer.deserialize(value)
+        except ValueError as exc:  # not the serializer's JSON
+            logger.warning("starsessions %s...: unreadable (%s); skipped", session_id[:8], exc)
+            continue
         metadata = data.pop("__metadata__", None) or {}
         created_at = float(metadata.get("created", now))
         yield PeerSession(
