@@ -65,12 +65,43 @@ class _Calls(sw.StoreProxy):
 
 
 def run(bench: Bench) -> None:
+    for logged_in in (False, True):
+        _memory(bench, logged_in)
     for spec in bench.specs(SCENARIO, only=("redis", "postgresql")):
         with _server_counter(bench, spec) as (url, counter):
             if url is None:
                 continue
             for cached in (False, True):
                 _measure(bench, spec.name, url, counter, cached)
+
+
+def _memory(bench: Bench, logged_in: bool, sessions: int = 20_000) -> None:
+    """Bytes a cached session costs beyond its 1 KB payload (tracemalloc): the
+    record, its id, the cache's entry and LRU slot, and a logged-in user's index."""
+    import gc
+    import secrets
+    import tracemalloc
+
+    from sessionware.stores.near_cache import NearCache
+
+    cache = NearCache(max_entries=sessions, max_bytes=1 << 40)
+    cache.up()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(sessions):
+            user = f"user-{n}" if logged_in else None
+            record = sw.Record(secrets.token_hex(16), secrets.token_bytes(1024), 0.0, 1e12, 3, user)
+            cache.fill(cache.begin(record.id), record)
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    kind = "logged-in" if logged_in else "anonymous"
+    bench.report.add(
+        Row(SCENARIO, "any", f"memory per cached {kind} session beyond a 1 KB payload "
+            f"({sessions:,} sessions)", used / sessions - 1024, "B")
+    )  # fmt: skip
 
 
 def _measure(bench: Bench, store_name: str, url: str, counter: Any, cached: bool) -> None:
