@@ -55,9 +55,10 @@ def sql_rows(url: str, table: str) -> Callable[[Any], bytes]:
     return raw
 
 
-def redis_values(url: str, prefix: str) -> Callable[[Any], bytes]:
+def redis_values(url: str, prefix: str, cluster: bool = False) -> Callable[[Any], bytes]:
     def raw(store: Any) -> bytes:
-        client: Any = redis.Redis.from_url(url)
+        opened = redis.RedisCluster.from_url if cluster else redis.Redis.from_url
+        client: Any = opened(url)
         found: list[bytes] = []
         try:
             for key in client.scan_iter(f"{prefix}*"):
@@ -87,11 +88,15 @@ def place(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     if kind.startswith("sql-"):
         url, table = backend_url(request, kind.removeprefix("sql-")), unique_table("enc")
         return Place(url, {"table": table}, sql_rows(url, table))
+    if kind == "redis-cluster":
+        url, prefix = request.getfixturevalue("redis_cluster").url, unique_prefix("enc")
+        raw_url = url.replace("redis+cluster://", "redis://", 1)
+        return Place(url, {"prefix": prefix}, redis_values(raw_url, prefix, cluster=True))
     url, prefix = str(request.getfixturevalue("redis_url")), unique_prefix("enc")
     return Place(url, {"prefix": prefix}, redis_values(url, prefix))
 
 
-KINDS = ["file", "dbm", "sqlite", *(f"sql-{b}" for b in BACKENDS), "redis"]
+KINDS = ["file", "dbm", "sqlite", *(f"sql-{b}" for b in BACKENDS), "redis", "redis-cluster"]
 
 
 def cleaned(store: Any) -> None:
