@@ -89,3 +89,16 @@ def test_a_sentinel_failure_names_each_sentinel_instead_of_its_client_repr(flavo
     assert "<redis." not in message
     for port in ports:
         assert f"server 127.0.0.1:{port}" in message
+
+
+@FLAVOURS
+def test_a_failure_of_many_sentinels_names_every_one_without_being_cut(flavour: str) -> None:
+    ports = [free_port() for _ in range(4)]
+    hosts = ",".join(f"127.0.0.1:{port}" for port in ports)
+    with pytest.raises(StoreUnavailable) as caught:
+        open_in(flavour, f"redis+sentinel://:{PASSWORD}@{hosts}/mymaster")
+    reason = caught.value.reason
+
+    assert "\u2026" not in reason, reason  # not cut short
+    for port in ports:
+        assert f"server 127.0.0.1:{port} - ConnectionError: Connection refused" in reason

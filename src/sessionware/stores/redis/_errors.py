@@ -6,6 +6,7 @@ a URL or option that cannot be used, and redis-py's errors translated to
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 
@@ -85,6 +86,12 @@ _CLIENT_REPR = "<redis."
 _HOST_PORT = re.compile(r"\bhost=([^,()<>]+),port=(\d+)")
 #: redis-py 6+ reprs its errors as ``network:ConnectionError``; the class name says it.
 _ERROR_REPR = re.compile(r"\b[a-z_]+:([A-Z]\w*Error)\b")
+#: A Sentinel failure lists each sentinel as ``server host:port - ConnectionError:
+#: Error N connecting to host:port. <reason>``, up to the next one.
+_SERVER_FAILURE = re.compile(
+    r"server (?P<address>\S+) - ConnectionError: Error (?P<errno>-?\d+) connecting to "
+    r"(?P=address)\. (?P<rest>.*?)(?=, server |$)"
+)
 
 
 def store_error(url: str, exc: BaseException) -> StoreError:
@@ -101,9 +108,19 @@ def error_reason(url: str, exc: BaseException) -> str:
     repr of each sentinel's client (over 1,000 characters each), which is cut down
     to the address it names; the URL's password never appears."""
     text = _ERROR_REPR.sub(r"\1", _without_client_reprs(str(exc)))
+    text = _SERVER_FAILURE.sub(_short_failure, text)
     text = " ".join(text.split()) or type(exc).__name__
     text = redact_text(text, url)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "\u2026"
+
+
+def _short_failure(match: re.Match[str]) -> str:
+    """One sentinel's failure without what its ``server host:port`` already says:
+    ``Error 111 connecting to host:port. Connection refused.`` (or asyncio's
+    ``Connect call failed ('host', port).``) is ``Connection refused``."""
+    code = int(match["errno"])
+    reason = os.strerror(code) if code > 0 else match["rest"].strip()
+    return f"server {match['address']} - ConnectionError: {reason}"
 
 
 def _without_client_reprs(text: str) -> str:
