@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.test import AsyncClient, override_settings
 from django.test import Client as DjangoClient
-from django.test import override_settings
 from fastapi import FastAPI
 from flask import Flask, session
 from starlette.applications import Starlette
@@ -244,4 +244,23 @@ def test_django_exempts_a_token_request_from_csrf_but_not_a_cookie_request() -> 
         cookie_client = DjangoClient(enforce_csrf_checks=True)
         cookie_client.get("/set/note/apple")
         assert cookie_client.post("/set/note/pear").status_code == 403
+    close_stores()
+
+
+@pytest.mark.anyio
+async def test_django_under_asgi_serves_tokens_and_refuses_a_malformed_header() -> None:
+    client = AsyncClient()
+    with override_settings(
+        SESSIONWARE_STORE="memory://",
+        SESSIONWARE_TOKEN_HEADER="Authorization",
+        SESSIONWARE_TOKEN_ONLY=True,
+        MIDDLEWARE=DJANGO_MIDDLEWARE,
+    ):
+        close_stores()
+        first = await client.get("/async-count")
+        assert "sessionid" not in first.cookies
+        auth = {"Authorization": first.headers["Authorization"]}
+        assert (await client.get("/async-count", headers=auth)).content == b"2"
+        bad = await client.get("/async-count", headers={"Authorization": "Bearer a b"})
+        assert bad.status_code == 400
     close_stores()
