@@ -237,6 +237,19 @@ def test_list_limit_shows_the_newest_sessions_whatever_the_store_order(
     assert keys == [key_of(n) for n in (15, 14, 13, 12, 11)]
 
 
+def test_list_user_limit_shows_that_users_newest_sessions(
+    run: Run, filled: tuple[str, Any]
+) -> None:
+    url, store = filled
+    for n in range(8):
+        put(store, n, user="alice", created_ago=1000 - 10 * n)
+
+    result = run("list", url, "--user", "alice", "--limit", "3", "--json")
+
+    keys = [json.loads(line)["key"] for line in result.stdout.splitlines()]
+    assert keys == [key_of(n) for n in (7, 6, 5)]
+
+
 def test_list_of_an_empty_store_says_so(run: Run, filled: tuple[str, Any]) -> None:
     url, _ = filled
 
