@@ -37,7 +37,9 @@ unless the store reads its time through a clock you give it; then override the
 The revocation-marker tests (``mark_user_revoked`` / ``user_revoked_at``) run for
 every store; a store that keeps no markers (the manager then warns that a login
 racing ``revoke_user()`` may survive it) opts out with
-``revocation_markers = False`` on its test class.
+``revocation_markers = False`` on its test class. The tests of the optional
+``newest`` / ``delete_if_version`` (``stores.base.RecordListing``) skip, saying so,
+for a store without them.
 
 Also: ``FaultInjector`` (a store proxy that makes chosen operations fail) and
 ``hammer_one_session`` (many writers on one session; no update may be lost).
