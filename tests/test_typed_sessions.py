@@ -371,3 +371,18 @@ async def test_the_async_manager_treats_a_schema_violation_as_a_fresh_session(
             assert again.is_new
             assert again.typed == Cart()
     assert memory.load(session.key) is None
+
+
+def test_a_schema_without_equality_still_leaves_an_untouched_new_session_unstored(
+    store: MemoryStore, clock: Clock
+) -> None:
+    class Plain(msgspec.Struct, eq=False):
+        n: int = 0
+
+    manager = sw.SessionManager(store, secret_key=SECRET, clock=clock, schema=Plain)
+    with manager.scope(None) as session:
+        assert session.typed.n == 0
+    assert store.count() == 0
+    with manager.scope(None) as session:
+        session.typed.n = 1
+    assert store.count() == 1

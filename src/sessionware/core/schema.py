@@ -91,7 +91,8 @@ class TypedData(MutableMapping[str, Any]):
         return len(self._codec.fields) + len(self.extras)
 
     def __bool__(self) -> bool:
-        return bool(self.extras) or bool(self.value != self._codec.default)
+        # Compared encoded: a schema may not define equality (Struct(eq=False)).
+        return bool(self.extras) or self._codec.encoded_value(self.value) != self._codec.default
 
     def clear(self) -> None:
         self.value = self._codec.schema()
@@ -126,7 +127,7 @@ class SchemaCodec:
         self.is_mapping = _is_typed_dict(schema)
         self.fields = _fields(schema)
         try:
-            self.default = schema()
+            default = schema()
         except TypeError as exc:
             raise ValueError(
                 f"every field of a session schema needs a default ({schema.__name__}: {exc})"
@@ -144,6 +145,8 @@ class SchemaCodec:
         if codec not in formats:
             raise ValueError("a schema works with codec='json' or codec='msgpack'")
         self._encoder, self._decoder, self._loose = formats[codec]
+        #: A new session's data, encoded: what a session left untouched encodes to.
+        self.default: bytes = self.encoded_value(default)
 
     # -- the codec --------------------------------------------------------------------
 
@@ -151,6 +154,10 @@ class SchemaCodec:
         """A new session's data: the schema's defaults."""
         value = self.schema()
         return value if self.is_mapping else TypedData(value, {}, self)
+
+    def encoded_value(self, value: Any) -> bytes:
+        """The schema object alone, encoded (to compare with ``default``)."""
+        return self._encoder.encode(value)  # type: ignore[no-any-return]
 
     def encode(self, data: Any) -> bytes:
         if type(data) is TypedData:
