@@ -20,7 +20,8 @@ Everything SQL is in this package. Hand-written and flavour-neutral:
   ``_prepared`` statements, with ``_liveness`` pings and the ``_greenlet_bridge``.
 
 ``_async/store.py`` is the source of ``_sync/store.py``, which
-``scripts/unasync.py`` generates.
+``scripts/unasync.py`` generates; ``_async/failover.py`` (its retries through a
+database restart, until ``failover_timeout``) likewise of ``_sync/failover.py``.
 """
 
 from __future__ import annotations
