@@ -146,7 +146,7 @@ def _rows(
     unit = "commands" if store == "redis" else "statements"
     note = ""
     if cached and kind == "write" and store == "redis":
-        note = " (with the channel's confirmation read, off the request path)"
+        note = " (with any confirmation read of the channel, off the request path)"
     bench.report.add(
         Row(SCENARIO, store, f"{label}: server {unit} per {kind} request{note}",
             commands, "", server_target, server_ok)

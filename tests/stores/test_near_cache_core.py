@@ -179,3 +179,29 @@ def test_a_read_older_than_a_named_change_on_its_way_is_not_kept() -> None:
     cache.invalidate("a", 3)
     cache.fill(ticket, record("a", 2))
     assert cache.get("a", NOW) is None
+
+
+def test_a_store_without_an_invalidation_channel_gets_no_near_cache() -> None:
+    import sessionware as sw
+    from sessionware.stores.near_cache import NearCacheUnsupported
+
+    with pytest.raises(NearCacheUnsupported, match="no invalidation channel"):
+        sw.open_store("memory://?near_cache=on")
+
+
+def test_the_near_cache_options_are_taken_off_the_url() -> None:
+    from sessionware.stores.near_cache import NearCacheSettings, take_settings
+
+    url, settings = take_settings("redis://h/0?prefix=a:&near_cache=on&near_cache_entries=5", {})
+    assert url == "redis://h/0?prefix=a:"
+    assert settings == NearCacheSettings(max_entries=5)
+    assert take_settings("redis://h/0?near_cache=off", {}) == ("redis://h/0", None)
+
+
+def test_a_write_under_way_settles_the_confirmation_of_the_version_it_replaces() -> None:
+    cache = cache_with()
+    cache.written(cache.begin("a", write=True, version=2), "a", record("a", 2))
+    cache.invalidate("a")
+    assert cache.needs_confirmation("a", 2)
+    cache.begin("a", write=True, version=3)
+    assert not cache.needs_confirmation("a", 2)

@@ -278,6 +278,17 @@ class NearCache:
             for key in list(self._users.get(user_id, ())):
                 self._evict(key)
 
+    def needs_confirmation(self, key: str, version: int) -> bool:
+        """Whether the cached ``version`` of ``key`` still waits for a confirming
+        read. Not when it is gone or replaced, nor while a write of this process is
+        under way for the key: that compare-and-set against ``version`` settles it
+        (done: nobody deleted or replaced the key in between; failed: evicted)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.record.version != version:
+                return False
+            return not any(ticket.write for ticket in self._tickets.get(key, ()))
+
     def take_validations(self) -> list[tuple[str, int]]:
         with self._lock:
             pending, self.validations = self.validations, []

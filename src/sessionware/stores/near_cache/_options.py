@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 __all__ = ["NearCacheSettings", "NearCacheUnsupported", "take_settings"]
 
@@ -32,16 +32,16 @@ def take_settings(url: str, options: dict[str, Any]) -> tuple[str, NearCacheSett
     """``url`` without the near cache's query parameters, and its settings (None:
     no near cache). Removes the near cache's keywords from ``options``."""
     given = {name: options.pop(name) for name in NAMES if name in options}
-    parts = urlsplit(url)
+    base, _, query = url.partition("?")
     kept: list[str] = []
-    for piece in parts.query.split("&") if parts.query else ():
+    for piece in query.split("&") if query else ():
         pairs = parse_qsl(piece, keep_blank_values=True)
         if pairs and pairs[0][0] in NAMES:
             given.setdefault(pairs[0][0], pairs[0][1])
         else:
             kept.append(piece)  # as written: the store parses it
-    if parts.query and len(kept) != parts.query.count("&") + 1:
-        url = urlunsplit(parts._replace(query="&".join(kept)))
+    if query and len(kept) != query.count("&") + 1:
+        url = f"{base}?{'&'.join(kept)}" if kept else base
     if not given or not _switch(given.get("near_cache", "on")):
         return url, None
     defaults = NearCacheSettings()

@@ -24,6 +24,8 @@ logger = logging.getLogger("sessionware.stores.near_cache")
 
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 2.0
+#: Seconds the confirmer waits after being woken before it re-reads keys.
+CONFIRM_PAUSE = 0.002
 
 
 class AsyncChannel:
@@ -81,12 +83,18 @@ class AsyncChannel:
     async def _confirm_echoes(self) -> None:
         while not self._stopping:
             await self._confirm.wait()
+            # A short wait batches the confirmations of writes in a row: a write
+            # under way then settles the one before (``needs_confirmation``), and
+            # the thread wakes once per pause, not once per write.
+            await async_pause(CONFIRM_PAUSE)
             if not self._stopping:
                 await self._validate()
 
     async def _validate(self) -> None:
         """Re-read each key whose echo may have carried another process's change."""
         for key, version in self.cache.take_validations():
+            if not self.cache.needs_confirmation(key, version):
+                continue
             ticket = self.cache.begin(key)
             try:
                 record = await self.store.load(key)
