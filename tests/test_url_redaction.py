@@ -116,11 +116,10 @@ def test_a_redis_store_repr_never_shows_a_credential(url: str) -> None:
     assert_no_secret(repr(store))
 
 
-def test_a_sql_store_repr_never_shows_a_query_password() -> None:
+def test_a_sql_store_repr_never_shows_a_query_password(postgres_url: str) -> None:
     # The test server trusts local connections, so the password is carried, not checked.
-    store: Any = sw.open_store(
-        f"postgresql+psycopg://postgres@127.0.0.1:5432/test?password={PASSWORD}"
-    )
+    joiner = "&" if "?" in postgres_url else "?"
+    store: Any = sw.open_store(f"{postgres_url}{joiner}password={PASSWORD}")
     try:
         assert_no_secret(repr(store))
     finally:
