@@ -336,3 +336,24 @@ def test_without_token_header_the_header_is_ignored() -> None:
     answer = wsgi_caller()("/set?apple", bearer("anything"))
     assert "set-cookie" in answer.headers
     assert "authorization" not in answer.headers
+
+
+def test_a_wsgi_subclass_opens_a_token_requests_session_as_a_cookie_requests() -> None:
+    # Transition modes override open_session: a token client must reach it too.
+    manager = sw.SessionManager(MemoryStore(), secret_key=SECRET, visit_tracker=False)
+    opened: list[str | None] = []
+
+    class Recording(WSGIMiddleware):
+        def open_session(self, environ: Any, cookie_value: str | None) -> sw.Session:
+            opened.append(cookie_value)
+            return super().open_session(environ, cookie_value)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["test.manager"] = manager
+        return wsgi_app(environ, start_response)
+
+    middleware = Recording(app, manager, secure=False, token_header="Authorization")
+    client = Client(middleware, use_cookies=False)
+    token = client.get("/set?pear").headers["Authorization"].removeprefix("Bearer ")
+    assert client.get("/get", headers=bearer(token)).get_data(as_text=True) == "pear"
+    assert opened == [None, token]

@@ -22,10 +22,11 @@ covered too: the middleware then answers the lifespan protocol itself.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .context import current_session
 from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_insecure
@@ -192,6 +193,17 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
             logger.exception("closing the session manager at shutdown failed")
 
 
+class _Forgotten(enum.Enum):
+    FORGOTTEN = enum.auto()  # a 5xx: the request's changes were dropped
+
+
+FORGOTTEN: Final = _Forgotten.FORGOTTEN
+
+
+class _SaveFailed(Exception):
+    """The store failed to save the session; the response becomes a 500."""
+
+
 @dataclass(slots=True, eq=False)
 class SessionExchange:
     """One connection's session and the decisions taken on it."""
@@ -216,7 +228,9 @@ class SessionExchange:
         send = self.downstream
         assert send is not None
         if message["type"] == "http.response.start":
-            if not await self._add_session_headers(message):
+            try:
+                await self._add_session_headers(message)
+            except _SaveFailed:
                 self.replaced = True
                 await _answer_500(send)
                 return
@@ -224,30 +238,34 @@ class SessionExchange:
             return  # the 500 went out instead of this response
         await send(message)
 
-    async def _add_session_headers(self, message: Message) -> bool:
-        """Save or forget by status; add the headers. False when the save failed."""
+    async def _saved(self, status: int) -> str | _Forgotten | None:
+        """Forget on a 5xx, else save: the signed id to send back, or None.
+        ``_SaveFailed`` (logged) when the store failed."""
+        if status >= 500:
+            await self.forget()
+            return FORGOTTEN
+        self.settled = True
+        try:
+            return await self.manager.save_changes(self.session)
+        except Exception:
+            logger.exception("saving the session failed; answering 500")
+            raise _SaveFailed from None
+
+    async def _add_session_headers(self, message: Message) -> None:
+        """Save or forget by status; add the headers."""
         session = self.session
         set_cookie = None
-        if message["status"] >= 500:
-            await self.forget()
-        else:
-            self.settled = True
-            try:
-                cookie_value = await self.manager.save_changes(session)
-            except Exception:
-                logger.exception("saving the session failed; answering 500")
-                return False
-            if cookie_value is not None or session.invalidated:
-                set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
-                if self.insecure_where is not None and cookie_value is not None:
-                    warn_if_insecure(False, True, self.insecure_where)
+        cookie_value = await self._saved(message["status"])
+        if cookie_value is not FORGOTTEN and (cookie_value is not None or session.invalidated):
+            set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+            if self.insecure_where is not None and cookie_value is not None:
+                warn_if_insecure(False, True, self.insecure_where)
         if varies_on_cookie(session, set_cookie):
             headers = list(message.get("headers") or ())
             if set_cookie is not None:
                 headers.append((b"set-cookie", set_cookie.encode("latin-1")))
             headers.append(_VARY_COOKIE)
             message["headers"] = headers
-        return True
 
 
 @dataclass(slots=True, eq=False)
@@ -258,32 +276,23 @@ class TokenExchange(SessionExchange):
     token: TokenOptions | None = field(default=None, init=False)
     via_token: bool = field(default=False, init=False)
 
-    async def _add_session_headers(self, message: Message) -> bool:
+    async def _add_session_headers(self, message: Message) -> None:
         session, options = self.session, self.token
         assert options is not None
         added: list[tuple[bytes, bytes]] = []
-        if message["status"] >= 500:
-            await self.forget()
-        else:
-            self.settled = True
-            try:
-                cookie_value = await self.manager.save_changes(session)
-            except Exception:
-                logger.exception("saving the session failed; answering 500")
-                return False
-            if cookie_value is not None or session.invalidated:
-                via_token, invalidated = self.via_token, session.invalidated
-                if options.sends_cookie(via_token):
-                    set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
-                    if set_cookie is not None:
-                        added.append((b"set-cookie", set_cookie.encode("latin-1")))
-                sent = options.after_save(cookie_value, invalidated, via_token, self.had_cookie)
-                if sent is not None:
-                    added.append((options.sent_as.lower().encode(), sent.encode("latin-1")))
+        cookie_value = await self._saved(message["status"])
+        if cookie_value is not FORGOTTEN and (cookie_value is not None or session.invalidated):
+            via_token, invalidated = self.via_token, session.invalidated
+            if options.sends_cookie(via_token):
+                set_cookie = self.cookie.after_save(session, cookie_value, self.had_cookie)
+                if set_cookie is not None:
+                    added.append((b"set-cookie", set_cookie.encode("latin-1")))
+            sent = options.after_save(cookie_value, invalidated, via_token, self.had_cookie)
+            if sent is not None:
+                added.append((options.sent_as.lower().encode(), sent.encode("latin-1")))
         if added or session.accessed:
             added.append((b"vary", options.vary.encode()))
             message["headers"] = [*(message.get("headers") or ()), *added]
-        return True
 
 
 async def _answer(send: Send, status: int, text: str) -> None:

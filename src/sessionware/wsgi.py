@@ -55,8 +55,14 @@ class SessionMiddleware(_Middleware):
             return self._call_with_token(environ, start_response)
         cookie_value = read_cookie(environ.get("HTTP_COOKIE"), self.cookie.name)
         session = self.open_session(environ, cookie_value)
-        environ[ENVIRON_KEY] = session
         response = _Response(self, session, cookie_value is not None, start_response)
+        return self._serve(environ, session, response)
+
+    def _serve(
+        self, environ: WSGIEnvironment, session: Session, response: _Response
+    ) -> Iterable[bytes]:
+        """Run the app on ``session``; ``response`` saves it as the headers go out."""
+        environ[ENVIRON_KEY] = session
         if self._insecure_where is not None and environ.get("wsgi.url_scheme") == "https":
             response.insecure_where = self._insecure_where
         token = current_session.set(session)
@@ -91,19 +97,10 @@ class SessionMiddleware(_Middleware):
         except TokenRefused as exc:
             logger.warning("answering 400: %s", exc)
             return _refuse(start_response, str(exc))
-        session = self.manager.open(opened)
-        environ[ENVIRON_KEY] = session
+        session = self.open_session(environ, opened)
         response = _TokenResponse(self, session, cookie_value is not None, start_response)
         response.via_token = via_token
-        token = current_session.set(session)
-        try:
-            body = self.app(environ, response.start_response)
-        except BaseException:
-            self.manager.forget_changes(session)
-            raise
-        finally:
-            current_session.reset(token)
-        return response.finish(body)
+        return self._serve(environ, session, response)
 
     def token_session_headers(
         self, session: Session, had_cookie: bool, status: str, via_token: bool
@@ -191,10 +188,12 @@ class _Response:
         status, headers, exc_info = self.pending
         self.pending = None
         self.sent = True
-        extra = self._middleware.session_headers(
+        return self._start_response(status, headers + self._session_headers(status), exc_info)
+
+    def _session_headers(self, status: str) -> list[tuple[str, str]]:
+        return self._middleware.session_headers(
             self._session, self._had_cookie, status, self.insecure_where
         )
-        return self._start_response(status, headers + extra, exc_info)
 
     def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
         self._returned = True
@@ -225,15 +224,10 @@ class _TokenResponse(_Response):
 
     via_token: bool = field(default=False, init=False)
 
-    def _send_headers(self) -> Callable[[bytes], object]:
-        assert self.pending is not None
-        status, headers, exc_info = self.pending
-        self.pending = None
-        self.sent = True
-        extra = self._middleware.token_session_headers(
+    def _session_headers(self, status: str) -> list[tuple[str, str]]:
+        return self._middleware.token_session_headers(
             self._session, self._had_cookie, status, self.via_token
         )
-        return self._start_response(status, headers + extra, exc_info)
 
 
 def _refuse(start_response: StartResponse, reason: str) -> list[bytes]:
