@@ -90,6 +90,10 @@ class AsyncChannel:
             if not self._stopping:
                 await self._validate()
 
+    def catch_up(self) -> None:
+        """Apply the messages already received, before the cache is read (see the
+        Redis channel's sync flavour); nothing to do where a listener reads them."""
+
     async def _validate(self) -> None:
         """Re-read each key whose echo may have carried another process's change."""
         for key, version in self.cache.take_validations():

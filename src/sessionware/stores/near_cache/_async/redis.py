@@ -14,19 +14,34 @@ exists for the sync client only, keeps raw replies per command (a hit would stil
 run the store's load path and decode), tracks keys per pool connection (each must
 be drained before a hit is trusted), and the store's writes are Lua scripts, whose
 own invalidations would evict the record just written.
+
+How the messages are read differs by flavour. The async listener is a task that
+awaits each message as it comes (waking a task is cheap). The sync flavour pulls:
+every load first applies what the connection has already received (``catch_up``:
+a non-blocking poll of its socket, a few microseconds), so a request never reads
+the cache past an invalidation that has arrived, and this process's own write's
+echo is read by its next request rather than by a thread woken for it (a thread
+switch and a GIL hand-off per write cost more than the round trip the cache
+saves). A background thread reads the connection every 20 ms as well, so a lost
+connection is noticed and the server's buffer never fills while no requests come.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
+from ...._synchronization import async_pause
 from .._cache import NearCache
 from .channel import AsyncChannel
 
 __all__ = ["AsyncRedisChannel", "supports_redis"]
 
 INVALIDATE = b"__redis__:invalidate"
+IS_ASYNC = True
+#: Seconds between the sync flavour's background reads of the connection.
+PULL_PERIOD = 0.02
 
 
 def supports_redis(store: Any) -> bool:
@@ -58,6 +73,8 @@ class AsyncRedisChannel(AsyncChannel):
         self._connection: Any = None
         #: The server's id of the listening connection (``CLIENT KILL ID`` in tests).
         self.client_id: int | None = None
+        self._reading = threading.Lock()  # one reader of the connection at a time
+        self._broken = False
 
     async def _connect(self) -> None:
         connection = self._connection_class(**self._options)
@@ -72,13 +89,39 @@ class AsyncRedisChannel(AsyncChannel):
         await connection.read_response()
         await connection.send_command("SUBSCRIBE", INVALIDATE)
         await connection.read_response()
+        self._broken = False
 
     async def _listen(self) -> None:
         connection = self._connection
+        if IS_ASYNC:
+            while not self._stopping:
+                self._handle(await connection.read_response())
+            return
         while not self._stopping:
-            message = await connection.read_response()
-            if not isinstance(message, list) or len(message) < 3 or message[0] != b"message":
-                continue
+            await async_pause(PULL_PERIOD)
+            self.catch_up()
+            if self._broken:
+                raise ConnectionError("the invalidation connection was lost")
+
+    def catch_up(self) -> None:
+        """Apply every message the connection has received (sync flavour; a no-op
+        in the async one, whose task reads them as they come). A failure empties
+        the cache at once; the background thread then reconnects."""
+        if IS_ASYNC:
+            return
+        connection = self._connection
+        if connection is None or self._broken or not self.cache.is_up:
+            return  # connecting, reconnecting or stopped: nothing is cached
+        with self._reading:
+            try:
+                while connection.can_read(timeout=0):
+                    self._handle(connection.read_response())
+            except Exception:
+                self._broken = True
+                self.cache.reset()
+
+    def _handle(self, message: Any) -> None:
+        if isinstance(message, list) and len(message) >= 3 and message[0] == b"message":
             self._report(message[2])
 
     def _report(self, keys: list[bytes] | None) -> None:
@@ -94,7 +137,8 @@ class AsyncRedisChannel(AsyncChannel):
                 self.cache.invalidate(key[len(session_start) : -1])
 
     async def _disconnect(self) -> None:
-        connection, self._connection = self._connection, None
+        with self._reading:
+            connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.disconnect()

@@ -89,6 +89,7 @@ class AsyncNearCacheStore:
 
     async def load(self, id: str) -> Record | None:
         cache = self.cache
+        self.channel.catch_up()
         record = cache.get(id, self._clock())
         if record is not None:
             return record

@@ -91,6 +91,10 @@ class Channel:
             if not self._stopping:
                 self._validate()
 
+    def catch_up(self) -> None:
+        """Apply the messages already received, before the cache is read (see the
+        Redis channel's sync flavour); nothing to do where a listener reads them."""
+
     def _validate(self) -> None:
         """Re-read each key whose echo may have carried another process's change."""
         for key, version in self.cache.take_validations():
