@@ -20,6 +20,7 @@ __all__ = [
     "CliContext",
     "CliError",
     "CliUsageError",
+    "batch_size_option",
     "err",
     "explain",
     "opened_store",
@@ -29,6 +30,19 @@ __all__ = [
 
 #: Output that is not a terminal (a pipe, a file) is not cut to 80 columns.
 PIPE_WIDTH = 160
+
+
+def batch_size_option(
+    default: int, help: str, maximum: int | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--batch-size``: how many sessions one bounded batch of a bulk command handles."""
+    return click.option(
+        "--batch-size",
+        default=default,
+        show_default=True,
+        type=click.IntRange(min=1, max=maximum),
+        help=help,
+    )
 
 
 def out() -> Console:

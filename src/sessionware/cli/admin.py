@@ -15,7 +15,7 @@ from rich.table import Table
 from ..core.record import Record
 from ..stores.base import Store
 from ..stores.listing import newest_first, newest_records
-from ._common import CliError, err, opened_store, out, resolve_key
+from ._common import CliError, batch_size_option, err, opened_store, out, resolve_key
 from ._format import decode_data, expires_in, hexdump, human_bytes, local_time
 from ._stats import StoreStats, gather_stats, live_records
 
@@ -218,7 +218,7 @@ def revoke_user(url: str, user_id: str) -> None:
 @URL
 @click.option("--all", "everything", is_flag=True, help="Delete every live session too.")
 @click.option("--yes", is_flag=True, help="Do not ask before deleting live sessions.")
-@click.option("--batch-size", default=PURGE_BATCH, show_default=True, type=click.IntRange(1))
+@batch_size_option(PURGE_BATCH, "Sessions deleted per batch (with --all).")
 def purge(url: str, everything: bool, yes: bool, batch_size: int) -> None:
     """Remove expired sessions; with --all, every session, in bounded batches."""
     with opened_store(url) as store:

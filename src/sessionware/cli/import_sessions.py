@@ -25,7 +25,7 @@ from ..errors import redact_url
 from ..importers import PEERS, peer_module
 from ..importers.copy import import_sessions as copy_sessions
 from ..importers.copy import verify
-from ._common import CliError, CliUsageError, err, opened_store, out
+from ._common import CliError, CliUsageError, batch_size_option, err, opened_store, out
 
 __all__ = ["import_sessions"]
 
@@ -103,7 +103,7 @@ def _setup_django(settings_module: str | None) -> None:
     help="The codec of the manager that will read the sessions (flask: the "
     "Flask integration's default).",
 )
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@batch_size_option(500, "Sessions copied per batch.", maximum=100_000)
 def import_sessions(
     peer: str,
     target_url: str,

@@ -26,7 +26,7 @@ import msgspec
 from ..core.encryption import DecryptionError, RecordCipher, is_sealed
 from ..core.record import Record
 from ..stores.base import Store
-from ._common import CliError, CliUsageError, opened_store, out
+from ._common import CliError, CliUsageError, batch_size_option, opened_store, out
 from .migrate import _progress
 
 __all__ = ["RekeyReport", "rekey", "rekey_record", "rekey_sessions"]
@@ -117,13 +117,7 @@ def cipher_from_environment() -> RecordCipher:
 
 @click.command()
 @click.argument("url")
-@click.option(
-    "--batch-size",
-    default=500,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Sessions re-encrypted per batch.",
-)
+@batch_size_option(500, "Sessions re-encrypted per batch.")
 @click.option(
     "--pause",
     default=0.0,
