@@ -3,7 +3,9 @@ are sessionware's: an administrator is a visitor whose session says so."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -15,6 +17,7 @@ from starlette.testclient import TestClient
 import sessionware as sw
 from sessionware.admin import AdminConfigurationError, AsyncAdminApp
 from sessionware.integrations.starlette import SessionMiddleware
+from sessionware.stores.listing import async_newest_records
 from sessionware.stores.memory import AsyncMemoryStore
 
 from .support import SECRET, async_logged_in, token_in
@@ -106,6 +109,52 @@ def test_the_asgi_admin_lists_sessions(admin: TestClient, manager: sw.AsyncSessi
     table = admin.get("/sessions-admin/sessions", params={"user": "ali"}).text
 
     assert 'data-user="alice"' in table
+
+
+class StoreWithoutListing:
+    """A store of one's own without the optional ``RecordListing`` part (``newest``):
+    the memory store's other operations."""
+
+    def __init__(self, store: AsyncMemoryStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("newest", "delete_if_version"):
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+
+def put_sessions(store: AsyncMemoryStore, count: int) -> None:
+    """``count`` sessions, written oldest first: store order is not newest first."""
+    for n in range(count):
+        asyncio.run(store.save(sw.Record(f"{n:040x}", b"{}", 1000.0 + n, 4e9, 1, f"user{n:02d}")))
+
+
+def test_the_table_of_a_store_without_newest_is_newest_first(
+    manager: sw.AsyncSessionManager,
+) -> None:
+    store = manager.store
+    assert isinstance(store, AsyncMemoryStore)
+    put_sessions(store, 25)
+    own = StoreWithoutListing(store)
+    app = AsyncAdminApp(manager, authorize=lambda request: True, store=own)
+
+    first = TestClient(app).get("/sessions").text
+
+    assert 'data-user="user24"' in first
+    assert 'data-user="user00"' not in first  # on page 2
+
+
+def test_the_newest_of_a_store_without_newest_are_the_limits_worth(
+    manager: sw.AsyncSessionManager,
+) -> None:
+    store = manager.store
+    assert isinstance(store, AsyncMemoryStore)
+    put_sessions(store, 10)
+
+    newest = asyncio.run(async_newest_records(StoreWithoutListing(store), 3))
+
+    assert [record.user_id for record in newest] == ["user09", "user08", "user07"]
 
 
 def test_an_oversized_body_is_refused(admin: TestClient) -> None:

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 import sessionware as sw
 from sessionware.admin import AdminApp, AdminConfigurationError
+from sessionware.admin._sync.operations import SCAN_LIMIT
 from sessionware.admin.csrf import COOKIE_NAME
 from sessionware.metrics import Metrics
 
@@ -269,6 +270,31 @@ def test_the_table_is_paged_newest_first(
     assert 'data-user="user24"' in first
     assert 'data-user="user00"' in second
     assert 'data-user="user24"' not in second
+
+
+def test_the_table_shows_the_newest_sessions_when_the_store_holds_more_than_it_reads(
+    admin: AdminClient, store: sw.Store
+) -> None:
+    for n in range(SCAN_LIMIT + 1):  # written oldest first: store order is not newest first
+        store.save(sw.Record(f"{n:040x}", b"{}", 1000.0 + n, 4e9, 1, f"user{n:04d}"))
+
+    table = admin.get("/admin/sessions").text
+
+    assert f'data-user="user{SCAN_LIMIT:04d}"' in table
+    assert 'data-user="user0000"' not in table
+    assert "only the newest sessions of the store were read" in table
+
+
+def test_a_search_finds_the_newest_match_when_the_store_holds_more_than_it_reads(
+    admin: AdminClient, store: sw.Store
+) -> None:
+    for n in range(SCAN_LIMIT + 1):
+        user = "carol" if n == SCAN_LIMIT else f"user{n:04d}"
+        store.save(sw.Record(f"{n:040x}", b"{}", 1000.0 + n, 4e9, 1, user))
+
+    table = admin.get("/admin/sessions", user="car").text
+
+    assert 'data-user="carol"' in table
 
 
 def test_a_user_name_is_escaped(admin: AdminClient, manager: sw.SessionManager) -> None:

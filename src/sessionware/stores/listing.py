@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..core.record import Record
-from .base import Store
+from .base import AsyncStore, Store
 
-__all__ = ["newest_first", "newest_keys", "newest_order", "newest_records"]
+__all__ = [
+    "async_newest_records",
+    "newest_first",
+    "newest_keys",
+    "newest_order",
+    "newest_records",
+]
 
 
 def newest_order(record: Record) -> tuple[float, str]:
@@ -50,3 +57,32 @@ def _loaded(store: Store, keys: Iterable[str]) -> Iterator[Record]:
         record = store.load(key)
         if record is not None:  # listed a moment ago, expired or deleted since
             yield record
+
+
+async def async_newest_records(store: AsyncStore, limit: int) -> list[Record]:
+    """``newest_records`` of an async store: ``await store.newest(limit)``, or every
+    live record read once, keeping the ``limit`` newest in a bounded heap."""
+    newest = getattr(store, "newest", None)
+    if newest is not None:
+        records: list[Record] = await newest(limit)
+        return records
+    kept: list[tuple[tuple[float, str], Record]] = []  # a min-heap: the oldest kept first
+    keys = store.ids()
+    try:
+        async for key in keys:
+            record = await store.load(key)
+            if record is not None:  # listed a moment ago, expired or deleted since
+                _keep(kept, record, limit)
+    finally:
+        close: Any = getattr(keys, "aclose", None)
+        if close is not None:
+            await close()
+    return newest_first((record for _, record in kept), limit)
+
+
+def _keep(kept: list[tuple[tuple[float, str], Record]], record: Record, limit: int) -> None:
+    entry = (newest_order(record), record)
+    if len(kept) < limit:
+        heapq.heappush(kept, entry)
+    elif limit > 0 and entry[0] > kept[0][0]:
+        heapq.heapreplace(kept, entry)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.record import Record
 from ...stores.base import AsyncStore
+from ...stores.listing import async_newest_records
 from ..listing import Detail, Listing, detail_of, is_store_key, matches, page_of
 
 if TYPE_CHECKING:
@@ -19,41 +20,34 @@ if TYPE_CHECKING:
 
 __all__ = ["SCAN_LIMIT", "AsyncAdminOperations"]
 
-#: The table reads at most this many sessions per search (a scan: a store has no
-#: index on users' name fragments); the page says when the scan was cut short.
+#: The table reads at most this many sessions, the newest (a search picks among
+#: them: a store has no index on users' name fragments); the page says when the
+#: store holds more.
 SCAN_LIMIT = 5000
-IS_ASYNC = True
 
 
 class AsyncAdminOperations:
-    def __init__(self, manager: AsyncSessionManager, store: AsyncStore | None = None) -> None:
+    """``scan_limit``: how many of the newest sessions the table reads."""
+
+    def __init__(
+        self,
+        manager: AsyncSessionManager,
+        store: AsyncStore | None = None,
+        *,
+        scan_limit: int = SCAN_LIMIT,
+    ) -> None:
         self.manager = manager
         self.store: AsyncStore = manager.store if store is None else store
+        self.scan_limit = scan_limit
 
     async def listing(self, query: str, page: int) -> Listing:
-        """Page ``page`` of the live sessions whose user contains ``query``."""
+        """Page ``page`` of the newest live sessions whose user contains ``query``."""
         needle = query.casefold()
-        records, truncated = await self._scan(needle)
+        newest = await async_newest_records(self.store, self.scan_limit)
         live = await self.store.count()
-        return page_of(records, query, page, time.time(), live=live, truncated=truncated)
-
-    async def _scan(self, needle: str) -> tuple[list[Record], bool]:
-        keys = self.store.ids()
-        found: list[Record] = []
-        seen = 0
-        try:
-            async for key in keys:
-                seen += 1
-                if seen > SCAN_LIMIT:
-                    return found, True
-                record = await self.store.load(key)
-                if record is not None and matches(record, needle):
-                    found.append(record)
-        finally:
-            close: Any = getattr(keys, "aclose" if IS_ASYNC else "close", None)
-            if close is not None:
-                await close()
-        return found, False
+        found = [record for record in newest if matches(record, needle)]
+        truncated = live > self.scan_limit
+        return page_of(found, query, page, time.time(), live=live, truncated=truncated)
 
     async def live_count(self) -> int:
         return await self.store.count()

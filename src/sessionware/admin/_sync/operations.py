@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.record import Record
 from ...stores.base import Store
+from ...stores.listing import newest_records
 from ..listing import Detail, Listing, detail_of, is_store_key, matches, page_of
 
 if TYPE_CHECKING:
@@ -20,41 +21,34 @@ if TYPE_CHECKING:
 
 __all__ = ["SCAN_LIMIT", "AdminOperations"]
 
-#: The table reads at most this many sessions per search (a scan: a store has no
-#: index on users' name fragments); the page says when the scan was cut short.
+#: The table reads at most this many sessions, the newest (a search picks among
+#: them: a store has no index on users' name fragments); the page says when the
+#: store holds more.
 SCAN_LIMIT = 5000
-IS_ASYNC = False
 
 
 class AdminOperations:
-    def __init__(self, manager: SessionManager, store: Store | None = None) -> None:
+    """``scan_limit``: how many of the newest sessions the table reads."""
+
+    def __init__(
+        self,
+        manager: SessionManager,
+        store: Store | None = None,
+        *,
+        scan_limit: int = SCAN_LIMIT,
+    ) -> None:
         self.manager = manager
         self.store: Store = manager.store if store is None else store
+        self.scan_limit = scan_limit
 
     def listing(self, query: str, page: int) -> Listing:
-        """Page ``page`` of the live sessions whose user contains ``query``."""
+        """Page ``page`` of the newest live sessions whose user contains ``query``."""
         needle = query.casefold()
-        records, truncated = self._scan(needle)
+        newest = newest_records(self.store, self.scan_limit)
         live = self.store.count()
-        return page_of(records, query, page, time.time(), live=live, truncated=truncated)
-
-    def _scan(self, needle: str) -> tuple[list[Record], bool]:
-        keys = self.store.ids()
-        found: list[Record] = []
-        seen = 0
-        try:
-            for key in keys:
-                seen += 1
-                if seen > SCAN_LIMIT:
-                    return found, True
-                record = self.store.load(key)
-                if record is not None and matches(record, needle):
-                    found.append(record)
-        finally:
-            close: Any = getattr(keys, "aclose" if IS_ASYNC else "close", None)
-            if close is not None:
-                close()
-        return found, False
+        found = [record for record in newest if matches(record, needle)]
+        truncated = live > self.scan_limit
+        return page_of(found, query, page, time.time(), live=live, truncated=truncated)
 
     def live_count(self) -> int:
         return self.store.count()
