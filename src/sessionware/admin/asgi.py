@@ -7,41 +7,20 @@ or FastAPI); ``authorize`` receives a ``starlette.requests.Request``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..stores.base import AsyncStore
 from ._async.handler import AsyncAdminHandler
 from .messages import MAX_BODY, AdminRequest, AdminResponse
-from .settings import AdminOptions, AdminSettings, Authorizer
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from .._async.manager import AsyncSessionManager
 
 __all__ = ["AsyncAdminApp"]
 
 
-class AsyncAdminApp:
-    """``AsyncAdminApp(manager, authorize=is_admin)``: an ASGI app over an
-    ``AsyncSessionManager``. Raises ``AdminConfigurationError`` without
-    ``authorize``. ``store``: where the dashboard reads sessions (default: the
-    manager's store). Other options: ``AdminSettings``."""
-
-    def __init__(
-        self,
-        manager: AsyncSessionManager,
-        *,
-        authorize: Authorizer | None = None,
-        store: AsyncStore | None = None,
-        **options: Unpack[AdminOptions],
-    ) -> None:
-        self.settings = AdminSettings(authorize=authorize, **options)
-        self.handler = AsyncAdminHandler(manager, self.settings, store)
+class AsyncAdminApp(AsyncAdminHandler):
+    """``AsyncAdminApp(manager, authorize=is_admin)``: the admin as an ASGI app.
+    It takes the arguments of ``AsyncAdminHandler`` (``authorize`` is required,
+    ``store`` and the ``AdminSettings`` options are not)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets: nothing to do here
@@ -51,7 +30,7 @@ class AsyncAdminApp:
         if body is None:
             answer = AdminResponse.json({"error": "Request body too large."}, 413)
         else:
-            answer = await self.handler.handle(_admin_request(request, body))
+            answer = await self.handle(_admin_request(request, body))
         headers = dict(answer.all_headers())  # one of each name
         response = Response(answer.body, status_code=answer.status, headers=headers)
         await response(scope, receive, send)

@@ -14,6 +14,7 @@ token (a signed double-submit cookie), so they are exempt from Django's.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
@@ -47,9 +48,12 @@ class AdminViews:
         store: Store | None = None,
         **options: Unpack[AdminOptions],
     ) -> None:
+        # Checked now (no authorizer: refused here, not at the first request).
         self.settings = AdminSettings(authorize=authorize, **options)
         self._manager = manager
-        self._store = store
+        self._handler_of = functools.partial(
+            AdminHandler, authorize=authorize, store=store, **options
+        )
         self._handler: AdminHandler | None = None
 
     @property
@@ -60,7 +64,7 @@ class AdminViews:
                 from ..integrations.django import get_manager
 
                 manager = get_manager()
-            self._handler = AdminHandler(manager, self.settings, self._store)
+            self._handler = self._handler_of(manager)
         return self._handler
 
     @property

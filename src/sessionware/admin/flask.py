@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request
 from ..stores.base import Store
 from ._sync.handler import AdminHandler
 from .messages import MAX_BODY
-from .settings import AdminOptions, AdminSettings, Authorizer
+from .settings import AdminOptions, Authorizer
 from .wsgi import admin_request
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def blueprint(
 ) -> Blueprint:
     """A blueprint serving the admin at its ``url_prefix``. Raises
     ``AdminConfigurationError`` without ``authorize``."""
-    handler = AdminHandler(manager, AdminSettings(authorize=authorize, **options), store)
+    handler = AdminHandler(manager, authorize=authorize, store=store, **options)
     admin = Blueprint(name, __name__)
 
     @admin.route("/", defaults={"rest": ""}, methods=["GET", "HEAD", "POST"])

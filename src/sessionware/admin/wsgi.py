@@ -12,42 +12,25 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from ..stores.base import Store
 from ._sync.handler import AdminHandler
 from .messages import MAX_BODY, AdminRequest, AdminResponse
-from .settings import AdminOptions, AdminSettings, Authorizer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-    from typing_extensions import Unpack
-
-    from .. import SessionManager
 
 __all__ = ["AdminApp"]
 
 
-class AdminApp:
-    """``AdminApp(manager, authorize=is_admin)``: a WSGI app over a
-    ``SessionManager``. Raises ``AdminConfigurationError`` without ``authorize``.
-    ``store``: where the dashboard reads sessions (default: the manager's store).
-    Other options: ``AdminSettings``."""
-
-    def __init__(
-        self,
-        manager: SessionManager,
-        *,
-        authorize: Authorizer | None = None,
-        store: Store | None = None,
-        **options: Unpack[AdminOptions],
-    ) -> None:
-        self.settings = AdminSettings(authorize=authorize, **options)
-        self.handler = AdminHandler(manager, self.settings, store)
+class AdminApp(AdminHandler):
+    """``AdminApp(manager, authorize=is_admin)``: the admin as a WSGI app. It
+    takes the arguments of ``AdminHandler`` (``authorize`` is required, ``store``
+    and the ``AdminSettings`` options are not)."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = MAX_BODY
         try:
-            answer = self.handler.handle(admin_request(request))
+            answer = self.handle(admin_request(request))
         except HTTPException as exc:  # a body over MAX_BODY
             return exc.get_response()(environ, start_response)
         return wsgi_response(answer)(environ, start_response)

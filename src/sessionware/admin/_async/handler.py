@@ -13,10 +13,12 @@ from ..feed import CHARTED_OPERATIONS, feed_body
 from ..listing import is_store_key
 from ..messages import MAX_BODY, AdminRequest, AdminResponse
 from ..rendering import Pages, static_file
-from ..settings import AdminSettings
+from ..settings import AdminOptions, AdminSettings, Authorizer
 from .operations import AsyncAdminOperations
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ... import AsyncSessionManager
 
 __all__ = ["AsyncAdminHandler"]
@@ -26,16 +28,24 @@ CHANGES = frozenset({"/revoke", "/delete"})
 
 
 class AsyncAdminHandler:
+    """``AsyncAdminHandler(manager, authorize=is_admin)``: the admin over an
+    ``AsyncSessionManager``, each flavour's app or views around it. Raises
+    ``AdminConfigurationError`` without ``authorize``. ``store``: where the
+    dashboard reads sessions (default: the manager's store). Other options:
+    ``AdminSettings``."""
+
     def __init__(
         self,
         manager: AsyncSessionManager,
-        settings: AdminSettings,
+        *,
+        authorize: Authorizer | None = None,
         store: AsyncStore | None = None,
+        **options: Unpack[AdminOptions],
     ) -> None:
-        self.settings = settings
+        self.settings = AdminSettings(authorize=authorize, **options)
         self.manager = manager
         self.operations = AsyncAdminOperations(manager, store)
-        self.csrf = CsrfGuard(settings.secret_key)
+        self.csrf = CsrfGuard(self.settings.secret_key)
         self.pages = Pages()
 
     async def handle(self, request: AdminRequest) -> AdminResponse:

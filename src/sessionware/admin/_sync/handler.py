@@ -14,10 +14,12 @@ from ..feed import CHARTED_OPERATIONS, feed_body
 from ..listing import is_store_key
 from ..messages import MAX_BODY, AdminRequest, AdminResponse
 from ..rendering import Pages, static_file
-from ..settings import AdminSettings
+from ..settings import AdminOptions, AdminSettings, Authorizer
 from .operations import AdminOperations
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ... import SessionManager
 
 __all__ = ["AdminHandler"]
@@ -27,16 +29,24 @@ CHANGES = frozenset({"/revoke", "/delete"})
 
 
 class AdminHandler:
+    """``AdminHandler(manager, authorize=is_admin)``: the admin over an
+    ``SessionManager``, each flavour's app or views around it. Raises
+    ``AdminConfigurationError`` without ``authorize``. ``store``: where the
+    dashboard reads sessions (default: the manager's store). Other options:
+    ``AdminSettings``."""
+
     def __init__(
         self,
         manager: SessionManager,
-        settings: AdminSettings,
+        *,
+        authorize: Authorizer | None = None,
         store: Store | None = None,
+        **options: Unpack[AdminOptions],
     ) -> None:
-        self.settings = settings
+        self.settings = AdminSettings(authorize=authorize, **options)
         self.manager = manager
         self.operations = AdminOperations(manager, store)
-        self.csrf = CsrfGuard(settings.secret_key)
+        self.csrf = CsrfGuard(self.settings.secret_key)
         self.pages = Pages()
 
     def handle(self, request: AdminRequest) -> AdminResponse:
