@@ -19,8 +19,9 @@ the ``[cli]`` extra brings both.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from .settings import AdminConfigurationError, AdminOptions, AdminSettings, Authorizer
 
 if TYPE_CHECKING:
@@ -36,15 +37,7 @@ __all__ = [
     "Authorizer",
 ]
 
-_LAZY = {"AdminApp": "sessionware.admin.wsgi", "AsyncAdminApp": "sessionware.admin.asgi"}
-
-
-def __getattr__(name: str) -> Any:
-    # Each flavour imports its framework (werkzeug, Starlette) only when asked for.
-    if name not in _LAZY:
-        raise AttributeError(f"module 'sessionware.admin' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+# Each flavour imports its framework (werkzeug, Starlette) only when asked for.
+__getattr__ = lazy_attributes(
+    globals(), {"AdminApp": "sessionware.admin.wsgi", "AsyncAdminApp": "sessionware.admin.asgi"}
+)

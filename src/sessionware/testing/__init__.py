@@ -48,8 +48,9 @@ The conformance suites import pytest; the other tools do not.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from .clock import FakeClock
 from .concurrency import HammerResult, hammer_one_session
 from .faults import FaultInjector
@@ -67,18 +68,11 @@ __all__ = [
     "hammer_one_session",
 ]
 
-_SUITES = {
-    "AsyncStoreConformance": "sessionware.testing._async.conformance",
-    "StoreConformance": "sessionware.testing._sync.conformance",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # The suites import pytest; load them only when asked for.
-    if name not in _SUITES:
-        raise AttributeError(f"module 'sessionware.testing' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_SUITES[name]), name)
-    globals()[name] = value
-    return value
+# The suites import pytest; load them only when asked for.
+__getattr__ = lazy_attributes(
+    globals(),
+    {
+        "AsyncStoreConformance": "sessionware.testing._async.conformance",
+        "StoreConformance": "sessionware.testing._sync.conformance",
+    },
+)
