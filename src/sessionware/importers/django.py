@@ -22,6 +22,7 @@ from typing import Any
 
 from ..core.transition import PeerSession
 from ._redis import scan_prefixed
+from ._unsigned import UnsignedCookie
 
 __all__ = ["NAME", "DjangoCookie", "cookie", "sessions"]
 
@@ -94,17 +95,13 @@ def _from_cache(now: float, batch_size: int) -> Iterator[PeerSession]:
             yield _session(key, data, expires_at, now)
 
 
-class DjangoCookie:
+class DjangoCookie(UnsignedCookie):
     """Django's session cookie: the session key, unsigned (the store must know it)."""
 
     name = NAME
-
-    def __init__(self, cookie_name: str = "sessionid") -> None:
-        self.cookie_name = cookie_name
-
-    def locate(self, cookie_value: str) -> str | None:
-        return cookie_value if _SESSION_KEY.fullmatch(cookie_value) else None
+    default_cookie_name = "sessionid"
+    id_pattern = _SESSION_KEY
 
 
-def cookie(cookie_name: str = "sessionid") -> DjangoCookie:
-    return DjangoCookie(cookie_name)
+#: ``cookie(cookie_name="sessionid")``: the peer's cookie, as every importer module has it.
+cookie = DjangoCookie

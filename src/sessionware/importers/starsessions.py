@@ -16,6 +16,7 @@ from starsessions.serializers import JsonSerializer, Serializer
 
 from ..core.transition import PeerSession
 from ._redis import scan_prefixed
+from ._unsigned import UnsignedCookie
 
 __all__ = ["NAME", "StarsessionsCookie", "cookie", "sessions"]
 
@@ -52,17 +53,13 @@ def sessions(
         )
 
 
-class StarsessionsCookie:
+class StarsessionsCookie(UnsignedCookie):
     """starsessions' cookie: the session id, unsigned (its store must know it)."""
 
     name = NAME
-
-    def __init__(self, cookie_name: str = "session") -> None:
-        self.cookie_name = cookie_name
-
-    def locate(self, cookie_value: str) -> str | None:
-        return cookie_value if _SESSION_ID.fullmatch(cookie_value) else None
+    default_cookie_name = "session"
+    id_pattern = _SESSION_ID
 
 
-def cookie(cookie_name: str = "session") -> StarsessionsCookie:
-    return StarsessionsCookie(cookie_name)
+#: ``cookie(cookie_name="session")``: the peer's cookie, as every importer module has it.
+cookie = StarsessionsCookie
