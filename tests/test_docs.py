@@ -47,6 +47,8 @@ PUBLIC_MODULES = (
     "sessionware.integrations.django",
     "sessionware.testing",
     "sessionware.admin",
+    "sessionware.admin.wsgi",
+    "sessionware.admin.asgi",
     "sessionware.admin.django",
     "sessionware.admin.flask",
     "sessionware.importers",
