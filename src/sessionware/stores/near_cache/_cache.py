@@ -20,8 +20,10 @@ Three rules make it coherent:
   key, and coalesces the keys changed in one event-loop iteration: an unconditional
   delete by another process landing in the same iteration as our write arrives in
   the same message as our echo. So an echo there is trusted only until the channel
-  has re-read the key (``validations``): a bounded window of one round trip, only
-  when another process deleted or overwrote the key in the same server iteration.
+  has re-read the key (``validations``, 2 ms after the echo) or a later write of
+  this process has compared against it: a bounded window of 2 ms plus one round
+  trip, only when another process deleted or overwrote the key in the same server
+  iteration.
 """
 
 from __future__ import annotations
