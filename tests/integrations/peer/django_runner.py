@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import sdist as peer
-from .sdist import CACHE, PLUGIN_DIR, README, ROOT, Unavailable
+from .sdist import CACHE, PLUGIN_DIR, ROOT, Unavailable
 
 __all__ = ["Outcome", "Run", "Unavailable", "documented_differences", "fetch_sdist", "run"]
 SUITE = "tests/sessions_tests/"
@@ -127,10 +127,10 @@ def run(suite: Path, store: str) -> Run:
     return Run(outcomes, written["opens"])
 
 
-def documented_differences(readme: Path = README) -> set[str]:
-    """The test names (``test_x``) that the README's "Differences from Django"
+def documented_differences(page: Path | None = None) -> set[str]:
+    """The test names (``test_x``) that the framework page's "Differences from Django"
     paragraph lists as expected to fail."""
-    return peer.documented_differences("Django", readme)
+    return peer.documented_differences("Django", page)
 
 
 def main(stores: list[str]) -> int:

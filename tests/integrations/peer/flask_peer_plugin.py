@@ -3,7 +3,7 @@ sessionware's sessions: every Flask app they create, unless it sets its own
 ``session_interface``, keeps its session in sessionware (a memory store per test),
 through the interface ``init_app`` installs (keys from the app, Flask's tagged JSON).
 
-One shim, stated in the README's "Differences from Flask": sessionware refuses
+One shim, stated in the framework page's "Differences from Flask": sessionware refuses
 secrets shorter than 32 bytes, and Flask's tests use ones like "test key", so each
 key the app gives is lengthened deterministically (its SHA-256 in hex, 64 chars):
 equal secrets still give equal keys and different ones different keys.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import sdist as peer
-from .sdist import CACHE, README, Unavailable
+from .sdist import CACHE, Unavailable
 
 __all__ = ["Outcome", "Unavailable", "documented_differences", "fetch_sdist", "run", "unpack"]
 
@@ -116,10 +116,10 @@ def run(suite: Path) -> list[Outcome]:
     return [Outcome(*case) for case in peer.junit_cases(report, "sessionware_opens")]
 
 
-def documented_differences(readme: Path = README) -> set[str]:
-    """The Flask test names the README's "Differences from Flask" paragraph lists
+def documented_differences(page: Path | None = None) -> set[str]:
+    """The Flask test names the framework page's "Differences from Flask" paragraph lists
     as expected to fail (each with its one-line reason)."""
-    return peer.documented_differences("Flask", readme)
+    return peer.documented_differences("Flask", page)
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """What the peer-suite runners share: a framework's sdist from PyPI (cached under
 ``.peer-suites/``, git-ignored, so a rerun needs no network), a pytest subprocess
-with a swap plugin and its JUnit report, and the README's list of differences."""
+with a swap plugin and its JUnit report, and the documented differences (docs/frameworks)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / ".peer-suites"
 PLUGIN_DIR = Path(__file__).resolve().parent
-README = ROOT / "README.md"
+#: The framework pages whose "Differences from <framework>" section lists the
+#: framework tests expected to fail with the swap.
+FRAMEWORK_DOCS = ROOT / "docs" / "frameworks"
 
 
 class Unavailable(Exception):
@@ -86,12 +88,13 @@ def junit_cases(report: Path, counted: str) -> list[tuple[str, str, str, int]]:
     return cases
 
 
-def documented_differences(framework: str, readme: Path = README) -> set[str]:
+def documented_differences(framework: str, page: Path | None = None) -> set[str]:
     """The test names (``test_x``, or ``test_x[trio]`` with parameters) that the
-    README's "Differences from <framework>" paragraph lists as expected to fail."""
-    text = readme.read_text()
-    start = text.find(f"Differences from {framework}")
+    framework page's "Differences from <framework>" section lists as expected to fail."""
+    page = page or FRAMEWORK_DOCS / f"{framework.lower()}.md"
+    text = page.read_text()
+    start = text.find(f"## Differences from {framework}")
     if start < 0:
         return set()
-    paragraph = text[start:].split("\n\n", 1)[0]
+    paragraph = text[start:].split("\n## ", 1)[0]
     return set(re.findall(r"`(test_[\w\[\]-]+)`", paragraph))

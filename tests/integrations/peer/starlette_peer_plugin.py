@@ -4,7 +4,7 @@ becomes ``sessionware.integrations.starlette.SessionMiddleware`` (a memory store
 middleware) and ``starlette.middleware.sessions.Session`` sessionware's
 ``SessionDict``, before any test module imports them.
 
-One shim, stated in the README's "Differences from Starlette": sessionware refuses
+One shim, stated in the framework page's "Differences from Starlette": sessionware refuses
 secrets shorter than 32 bytes, and Starlette's tests use "example", so each secret
 is lengthened deterministically (its SHA-256 in hex, 64 chars).
 """

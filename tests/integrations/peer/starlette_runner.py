@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import sdist as peer
-from .sdist import CACHE, README, Unavailable
+from .sdist import CACHE, Unavailable
 
 __all__ = ["Outcome", "Unavailable", "documented_differences", "fetch_sdist", "run", "unpack"]
 
@@ -78,10 +78,10 @@ def run(suite: Path) -> list[Outcome]:
     return [Outcome(*case) for case in peer.junit_cases(report, "sessionware_middlewares")]
 
 
-def documented_differences(readme: Path = README) -> set[str]:
+def documented_differences(page: Path | None = None) -> set[str]:
     """The Starlette test names (with parameters, as ``test_x[trio]``) that the
-    README's "Differences from Starlette" paragraph lists as expected to fail."""
-    return peer.documented_differences("Starlette", readme)
+    the framework page's "Differences from Starlette" paragraph lists as expected to fail."""
+    return peer.documented_differences("Starlette", page)
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
 ``tests/sessions_tests`` comes from Django's sdist at the installed version (cached
 under ``.peer-suites/``) and runs in one subprocess per store; see ``django_runner``
 for the selection and ``django_peer_tests`` for the swap. A test may fail only if
-the README's "Differences from Django" lists it.
+the framework page's "Differences from Django" lists it.
 """
 
 from __future__ import annotations

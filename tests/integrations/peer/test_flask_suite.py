@@ -3,7 +3,7 @@
 They come from Flask's sdist at the installed version (cached under
 ``.peer-suites/``) and run in a subprocess with every app's session kept by
 sessionware; see ``flask_runner`` for the selection and ``flask_peer_plugin`` for
-the swap. A test may fail only if the README's "Differences from Flask" lists it.
+the swap. A test may fail only if the framework page's "Differences from Flask" lists it.
 """
 
 from __future__ import annotations

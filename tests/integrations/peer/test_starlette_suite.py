@@ -4,7 +4,7 @@ They come from Starlette's sdist at the installed version (cached under
 ``.peer-suites/``) and run in a subprocess with
 ``starlette.middleware.sessions.SessionMiddleware`` swapped for sessionware's; see
 ``starlette_runner`` and ``starlette_peer_plugin``. A test may fail only if the
-README's "Differences from Starlette" lists it.
+framework page's "Differences from Starlette" lists it.
 """
 
 from __future__ import annotations
