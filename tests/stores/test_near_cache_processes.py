@@ -10,18 +10,21 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import psycopg
 import pytest
 import redis
 
 import sessionware as sw
 from benchmarks.near_cache_delay import measure_delay
-from sessionware.stores.near_cache import NearCacheStore
+from sessionware.stores.near_cache import AsyncNearCacheStore, NearCacheStore
 from sessionware.testing import hammer_one_session
 from tests.conftest import SECRET
 
 from .near_cache_support import (
     LISTENING_WITHIN,
+    async_near_cached_store,
+    async_wait_until_up,
     cached_url,
     near_cached_store,
     private_name,
@@ -57,7 +60,7 @@ def manager(store: NearCacheStore) -> Iterator[sw.SessionManager]:
     manager.close()
 
 
-def kill_channel(kind: str, base_url: str, store: NearCacheStore) -> None:
+def kill_channel(kind: str, base_url: str, store: NearCacheStore | AsyncNearCacheStore) -> None:
     """End the channel's connection from the server's side."""
     channel: Any = store.channel
     if kind == "redis":
@@ -174,3 +177,27 @@ def test_a_killed_channel_empties_the_cache_which_fills_again_once_it_is_back(
     hits = store.cache.stats.hits
     assert manager.open(cookie)["cart"] == [1]
     assert store.cache.stats.hits == hits + 1
+
+
+@pytest.mark.anyio
+async def test_a_killed_channel_empties_the_async_cache_which_fills_again(
+    kind: str, url: str, request: pytest.FixtureRequest
+) -> None:
+    async with async_near_cached_store(url) as store:
+        record = sw.Record("k-async", b"{}", time.time(), time.time() + 600, 1, None)
+        assert await store.save_if_version(record, 0)
+        await anyio.sleep(0.05)
+        assert await store.load("k-async") is not None
+        assert len(store.cache) == 1
+        base = request.getfixturevalue("redis_url" if kind == "redis" else "postgres_url")
+        kill_channel(kind, base, store)
+        deadline = time.monotonic() + LISTENING_WITHIN
+        while store.cache.stats.resets == 0:
+            assert time.monotonic() < deadline, "the cache was not emptied"
+            await anyio.sleep(0.002)
+        assert len(store.cache) == 0
+        await async_wait_until_up(store)
+        assert await store.load("k-async") is not None  # a miss, kept
+        hits = store.cache.stats.hits
+        assert await store.load("k-async") is not None
+        assert store.cache.stats.hits == hits + 1
