@@ -6,11 +6,28 @@ launcher, not at sessionware.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg
 import pytest
 
 from tests.private_postgres import PostgresProcess
-from tests.processes import process_exists, tcp_reachable
+from tests.processes import process_exists, sweep_stale_temp_dirs, tcp_reachable, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+# A test run that starts a server, says its pid, and then hangs until killed.
+HANGING_RUN = """
+import time
+from tests.private_postgres import PostgresProcess
+server = PostgresProcess()
+server.start()
+print(server.process.pid, flush=True)
+time.sleep(120)
+"""
 
 
 def count_rows(server: PostgresProcess) -> object:
@@ -72,3 +89,28 @@ def test_close_leaves_no_process_and_no_directory() -> None:
     server.close()
     assert not process_exists(pid)
     assert not directory.exists()
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return process_exists(pid)
+    return state != "Z"
+
+
+def test_the_server_dies_with_a_test_run_that_is_sigkilled() -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-c", HANGING_RUN], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert run.stdout is not None
+        pid = int(run.stdout.readline())
+        assert alive(pid)
+        os.kill(run.pid, signal.SIGKILL)  # no teardown, no atexit: only the kernel is left
+        wait_for(lambda: not alive(pid), 15, f"PostgreSQL (pid {pid}) to die with its parent")
+    finally:
+        run.kill()
+        run.wait(10)
+        sweep_stale_temp_dirs()  # what the killed run left on disk, as the next run would
