@@ -165,3 +165,11 @@ def test_an_oversized_body_is_refused(admin: TestClient) -> None:
     )
 
     assert response.status_code == 413
+
+
+def test_the_asgi_admin_served_on_its_own_answers_the_lifespan_protocol(
+    manager: sw.AsyncSessionManager,
+) -> None:
+    app = AsyncAdminApp(manager, authorize=lambda request: False)
+    with TestClient(app) as client:  # startup and shutdown: both answered
+        assert client.get("/").status_code == 403

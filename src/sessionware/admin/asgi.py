@@ -2,19 +2,24 @@
 ``AsyncSessionManager`` (Starlette underneath).
 
 Mount it under a prefix (``Mount("/admin", app=AsyncAdminApp(...))`` in Starlette
-or FastAPI); ``authorize`` receives a ``starlette.requests.Request``.
+or FastAPI); ``authorize`` receives a ``starlette.requests.Request``. Served on its
+own, it answers the lifespan protocol (it has nothing to start or stop).
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from ._async.handler import AsyncAdminHandler
 from .messages import MAX_BODY, AdminRequest, AdminResponse
 
 __all__ = ["AsyncAdminApp"]
+
+#: Answers lifespan events as an app with no start-up or shutdown work does.
+_LIFESPAN = Router()
 
 
 class AsyncAdminApp(AsyncAdminHandler):
@@ -23,7 +28,11 @@ class AsyncAdminApp(AsyncAdminHandler):
     ``store`` and the ``AdminSettings`` options are not)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan and websockets: nothing to do here
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _LIFESPAN.lifespan(scope, receive, send)
+            return
+        if kind != "http":  # websockets: nothing to do here
             return
         request = Request(scope, receive)
         body = await _body(request) if request.method == "POST" else b""
