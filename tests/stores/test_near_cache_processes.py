@@ -201,3 +201,55 @@ async def test_a_killed_channel_empties_the_async_cache_which_fills_again(
         hits = store.cache.stats.hits
         assert await store.load("k-async") is not None
         assert store.cache.stats.hits == hits + 1
+
+
+# -- a forked worker -----------------------------------------------------------------
+
+
+def _forked_child(store: NearCacheStore, pipe: Any) -> None:
+    try:
+        emptied = len(store.cache) == 0 and not store.cache.is_up
+        store.load("k-fork")  # starts the child's own channel; a miss
+        wait_until_up(store)
+        store.load("k-fork")
+        hits = store.cache.stats.hits
+        cached = store.load("k-fork")
+        pipe.send((emptied, store.cache.stats.hits == hits + 1, cached and cached.version))
+        pipe.recv()  # the parent has written version 2 meanwhile
+        wait_for(lambda: (store.load("k-fork") or sw.Record("", b"", 0, 0, 0)).version == 2)
+        pipe.send("saw version 2")
+    except BaseException as exc:  # reported, so the parent's assertion shows it
+        pipe.send(repr(exc))
+    finally:
+        store.close()
+
+
+def test_a_forked_worker_starts_empty_and_listens_on_its_own(
+    store: NearCacheStore, url: str
+) -> None:
+    import multiprocessing
+
+    record = sw.Record("k-fork", b"{}", time.time(), time.time() + 600, 1, None)
+    assert store.save_if_version(record, 0)
+    time.sleep(0.05)
+    assert store.load("k-fork") is not None
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(target=_forked_child, args=(store, child))
+    process.start()
+    try:
+        assert parent.poll(20), "the forked child did not answer"
+        assert parent.recv() == (True, True, 1)
+        other = sw.open_store(url.replace("&near_cache=on", ""), setup=False)
+        try:
+            newer = sw.Record("k-fork", b"{}", record.created_at, record.expires_at, 2, None)
+            assert other.save_if_version(newer, 1)
+        finally:
+            other.close()
+        parent.send("written")
+        assert parent.poll(20), "the forked child did not answer"
+        assert parent.recv() == "saw version 2"
+    finally:
+        process.join(10)
+        if process.is_alive():  # only the process started here is ended
+            process.terminate()
+    wait_for(lambda: (store.load("k-fork") or record).version == 2)  # the parent still listens

@@ -29,7 +29,9 @@ Three rules make it coherent:
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,7 +94,7 @@ class _Entry:
         self.echoes = echoes
 
 
-@dataclass
+@dataclass(eq=False)
 class NearCache:
     """At most ``max_entries`` records and ``max_bytes`` bytes, least recently used
     out first. ``exact_versions``: the channel names the version each change wrote."""
@@ -116,6 +118,9 @@ class NearCache:
         self.validations: list[tuple[str, int]] = []
         #: Called (under the lock) when a confirmation is queued: wakes the channel.
         self.on_validation: Callable[[], None] = _nothing
+        #: Set in a forked child: the parent's channel does not run there.
+        self.forked = False
+        _CACHES.add(self)
 
     # -- state of the channel ----------------------------------------------------------
 
@@ -141,6 +146,15 @@ class NearCache:
     def clear(self) -> None:
         with self._lock:
             self._drop_all()
+
+    def _after_fork(self) -> None:
+        # The lock may have been held by a thread that does not exist here.
+        self._lock = threading.Lock()
+        self._drop_all()
+        self._tickets = {}
+        self._epoch += 1
+        self._up = False
+        self.forked = True
 
     # -- the read path -----------------------------------------------------------------
 
@@ -373,3 +387,16 @@ class NearCache:
         for tickets in self._tickets.values():
             for ticket in tickets:
                 ticket.stale = True
+
+
+#: Every near cache of this process, emptied in a forked child (see ``_after_fork``).
+_CACHES: weakref.WeakSet[NearCache] = weakref.WeakSet()
+
+
+def _empty_after_fork() -> None:
+    for cache in list(_CACHES):
+        cache._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_empty_after_fork)

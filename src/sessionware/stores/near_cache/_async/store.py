@@ -80,6 +80,14 @@ class AsyncNearCacheStore:
             self._started = True
             await self._wait_until_listening()
 
+    async def _listen_again(self) -> None:
+        """In a forked child: a channel of its own (the parent's connection and
+        threads are not this process's; they are left alone, never closed here)."""
+        self.cache.forked = False
+        if self._started:
+            self.channel = async_channel_for(self.cache, self.store)
+            await self.channel.start()
+
     async def _wait_until_listening(self) -> None:
         """Give the channel up to ``SETUP_WAIT`` seconds to subscribe, so the first
         requests can be cached; until it has, loads simply go to the store."""
@@ -89,6 +97,8 @@ class AsyncNearCacheStore:
 
     async def load(self, id: str) -> Record | None:
         cache = self.cache
+        if cache.forked:
+            await self._listen_again()
         self.channel.catch_up()
         record = cache.get(id, self._clock())
         if record is not None:

@@ -81,6 +81,14 @@ class NearCacheStore:
             self._started = True
             self._wait_until_listening()
 
+    def _listen_again(self) -> None:
+        """In a forked child: a channel of its own (the parent's connection and
+        threads are not this process's; they are left alone, never closed here)."""
+        self.cache.forked = False
+        if self._started:
+            self.channel = channel_for(self.cache, self.store)
+            self.channel.start()
+
     def _wait_until_listening(self) -> None:
         """Give the channel up to ``SETUP_WAIT`` seconds to subscribe, so the first
         requests can be cached; until it has, loads simply go to the store."""
@@ -90,6 +98,8 @@ class NearCacheStore:
 
     def load(self, id: str) -> Record | None:
         cache = self.cache
+        if cache.forked:
+            self._listen_again()
         self.channel.catch_up()
         record = cache.get(id, self._clock())
         if record is not None:
