@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from http.cookies import Morsel, SimpleCookie
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
@@ -102,6 +102,11 @@ class CookieOptions:
     def deletion(self) -> str:
         """The ``Set-Cookie`` value that deletes the cookie (expired at once)."""
         return self._deletion
+
+    def deletion_of(self, name: str) -> str:
+        """The ``Set-Cookie`` value that deletes another cookie (a peer library's
+        session cookie) under this cookie's path, domain and spelling."""
+        return replace(self, name=name)._deletion
 
     def after_save(
         self, session: Session, cookie_value: str | None, had_cookie: bool

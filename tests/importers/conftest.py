@@ -68,3 +68,14 @@ def yesterday() -> float:
 def with_cookie(client: Any, name: str, value: str) -> Any:
     client.set_cookie(name, value)
     return client
+
+
+def deletions(set_cookies: list[str], name: str) -> list[str]:
+    """The ``Set-Cookie`` values among ``set_cookies`` that delete cookie ``name``
+    (``Max-Age=0`` or expired at the epoch, as each framework spells it)."""
+    return [
+        value
+        for value in set_cookies
+        if value.startswith(f"{name}=")
+        and ("max-age=0" in value.lower() or "01 jan 1970 00:00:00" in value.lower())
+    ]

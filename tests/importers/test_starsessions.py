@@ -23,7 +23,7 @@ from sessionware.integrations.starlette import SessionMiddleware
 from sessionware.stores.threaded import ThreadedStore
 
 from ..conftest import SECRET, CountingProxy
-from .conftest import Import, tomorrow, yesterday
+from .conftest import Import, deletions, tomorrow, yesterday
 
 
 async def login(request: Request) -> PlainTextResponse:
@@ -64,13 +64,14 @@ def peer_cookie(redis_url: str, redis_prefix: str, run_import: Import, target_ur
 
 @pytest.fixture
 def make_client(target: CountingProxy) -> Any:
-    def make(until: float) -> TestClient:
+    def make(until: float, **options: Any) -> TestClient:
         middleware = Middleware(
             SessionMiddleware,
             secret_key=SECRET,
             store=ThreadedStore(target),
             transition_from="starsessions",
             transition_until=until,
+            **options,
         )
         return TestClient(Starlette(routes=ROUTES, middleware=[middleware]))
 
@@ -85,6 +86,18 @@ def test_a_user_logged_in_under_starsessions_stays_logged_in(
     assert response.text == "ada [1, 2]"
     assert response.cookies["session"] != peer_cookie  # a sessionware signed id now
     assert client.get("/whoami").text == "ada [1, 2]"
+
+
+def test_a_starsessions_cookie_of_another_name_is_deleted_once_converted(
+    make_client: Any, peer_cookie: str
+) -> None:
+    client = make_client(until=tomorrow(), session_cookie="sw", transition_cookie="session")
+    client.cookies.set("session", peer_cookie, domain="testserver.local")  # as a browser holds it
+    response = client.get("/whoami")
+    assert response.text == "ada [1, 2]"
+    assert len(deletions(response.headers.get_list("set-cookie"), "session")) == 1
+    assert "session" not in client.cookies
+    assert client.get("/whoami").text == "ada [1, 2]"  # on sessionware's cookie alone
 
 
 def test_a_starsessions_cookie_converts_once(make_client: Any, peer_cookie: str) -> None:

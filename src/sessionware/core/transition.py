@@ -30,6 +30,7 @@ __all__ = [
     "adopt_contents",
     "adopt_record",
     "import_key",
+    "peer_cookie_to_delete",
     "until_timestamp",
 ]
 
@@ -104,6 +105,22 @@ class TransitionPolicy:
         if isinstance(found, str):
             return import_key(self.peer.name, found)
         return found
+
+
+def peer_cookie_to_delete(
+    converted_from: str | None, own_name: str, cookie_set: bool
+) -> str | None:
+    """The name of the peer cookie a response deletes, or None.
+
+    ``converted_from``: the peer cookie this request's session was converted from
+    (None: no conversion); ``cookie_set``: the response sets the converted
+    session's cookie. The peer's cookie goes only once its successor goes out (a
+    failed or forgotten save keeps it for the next request to convert), and only
+    when it has a name of its own: under sessionware's name the new cookie
+    replaces it."""
+    if converted_from is None or converted_from == own_name or not cookie_set:
+        return None
+    return converted_from
 
 
 def adopt_record(core: SessionCore, key: str, record: Record | None, now: float) -> Session | None:

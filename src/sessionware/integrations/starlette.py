@@ -31,7 +31,8 @@ httponly; samesite=lax``...). It runs on asyncio and trio.
   and then storing new values (a typical login) keeps the data under a new id.
 - ``transition_from="starsessions"`` with ``transition_until=`` (a datetime):
   until then, starsessions' cookies convert into sessionware sessions (see
-  ``starlette_transition``), after ``sessionware import-sessions starsessions``.
+  ``starlette_transition``), after ``sessionware import-sessions starsessions``;
+  ``transition_cookie=``: starsessions' cookie name, if not ``session_cookie``.
 - ``same_site="none"`` needs ``https_only=True`` (browsers drop such cookies
   otherwise).
 - ``token_header="Authorization"`` (or any header) also carries the session as a
@@ -102,6 +103,7 @@ class SessionMiddleware:
         token_only: bool = False,
         transition_from: str | None = None,
         transition_until: datetime | float | str | None = None,
+        transition_cookie: str | None = None,
     ) -> None:
         if manager is None and secret_key is None:
             raise TypeError("SessionMiddleware needs a secret_key (or a manager)")
@@ -118,6 +120,7 @@ class SessionMiddleware:
         if (transition_from is None) != (transition_until is None):
             raise TypeError("give transition_from= and transition_until= together")
         self._transition = (transition_from, transition_until)
+        self._transition_cookie = transition_cookie
         #: Session tokens (``sessionware.asgi``'s ``token_header``/``token_only``).
         self.token = TokenOptions.of(token_header, token_only)
         self._manager_options: dict[str, Any] = {
@@ -172,7 +175,8 @@ class SessionMiddleware:
         inner = TransitionMiddleware(
             view, manager, cookie=self.cookie, warn_as=WARN_AS, token_header=self.token
         )
-        inner.transition = transition_for(manager, peer, until, self.cookie.name)
+        cookie_name = self._transition_cookie or self.cookie.name
+        inner.transition = transition_for(manager, peer, until, cookie_name)
         return inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
