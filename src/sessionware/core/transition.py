@@ -108,17 +108,19 @@ class TransitionPolicy:
 
 
 def peer_cookie_to_delete(
-    converted_from: str | None, own_name: str, cookie_set: bool
+    converted_from: str | None, own_name: str, session: Session
 ) -> str | None:
     """The name of the peer cookie a response deletes, or None.
 
     ``converted_from``: the peer cookie this request's session was converted from
-    (None: no conversion); ``cookie_set``: the response sets the converted
-    session's cookie. The peer's cookie goes only once its successor goes out (a
-    failed or forgotten save keeps it for the next request to convert), and only
-    when it has a name of its own: under sessionware's name the new cookie
+    (None: no conversion); ``session``: that session, once the response saved it.
+    The peer's cookie goes only when its successor goes out (the save gave the
+    session a cookie value: a forgotten or failed save, or a logout, keeps it), and
+    only when it has a name of its own: under sessionware's name the new cookie
     replaces it."""
-    if converted_from is None or converted_from == own_name or not cookie_set:
+    if converted_from is None or converted_from == own_name:
+        return None
+    if session.cookie_value is None or session.invalidated:
         return None
     return converted_from
 

@@ -13,7 +13,6 @@ period such cookies are refused as any unknown cookie is.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,9 @@ from .._sync.manager import SessionManager
 from .._sync.transition import Transition
 from ..cookie_io import read_cookie
 from ..core.session import Session
+from ..core.transition import peer_cookie_to_delete
 from ..importers.beaker import BeakerCookie
-from ..wsgi import SessionMiddleware
+from ..wsgi import ENVIRON_KEY, SessionMiddleware
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -68,12 +68,12 @@ class TransitionMiddleware(SessionMiddleware):
         def deleting_peer_cookie(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            peer = environ.pop(_PEER_COOKIE_KEY, None)
-            if peer is not None and any(
-                name == "Set-Cookie" and value.startswith(f"{own.name}=") for name, value in headers
-            ):
-                deletion = dataclasses.replace(own, name=peer).deletion()
-                headers = [*headers, ("Set-Cookie", deletion)]
+            converted_from = environ.pop(_PEER_COOKIE_KEY, None)
+            session = environ.get(ENVIRON_KEY)
+            if converted_from is not None and isinstance(session, Session):
+                peer = peer_cookie_to_delete(converted_from, own.name, session)
+                if peer is not None:
+                    headers = [*headers, ("Set-Cookie", own.deletion_of(peer))]
             return start_response(status, headers, exc_info)
 
         return super().__call__(environ, deleting_peer_cookie)

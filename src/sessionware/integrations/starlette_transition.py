@@ -77,9 +77,7 @@ class ConvertingExchange(SessionExchange):
 
     async def _add_session_headers(self, message: Message) -> None:
         await SessionExchange._add_session_headers(self, message)  # slots: no bare super()
-        session = self.session
-        cookie_set = session.cookie_value is not None and not session.invalidated
-        peer = peer_cookie_to_delete(self.converted_from, self.cookie.name, cookie_set)
+        peer = peer_cookie_to_delete(self.converted_from, self.cookie.name, self.session)
         if peer is not None:
             deletion = self.cookie.deletion_of(peer).encode("latin-1")
             message["headers"] = [*(message.get("headers") or ()), (b"set-cookie", deletion)]
