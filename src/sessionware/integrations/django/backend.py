@@ -85,6 +85,13 @@ class SessionStore(WorkerThreadMethods, SessionBase):
         self.modified = True
         return self._get_session().typed
 
+    async def atyped(self) -> Any:
+        """``typed`` for async views: the session is loaded in a worker thread, as
+        ``aget`` loads it, instead of by the store on the event loop."""
+        session = await self._aget_session()
+        self.modified = True
+        return session.typed
+
     # SessionBase's versions through ``_session`` and Django's lazy settings, with
     # fewer Python calls: they are most of what the engine costs a request.
     def get(self, key: str, default: Any = None) -> Any:
