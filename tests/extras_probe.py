@@ -287,6 +287,31 @@ def check_demo_serves(command: Path) -> None:
         assert b"</html>" in page
 
 
+def probe_crypto(_url: str) -> None:
+    """``encryption_keys`` seals what the store holds and opens it again, and a
+    rotated manager (a new key first, the old one after it) still reads it."""
+    import cryptography  # the extra's package must import
+
+    from sessionware.core.encryption import new_encryption_key
+
+    assert cryptography.__version__
+    store = sw.open_store("memory://")
+    old = new_encryption_key()
+    manager = sw.SessionManager(store, secret_key=SECRET, encryption_keys=[old])
+    with manager.scope(None) as session:
+        session["marker"] = "extras-probe-plaintext"
+    cookie = session.cookie_value
+    assert cookie is not None, "the encrypted session was not saved"
+    (key,) = store.ids()
+    record = store.load(key)
+    assert record is not None, "the saved record is missing"
+    assert b"extras-probe-plaintext" not in record.data, record.data
+    keys = [new_encryption_key(), old]
+    rotated = sw.SessionManager(store, secret_key=SECRET, encryption_keys=keys)
+    with rotated.scope(cookie) as reopened:
+        assert reopened["marker"] == "extras-probe-plaintext", "the old key did not open it"
+
+
 def _first_answer(url: str, server: subprocess.Popen[bytes]) -> bytes | None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
@@ -309,6 +334,7 @@ PROBES = {
     "django": probe_django,
     "asgi": probe_asgi,
     "cli": probe_cli,
+    "crypto": probe_crypto,
 }
 
 

@@ -47,6 +47,7 @@ NOT_ON_IMPORT = (
     "click",
     "rich",
     "jinja2",
+    "cryptography",
 )
 IMPORT_CHECK = (
     "import sys, sessionware, sessionware.wsgi;"
@@ -186,6 +187,18 @@ def test_a_missing_extra_error_is_still_an_import_error() -> None:
     assert error_of(code) == "True"
 
 
+def test_encryption_keys_without_cryptography_names_the_crypto_extra() -> None:
+    code = without("cryptography") + (
+        "import secrets\nimport sessionware as sw\n"
+        "try:\n"
+        "    sw.SessionManager(sw.open_store('memory://'), secret_key=secrets.token_urlsafe(32),\n"
+        "                      encryption_keys=[bytes(32)])\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+
+    assert "sessionware[crypto]" in error_of(code)
+
+
 def test_a_missing_extra_error_keeps_the_password_out() -> None:
     message = open_error("postgresql+psycopg://u:s3cret-pw@127.0.0.1/test", "psycopg")
 
@@ -225,6 +238,7 @@ CASES = [
     Case("django", "django"),
     Case("asgi", "asgi"),
     Case("cli", "cli"),
+    Case("crypto", "crypto"),
 ]
 
 
