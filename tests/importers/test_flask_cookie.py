@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sessionware.integrations.flask import init_app
 
 from ..conftest import SECRET, CountingProxy
-from .conftest import Import, tomorrow, yesterday
+from .conftest import Import, deletions, tomorrow, yesterday
 
 
 def peer_cookie(secret_key: str = SECRET) -> str:
@@ -40,12 +40,13 @@ def peer_cookie(secret_key: str = SECRET) -> str:
 def make_client(target: CountingProxy) -> Iterator[Any]:
     interfaces = []
 
-    def make(until: float) -> flask.testing.FlaskClient:
+    def make(until: float, **config: Any) -> flask.testing.FlaskClient:
         app = flask.Flask("switched")
         app.config.update(
             SECRET_KEY=SECRET,
             SESSIONWARE_TRANSITION_FROM="flask",
             SESSIONWARE_TRANSITION_UNTIL=until,
+            **config,
         )
         interfaces.append(init_app(app, store=target))
 
@@ -74,6 +75,20 @@ def test_a_user_logged_in_with_flasks_cookie_sessions_stays_logged_in(
     assert new.value != old
     assert client.get("/whoami").text == "7 Markup ('warning', 'saved')"
     assert len(target.ids_for_user("7")) == 1
+
+
+def test_a_flask_cookie_of_another_name_is_deleted_once_converted(
+    make_client: Any, target: CountingProxy
+) -> None:
+    client = make_client(
+        until=tomorrow(), SESSION_COOKIE_NAME="sw", SESSIONWARE_TRANSITION_COOKIE="session"
+    )
+    client.set_cookie("session", peer_cookie())
+    response = client.get("/whoami")
+    assert response.text == "7 Markup ('warning', 'saved')"
+    assert len(deletions(response.headers.getlist("Set-Cookie"), "session")) == 1
+    assert client.get_cookie("session") is None
+    assert client.get("/whoami").text == "7 Markup ('warning', 'saved')"  # on "sw" alone
 
 
 def test_a_forged_flask_cookie_gets_a_fresh_session_and_no_write(

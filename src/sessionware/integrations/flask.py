@@ -255,7 +255,7 @@ class SessionInterface(FlaskSessionInterface):
             warn_if_insecure(False, https, "flask")
         response.headers.add("Set-Cookie", options.header(value))
         if self.transition is not None:
-            delete_peer_cookie(current_request, response, options)
+            delete_peer_cookie(current_request, response, options, session.session)
 
     def cookie_options(self, app: Flask, expires: int | None = None) -> CookieOptions:
         """The session cookie's options, from Flask's ``get_cookie_*`` methods (the

@@ -13,14 +13,13 @@ another name (``SESSIONWARE_TRANSITION_COOKIE``) is deleted when the new one is 
 
 from __future__ import annotations
 
-import dataclasses
-
 from flask import Flask, Request, Response
 
 from .._sync.manager import SessionManager
 from .._sync.transition import Transition
 from ..cookies import CookieOptions
 from ..core.session import Session
+from ..core.transition import peer_cookie_to_delete
 
 __all__ = ["adopt", "delete_peer_cookie", "transition_from_config"]
 
@@ -66,13 +65,17 @@ def adopt(
     if not transition.takes(value):
         return None
     adopted = transition.adopt(value)
-    if adopted is not None and name != own_name:
+    if adopted is not None:
         request.environ[PEER_COOKIE_KEY] = name
     return adopted
 
 
-def delete_peer_cookie(request: Request, response: Response, options: CookieOptions) -> None:
-    """Once the converted session's cookie is set: delete a peer cookie of another name."""
-    name = request.environ.pop(PEER_COOKIE_KEY, None)
-    if name is not None:
-        response.headers.add("Set-Cookie", dataclasses.replace(options, name=name).deletion())
+def delete_peer_cookie(
+    request: Request, response: Response, options: CookieOptions, session: Session
+) -> None:
+    """Once the converted ``session`` is saved and its cookie set: delete the peer's
+    cookie if it has another name (``peer_cookie_to_delete``)."""
+    converted_from = request.environ.pop(PEER_COOKIE_KEY, None)
+    peer = peer_cookie_to_delete(converted_from, options.name, session)
+    if peer is not None:
+        response.headers.add("Set-Cookie", options.deletion_of(peer))
