@@ -253,3 +253,40 @@ def test_a_forked_worker_starts_empty_and_listens_on_its_own(
         if process.is_alive():  # only the process started here is ended
             process.terminate()
     wait_for(lambda: (store.load("k-fork") or record).version == 2)  # the parent still listens
+
+
+def test_an_async_store_used_on_a_new_event_loop_listens_there(kind: str, url: str) -> None:
+    import asyncio
+
+    if kind == "redis":
+        pytest.skip("the async Redis store's own client is bound to the loop it was opened on")
+
+    async def first() -> AsyncNearCacheStore:
+        store = await sw.open_async_store(url)
+        assert isinstance(store, AsyncNearCacheStore)
+        await async_wait_until_up(store)
+        record = sw.Record("k-loop", b"{}", time.time(), time.time() + 600, 1, None)
+        assert await store.save_if_version(record, 0)
+        return store
+
+    async def second(store: AsyncNearCacheStore) -> None:
+        try:
+            await store.load("k-loop")  # the first loop's listener is gone: start anew
+            await async_wait_until_up(store)
+            assert store.channel.running
+            other = sw.open_store(url.replace("&near_cache=on", ""), setup=False)
+            try:
+                other.delete("k-loop")
+            finally:
+                other.close()
+            deadline = time.monotonic() + LISTENING_WITHIN
+            while await store.load("k-loop") is not None:
+                assert time.monotonic() < deadline, "the deletion was not heard"
+                await anyio.sleep(0.002)
+        finally:
+            drop = getattr(store.store, "drop_table", None)
+            await (drop() if drop is not None else store.delete_all())
+            await store.close()
+
+    store = asyncio.run(first())
+    asyncio.run(second(store))

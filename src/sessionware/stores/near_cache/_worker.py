@@ -27,6 +27,11 @@ class Worker:
         self._thread = threading.Thread(target=self._job, name=self._name, daemon=True)
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def stop(self) -> None:
         """Wait for the job, which the caller has told to end, for up to 5 s."""
         thread, self._thread = self._thread, None
@@ -49,6 +54,20 @@ class AsyncWorker:
             await self._job()
 
         self._task = asyncio.get_running_loop().create_task(run(), name=self._name)
+
+    @property
+    def running(self) -> bool:
+        """Whether the task is alive on the running loop (a loop that was closed,
+        or another loop, leaves the job dead for this one)."""
+        import asyncio
+
+        task = self._task
+        if task is None or task.done():
+            return False
+        try:
+            return bool(task.get_loop() is asyncio.get_running_loop())
+        except RuntimeError:
+            return False
 
     async def stop(self) -> None:
         """Cancel the job and wait for it to end."""

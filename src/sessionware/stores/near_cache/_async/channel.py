@@ -47,6 +47,11 @@ class AsyncChannel:
     async def setup(self) -> None:
         """Whatever the store needs before its changes can be heard (a trigger)."""
 
+    @property
+    def running(self) -> bool:
+        """Whether the listener is alive (in this process, on this loop)."""
+        return self._worker.running
+
     async def start(self) -> None:
         self._stopping = False
         self._worker.start()

@@ -43,7 +43,7 @@ def async_channel_for(cache: NearCache, store: Any) -> AsyncChannel:
         return AsyncPostgresChannel(cache, store)
     raise NearCacheUnsupported(
         f"{store!r} has no invalidation channel for a near cache: it is offered for "
-        "Redis (not Cluster or Sentinel) and PostgreSQL (see the README)"
+        "Redis (not Cluster or Sentinel) and PostgreSQL (docs/stores/near-cache.md)"
     )
 
 
@@ -81,12 +81,17 @@ class AsyncNearCacheStore:
             await self._wait_until_listening()
 
     async def _listen_again(self) -> None:
-        """In a forked child: a channel of its own (the parent's connection and
-        threads are not this process's; they are left alone, never closed here)."""
+        """The listener is not running here: in a forked child (the parent's
+        connection and threads are not this process's), or after the event loop
+        it ran on was closed. Empty the cache and start a channel of this
+        process's own; the old one is left alone, never closed from here."""
         self.cache.forked = False
-        if self._started:
-            self.channel = async_channel_for(self.cache, self.store)
-            await self.channel.start()
+        if not self._started:
+            return  # not set up yet, or closed: nothing is cached
+        if self.cache.is_up:
+            self.cache.reset()
+        self.channel = async_channel_for(self.cache, self.store)
+        await self.channel.start()
 
     async def _wait_until_listening(self) -> None:
         """Give the channel up to ``SETUP_WAIT`` seconds to subscribe, so the first
@@ -97,7 +102,7 @@ class AsyncNearCacheStore:
 
     async def load(self, id: str) -> Record | None:
         cache = self.cache
-        if cache.forked:
+        if cache.forked or not self.channel.running:
             await self._listen_again()
         self.channel.catch_up()
         record = cache.get(id, self._clock())

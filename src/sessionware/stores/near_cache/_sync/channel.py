@@ -48,6 +48,11 @@ class Channel:
     def setup(self) -> None:
         """Whatever the store needs before its changes can be heard (a trigger)."""
 
+    @property
+    def running(self) -> bool:
+        """Whether the listener is alive (in this process, on this loop)."""
+        return self._worker.running
+
     def start(self) -> None:
         self._stopping = False
         self._worker.start()

@@ -44,7 +44,7 @@ def channel_for(cache: NearCache, store: Any) -> Channel:
         return PostgresChannel(cache, store)
     raise NearCacheUnsupported(
         f"{store!r} has no invalidation channel for a near cache: it is offered for "
-        "Redis (not Cluster or Sentinel) and PostgreSQL (see the README)"
+        "Redis (not Cluster or Sentinel) and PostgreSQL (docs/stores/near-cache.md)"
     )
 
 
@@ -82,12 +82,17 @@ class NearCacheStore:
             self._wait_until_listening()
 
     def _listen_again(self) -> None:
-        """In a forked child: a channel of its own (the parent's connection and
-        threads are not this process's; they are left alone, never closed here)."""
+        """The listener is not running here: in a forked child (the parent's
+        connection and threads are not this process's), or after the event loop
+        it ran on was closed. Empty the cache and start a channel of this
+        process's own; the old one is left alone, never closed from here."""
         self.cache.forked = False
-        if self._started:
-            self.channel = channel_for(self.cache, self.store)
-            self.channel.start()
+        if not self._started:
+            return  # not set up yet, or closed: nothing is cached
+        if self.cache.is_up:
+            self.cache.reset()
+        self.channel = channel_for(self.cache, self.store)
+        self.channel.start()
 
     def _wait_until_listening(self) -> None:
         """Give the channel up to ``SETUP_WAIT`` seconds to subscribe, so the first
@@ -98,7 +103,7 @@ class NearCacheStore:
 
     def load(self, id: str) -> Record | None:
         cache = self.cache
-        if cache.forked:
+        if cache.forked or not self.channel.running:
             self._listen_again()
         self.channel.catch_up()
         record = cache.get(id, self._clock())
