@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
+
 from ..core.codecs import CodecError, JsonCodec, MsgpackCodec
 from ..core.record import NEVER
 
@@ -48,14 +50,26 @@ def human_bytes(size: float) -> str:
     raise AssertionError("unreachable")
 
 
+#: A typed session's record (``core.schema``): ``[schema version, fields, extras]``.
+_TypedLayout = tuple[int, dict[str, Any], dict[str, Any]]
+
+
 def decode_data(data: bytes) -> tuple[str, dict[str, Any] | None]:
-    """``(codec name, mapping)`` when the JSON (or else msgpack) codec reads ``data``;
-    ``("bytes", None)`` when neither does (pickle, encrypted or corrupt data)."""
+    """``(codec name, mapping)`` when the JSON (or else msgpack) codec reads ``data``,
+    or it is a typed session's ``[version, fields, extras]`` in either (the fields
+    and extras as one mapping, the name saying the schema version);
+    ``("bytes", None)`` when nothing does (pickle, encrypted or corrupt data)."""
     for codec in (JsonCodec(), MsgpackCodec()):
         try:
             return codec.name, codec.decode(data)
         except CodecError:
+            pass
+        decode = msgspec.json.decode if codec.name == "json" else msgspec.msgpack.decode
+        try:
+            version, fields, extras = decode(data, type=_TypedLayout)
+        except msgspec.DecodeError:
             continue
+        return f"{codec.name}, typed, schema version {version}", {**fields, **extras}
     return "bytes", None
 
 

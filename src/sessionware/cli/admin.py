@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from typing import Any
 
@@ -12,12 +13,14 @@ from rich.json import JSON
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from ..core.encryption import DecryptionError, is_sealed
 from ..core.record import Record
 from ..stores.base import Store
 from ..stores.listing import newest_first, newest_records
 from ._common import CliError, batch_size_option, err, opened_store, out, resolve_key
 from ._format import decode_data, expires_in, hexdump, human_bytes, local_time
 from ._stats import StoreStats, gather_stats, live_records
+from .rekey import KEYS_VARIABLE, cipher_from_environment
 
 __all__ = ["delete", "list_sessions", "purge", "revoke_user", "show", "stats"]
 
@@ -157,7 +160,10 @@ def _print_records(records: list[Record], total: int | None, user_id: str | None
 @click.argument("session", metavar="ID")
 @click.option("--raw", is_flag=True, help="Show the stored bytes as hex, without decoding.")
 def show(url: str, session: str, raw: bool) -> None:
-    """Show one session, decoded. ID is the store key (a session id or cookie also works)."""
+    """Show one session, decoded. ID is the store key (a session id or cookie also works).
+
+    An encrypted session is decrypted with the keys of SESSIONWARE_ENCRYPTION_KEYS
+    (comma-separated, as for rekey) when it is set."""
     key = resolve_key(session)
     with opened_store(url) as store:
         record = store.load(key)
@@ -174,14 +180,41 @@ def show(url: str, session: str, raw: bool) -> None:
     meta.add_row("version", str(record.version))
     meta.add_row("size", human_bytes(len(record.data)))
     out().print(meta)
-    codec, data = ("bytes", None) if raw else decode_data(record.data)
-    if data is None:
-        reason = "" if raw else " (not JSON or msgpack; shown as bytes)"
-        out().print(f"data{reason}:")
+    if raw:
+        out().print("data:")
         out().print(hexdump(record.data), markup=False)
-    else:
-        out().print(f"data ({codec}):")
-        out().print(JSON(json.dumps(data, default=repr)))
+        return
+    _print_data(record)
+
+
+def _print_data(record: Record) -> None:
+    """The record's data decoded, decrypted first when it is sealed."""
+    sealed = is_sealed(record.data)
+    payload = _opened(record) if sealed else record.data
+    if payload is None:
+        out().print(f"data: encrypted; set {KEYS_VARIABLE} to read it", markup=False)
+        return
+    codec, data = decode_data(payload)
+    if data is None:
+        out().print("data (not JSON or msgpack; shown as bytes):")
+        out().print(hexdump(payload), markup=False)
+        return
+    out().print(f"data ({codec}{', decrypted' if sealed else ''}):", markup=False)
+    out().print(JSON(json.dumps(data, default=repr)))
+
+
+def _opened(record: Record) -> bytes | None:
+    """A sealed record's payload, opened as the manager opens it (its store key
+    the associated data) with the keys of ``SESSIONWARE_ENCRYPTION_KEYS``, the
+    variable ``sessionware rekey`` reads; None when it is not set. Keys that do not
+    open it are an error naming the reason, not a traceback."""
+    if not os.environ.get(KEYS_VARIABLE, "").strip():
+        return None
+    try:
+        return cipher_from_environment().open(record.id, record.data)
+    except DecryptionError as exc:
+        message = f"session {record.id} does not decrypt with {KEYS_VARIABLE}: {exc}"
+        raise CliError(message) from None
 
 
 # -- delete, revoke-user ---------------------------------------------------------------------
