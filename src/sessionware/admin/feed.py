@@ -1,6 +1,6 @@
 """The metrics feed the dashboard polls: cumulative counters (each browser turns
 two consecutive answers into per-second rates itself), latency percentiles, and
-the visit tracker's and cache's figures."""
+the visit tracker's, cache's and near cache's figures."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 from ..core.visits import VisitTracker
 from ..metrics import Metrics
+from ..stores.base import unwrapped
+from ..stores.near_cache._cache import NearCache
 
-__all__ = ["CHARTED_OPERATIONS", "feed_body"]
+__all__ = ["CHARTED_OPERATIONS", "feed_body", "near_cache_figures", "near_cache_of"]
 
 CHARTED_OPERATIONS = ("load", "save_if_version", "touch_many", "delete", "delete_many")
 
@@ -20,11 +22,13 @@ def feed_body(
     metrics: Metrics | None,
     tracker: VisitTracker | None,
     cached: int | None,
+    near_cache: NearCache | None = None,
 ) -> dict[str, Any]:
     """``{"time", "live_sessions", "snapshot" (``Metrics.snapshot()`` or None),
     "visits" (the tracker's counters and "pending", or None), "cache"}``; "cache"
     holds the session lookups that found a record or not, and the sessions held
-    by a tiered store's fast tier (None when the store has no such tier)."""
+    by a tiered store's fast tier (None when the store has no such tier);
+    "near_cache": ``near_cache_figures(near_cache)``."""
     snapshot = metrics.snapshot() if metrics is not None else None
     visits = None
     if tracker is not None:
@@ -41,4 +45,30 @@ def feed_body(
         "snapshot": snapshot,
         "visits": visits,
         "cache": cache,
+        "near_cache": near_cache_figures(near_cache),
+    }
+
+
+def near_cache_of(store: object) -> NearCache | None:
+    """The near cache in front of ``store`` (looking through proxies), or None."""
+    for layer in unwrapped(store):
+        cache = getattr(layer, "cache", None)
+        if isinstance(cache, NearCache):
+            return cache
+    return None
+
+
+def near_cache_figures(cache: NearCache | None) -> dict[str, Any] | None:
+    """The counters ``Metrics.snapshot()["near_cache"]`` reports ("hits", "misses",
+    "invalidations", "resets", ...), "hit_ratio" (hits per lookup, None before
+    the first), and the "entries" and "bytes" held now; None without a cache."""
+    if cache is None:
+        return None
+    counters = cache.stats.snapshot()
+    lookups = counters["hits"] + counters["misses"]
+    return {
+        **counters,
+        "hit_ratio": counters["hits"] / lookups if lookups else None,
+        "entries": len(cache),
+        "bytes": cache.bytes,
     }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ...stores.base import AsyncStore
 from ..csrf import HEADER, CsrfCookie, CsrfGuard
-from ..feed import CHARTED_OPERATIONS, feed_body
+from ..feed import CHARTED_OPERATIONS, feed_body, near_cache_figures, near_cache_of
 from ..listing import is_store_key
 from ..messages import MAX_BODY, AdminRequest, AdminResponse
 from ..rendering import Pages, static_file
@@ -99,6 +99,7 @@ class AsyncAdminHandler:
             listing=listing,
             operations=CHARTED_OPERATIONS,
             charts=self.settings.metrics is not None,
+            near_cache=near_cache_figures(near_cache_of(self.manager.store)),
         )
         response = AdminResponse.html(text)
         if fresh:
@@ -121,7 +122,8 @@ class AsyncAdminHandler:
         live = await self.operations.live_count()
         cached = await self.operations.fast_tier_count()
         tracker = self.manager.visit_tracker
-        body = feed_body(time.time(), live, self.settings.metrics, tracker, cached)
+        near_cache = near_cache_of(self.manager.store)
+        body = feed_body(time.time(), live, self.settings.metrics, tracker, cached, near_cache)
         return AdminResponse.json(body)
 
     # -- changes -------------------------------------------------------------------

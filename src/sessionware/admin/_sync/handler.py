@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ...stores.base import Store
 from ..csrf import HEADER, CsrfCookie, CsrfGuard
-from ..feed import CHARTED_OPERATIONS, feed_body
+from ..feed import CHARTED_OPERATIONS, feed_body, near_cache_figures, near_cache_of
 from ..listing import is_store_key
 from ..messages import MAX_BODY, AdminRequest, AdminResponse
 from ..rendering import Pages, static_file
@@ -100,6 +100,7 @@ class AdminHandler:
             listing=listing,
             operations=CHARTED_OPERATIONS,
             charts=self.settings.metrics is not None,
+            near_cache=near_cache_figures(near_cache_of(self.manager.store)),
         )
         response = AdminResponse.html(text)
         if fresh:
@@ -122,7 +123,8 @@ class AdminHandler:
         live = self.operations.live_count()
         cached = self.operations.fast_tier_count()
         tracker = self.manager.visit_tracker
-        body = feed_body(time.time(), live, self.settings.metrics, tracker, cached)
+        near_cache = near_cache_of(self.manager.store)
+        body = feed_body(time.time(), live, self.settings.metrics, tracker, cached, near_cache)
         return AdminResponse.json(body)
 
     # -- changes -------------------------------------------------------------------

@@ -233,6 +233,13 @@
     text("cache-lookups", feed.cache.found + " / " + feed.cache.missing);
     var fast = feed.cache.fast_tier_sessions;
     text("cache-fast", fast === null ? "no fast tier" : String(fast));
+    var near = feed.near_cache;
+    if (near) {
+      ["hits", "misses", "invalidations", "resets", "evictions", "entries", "bytes"].forEach(function (name) {
+        text("near-" + name, String(near[name]));
+      });
+      text("near-ratio", near.hit_ratio === null ? "-" : (100 * near.hit_ratio).toFixed(1) + " %");
+    }
   }
 
   function draw(feed, sample) {
