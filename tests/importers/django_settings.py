@@ -4,7 +4,9 @@
 PostgreSQL, in a schema of the test's own); ``SW_DJANGO_ENGINE``: the session
 engine (Django's db or cache backend before the switch, sessionware's after);
 ``SW_DJANGO_CACHE``: "<Redis URL> <key prefix>" for the cache backend;
-``SW_TARGET``: the sessionware store; ``SW_UNTIL``: the transition's end.
+``SW_TARGET``: the sessionware store; ``SW_UNTIL``: the transition's end;
+``SW_RENAMED``: set, the switch also renames the session cookie (Django's
+``sessionid`` becomes ``SESSIONWARE_TRANSITION_COOKIE``, sessionware's is ``sw``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ SESSIONWARE_STORE = os.environ.get("SW_TARGET", "memory://")
 if os.environ.get("SW_UNTIL"):
     SESSIONWARE_TRANSITION_FROM = "django"
     SESSIONWARE_TRANSITION_UNTIL = float(os.environ["SW_UNTIL"])
+    if os.environ.get("SW_RENAMED"):
+        SESSION_COOKIE_NAME = "sw"
+        SESSIONWARE_TRANSITION_COOKIE = "sessionid"
 ROOT_URLCONF = __name__
 ALLOWED_HOSTS = ["testserver"]
 USE_TZ = True

@@ -88,8 +88,8 @@ def switch(
     return {**env, "SW_DJANGO_ENGINE": SESSIONWARE_ENGINE, "cookie": cookie}
 
 
-def switched(switch: dict[str, str], until: float, cookie: str) -> Any:
-    env = {key: value for key, value in switch.items() if key != "cookie"}
+def switched(switch: dict[str, str], until: float, cookie: str, **env: str) -> Any:
+    env = {**{key: value for key, value in switch.items() if key != "cookie"}, **env}
     return step({**env, "SW_UNTIL": str(until)}, "switched", cookie)
 
 
@@ -100,6 +100,15 @@ def test_a_user_logged_in_under_django_stays_logged_in(switch: dict[str, str]) -
     assert seen["second"] == {"user": "ada", "cart": [1, 2]}  # with sessionware's cookie
     assert seen["cookie"] != switch["cookie"]
     assert seen["user_sessions"] == 1  # bound to the user: revoke_user finds it
+
+
+def test_a_django_cookie_of_another_name_is_deleted_once_converted(
+    switch: dict[str, str],
+) -> None:
+    seen = switched(switch, tomorrow(), switch["cookie"], SW_RENAMED="1")
+    assert seen["first"] == {"user": "ada", "cart": [1, 2]}
+    assert seen["peer_cookie_deleted"]
+    assert seen["second"] == {"user": "ada", "cart": [1, 2]}  # on the "sw" cookie alone
 
 
 def test_a_django_session_key_converts_once(switch: dict[str, str]) -> None:
@@ -113,10 +122,12 @@ def test_a_forged_django_session_key_gets_a_fresh_session_and_no_write(
 ) -> None:
     seen = switched(switch, tomorrow(), "a" * 32)
     assert seen["first"] == {"user": "", "cart": None}
-    assert seen["live_sessions"] == [1, 1]  # the import only: nothing written
+    assert seen["writes"] == 0
+    assert seen["live_sessions"] == [1, 1]  # the import only
 
 
 def test_after_the_transition_a_django_session_key_is_refused(switch: dict[str, str]) -> None:
     seen = switched(switch, yesterday(), switch["cookie"])
     assert seen["first"] == {"user": "", "cart": None}
+    assert seen["writes"] == 0
     assert seen["live_sessions"] == [1, 1]

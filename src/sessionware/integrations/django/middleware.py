@@ -27,6 +27,7 @@ from ...cookie_io import read_cookie, warn_if_insecure
 from ...cookies import CookieOptions, cached_options
 from .engine import setting as _setting
 from .tokens import open_credential, send_token, token_options
+from .transition import PEER_COOKIE_KEY, delete_peer_cookie, peer_cookie_name, take_peer_cookie
 
 __all__ = ["SessionMiddleware"]
 
@@ -64,6 +65,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         cookie = _request_cookie(request, _setting("SESSION_COOKIE_NAME"))
+        if cookie is None and (peer := peer_cookie_name()) is not None:
+            cookie = take_peer_cookie(request, peer, _request_cookie(request, peer))
         tokens = token_options()
         if tokens is not None:  # SESSIONWARE_TOKEN_HEADER: the session key may be a token
             cookie = open_credential(request, tokens, cookie if tokens.cookies else None)
@@ -87,6 +90,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
             max_age, expires = _cookie_lifetime(session)  # before the save, as Django
             _save(session)
             _set_session_cookie(request, response, session.session_key, max_age, expires)
+            if PEER_COOKIE_KEY in request.META:  # converted from a peer cookie of its own name
+                delete_peer_cookie(request, response, cookie_options(), session._get_session())
             accessed = True
         elif accessed and response.status_code < 500:
             _visit(request, response, session)
