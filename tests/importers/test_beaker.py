@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 from beaker.middleware import SessionMiddleware as BeakerMiddleware
+from beaker.session import SignedCookie
 from werkzeug.test import Client
 
 import sessionware as sw
@@ -133,6 +134,18 @@ def test_a_forged_beaker_cookie_gets_a_fresh_session_and_no_write(
     assert client.get("/").text == "None None"
     assert target.writes() == writes
     assert target.calls_to("load") == 0  # refused before any lookup
+
+
+def test_an_unknown_beaker_cookie_gets_a_fresh_session_and_no_write(
+    make_client: Any, peer_cookie: str, target: CountingProxy
+) -> None:
+    client = make_client(until=tomorrow())
+    _, unknown = SignedCookie(BEAKER_SECRET).value_encode("f" * 32)  # signed, never imported
+    client.set_cookie(BEAKER_COOKIE, unknown)
+    writes = target.writes()
+    assert client.get("/").text == "None None"
+    assert target.writes() == writes
+    assert target.calls_to("load") == 1  # looked up among the imported sessions
 
 
 def test_after_the_transition_a_beaker_cookie_is_refused(
