@@ -69,20 +69,18 @@ class CacheStats:
         return dict(self.__dict__)
 
 
+@dataclass(slots=True, eq=False)
 class Ticket:
     """One store read (``write`` False) or compare-and-set under way for ``key``."""
 
-    __slots__ = ("echoed", "epoch", "key", "seen", "stale", "version", "write")
-
-    def __init__(self, key: str, epoch: int, write: bool, version: int) -> None:
-        self.key = key
-        self.epoch = epoch
-        self.write = write
-        self.version = version
-        self.echoed = False
-        self.stale = False
-        #: The latest version a named change reported while this read was under way.
-        self.seen = 0
+    key: str
+    epoch: int
+    write: bool
+    version: int
+    echoed: bool = field(default=False, init=False)
+    stale: bool = field(default=False, init=False)
+    #: The latest version a named change reported while this read was under way.
+    seen: int = field(default=0, init=False)
 
 
 class _Entry:

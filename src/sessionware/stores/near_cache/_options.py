@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .._embedded.urls import as_bool
+
 __all__ = ["NearCacheSettings", "NearCacheUnsupported", "take_settings"]
 
-ON = frozenset({"on", "1", "true", "yes"})
-OFF = frozenset({"off", "0", "false", "no"})
 NAMES = ("near_cache", "near_cache_entries", "near_cache_bytes")
 
 
@@ -42,24 +42,13 @@ def take_settings(url: str, options: dict[str, Any]) -> tuple[str, NearCacheSett
             kept.append(piece)  # as written: the store parses it
     if query and len(kept) != query.count("&") + 1:
         url = f"{base}?{'&'.join(kept)}" if kept else base
-    if not given or not _switch(given.get("near_cache", "on")):
+    if not given or not as_bool("near_cache", given.get("near_cache", "on")):
         return url, None
     defaults = NearCacheSettings()
     return url, NearCacheSettings(
         max_entries=_count(given, "near_cache_entries", defaults.max_entries),
         max_bytes=_count(given, "near_cache_bytes", defaults.max_bytes),
     )
-
-
-def _switch(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ON:
-        return True
-    if text in OFF:
-        return False
-    raise ValueError(f"near_cache must be on or off, not {value!r}")
 
 
 def _count(given: dict[str, Any], name: str, default: int) -> int:

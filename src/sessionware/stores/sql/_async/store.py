@@ -220,19 +220,25 @@ class AsyncSQLStore(AsyncSQLFailover):
                 except SQL_ERRORS as exc:  # an upsert: safe to send again
                     await self._after_failure(lambda: self._fast.save(params), exc)
             else:
-                await self._through_failover(
-                    lambda: self._update_else_insert(
-                        self._sql.plain_update,
-                        self._sql.plain_insert,
-                        params,
-                        f"saving {params['r_id']}",
-                    )
+                await self._update_else_insert(
+                    self._sql.plain_update,
+                    self._sql.plain_insert,
+                    params,
+                    f"saving {params['r_id']}",
                 )
 
     async def _update_else_insert(
         self, update: Executable, insert: Executable, params: dict[str, Any], doing: str
     ) -> None:
-        """Without an upsert (other dialects): update the row, insert it if there was none."""
+        """Without an upsert (other dialects): update the row, insert it if there was none;
+        through a failover (both statements are safe to send again)."""
+        await self._through_failover(
+            lambda: self._update_else_insert_once(update, insert, params, doing)
+        )
+
+    async def _update_else_insert_once(
+        self, update: Executable, insert: Executable, params: dict[str, Any], doing: str
+    ) -> None:
         for _attempt in range(3):
             try:
                 async with self.engine.begin() as connection:
@@ -324,13 +330,11 @@ class AsyncSQLStore(AsyncSQLFailover):
             if self._sql.mark_revoked is not None:
                 await self._changed((self._sql.mark_revoked, params))
             else:
-                await self._through_failover(
-                    lambda: self._update_else_insert(
-                        self._sql.raise_marker,
-                        self._sql.insert_marker,
-                        params,
-                        "writing a revocation marker",
-                    )
+                await self._update_else_insert(
+                    self._sql.raise_marker,
+                    self._sql.insert_marker,
+                    params,
+                    "writing a revocation marker",
                 )
 
     async def user_revoked_at(self, user_id: str) -> float | None:

@@ -219,19 +219,25 @@ class SQLStore(SQLFailover):
                 except SQL_ERRORS as exc:  # an upsert: safe to send again
                     self._after_failure(lambda: self._fast.save(params), exc)
             else:
-                self._through_failover(
-                    lambda: self._update_else_insert(
-                        self._sql.plain_update,
-                        self._sql.plain_insert,
-                        params,
-                        f"saving {params['r_id']}",
-                    )
+                self._update_else_insert(
+                    self._sql.plain_update,
+                    self._sql.plain_insert,
+                    params,
+                    f"saving {params['r_id']}",
                 )
 
     def _update_else_insert(
         self, update: Executable, insert: Executable, params: dict[str, Any], doing: str
     ) -> None:
-        """Without an upsert (other dialects): update the row, insert it if there was none."""
+        """Without an upsert (other dialects): update the row, insert it if there was none;
+        through a failover (both statements are safe to send again)."""
+        self._through_failover(
+            lambda: self._update_else_insert_once(update, insert, params, doing)
+        )
+
+    def _update_else_insert_once(
+        self, update: Executable, insert: Executable, params: dict[str, Any], doing: str
+    ) -> None:
         for _attempt in range(3):
             try:
                 with self.engine.begin() as connection:
@@ -323,13 +329,11 @@ class SQLStore(SQLFailover):
             if self._sql.mark_revoked is not None:
                 self._changed((self._sql.mark_revoked, params))
             else:
-                self._through_failover(
-                    lambda: self._update_else_insert(
-                        self._sql.raise_marker,
-                        self._sql.insert_marker,
-                        params,
-                        "writing a revocation marker",
-                    )
+                self._update_else_insert(
+                    self._sql.raise_marker,
+                    self._sql.insert_marker,
+                    params,
+                    "writing a revocation marker",
                 )
 
     def user_revoked_at(self, user_id: str) -> float | None:
