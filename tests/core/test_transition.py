@@ -9,6 +9,7 @@ import pytest
 
 from sessionware.core.lifecycle import Action
 from sessionware.core.record import Record
+from sessionware.core.session import Session
 from sessionware.core.signing import store_key
 from sessionware.core.transition import (
     PeerSession,
@@ -16,6 +17,7 @@ from sessionware.core.transition import (
     adopt_contents,
     adopt_record,
     import_key,
+    peer_cookie_to_delete,
     until_timestamp,
 )
 
@@ -114,3 +116,34 @@ def test_a_self_contained_peer_session_becomes_a_new_session_bound_to_its_user()
     assert dict(session) == {"cart": [1, 2]}
     assert session.user_id == "7"
     assert core.plan_save(session, NOW).action is Action.WRITE
+
+
+def saved_adopted_session() -> Session:
+    """An adopted session whose save was written: it has a cookie to send."""
+    core = make_core()
+    key = import_key("peer", "abc")
+    session = adopt_record(core, key, imported(key), NOW)
+    assert session is not None
+    core.saved(session, core.plan_save(session, NOW))
+    return session
+
+
+def test_the_peer_cookie_of_another_name_goes_once_the_converted_session_is_saved() -> None:
+    session = saved_adopted_session()
+    assert peer_cookie_to_delete("peer_session", "session", session) == "peer_session"
+
+
+def test_a_peer_cookie_under_sessionwares_name_is_replaced_not_deleted() -> None:
+    assert peer_cookie_to_delete("session", "session", saved_adopted_session()) is None
+
+
+def test_a_converted_session_not_saved_keeps_the_peer_cookie() -> None:
+    core = make_core()
+    key = import_key("peer", "abc")
+    session = adopt_record(core, key, imported(key), NOW)  # a 5xx: its changes forgotten
+    assert session is not None
+    assert peer_cookie_to_delete("peer_session", "session", session) is None
+
+
+def test_without_a_conversion_no_peer_cookie_is_deleted() -> None:
+    assert peer_cookie_to_delete(None, "session", saved_adopted_session()) is None
