@@ -34,6 +34,10 @@ from .redis_helpers import redis_store, unique_prefix
 
 LAG = 0.3  # seconds the heir is stopped before its master is killed
 WAIT_TIMEOUT_MS = 1000  # longer than LAG: a write is only acknowledged once replicated
+# Without the option: writes the heir misses before the kill (a few sessions' worth,
+# well above the master's replication pings), waited for at most WRITTEN_LIMIT s.
+UNREPLICATED_BYTES = 4096
+WRITTEN_LIMIT = 10.0
 
 
 # ------------------------------------------------------------------ the option
@@ -144,17 +148,31 @@ def cut_replicas(master: RedisServer) -> None:
         client.close()
 
 
+def replication_offset(master: RedisServer) -> int:
+    """How many bytes of writes the master has produced for its replicas so far."""
+    client = redis.Redis(host=master.host, port=master.port)
+    try:
+        return int(client.info("replication")["master_repl_offset"])
+    finally:
+        client.close()
+
+
 def pause_then_kill(
-    heir_pid: int, master: RedisServer, kill: Callable[[], float]
+    heir_pid: int, master: RedisServer, kill: Callable[[], float], written: int = 0
 ) -> tuple[float, float]:
-    """Stop the heir and cut its link for ``LAG`` s of load, then kill its master
-    (``kill`` returns the kill's time once the heir is promoted); the heir
-    continues right after."""
+    """Stop the heir and cut its link for ``LAG`` s of load, and on until the master
+    has taken at least ``written`` bytes of writes the heir never got (a loaded
+    machine may starve the writers), then kill its master (``kill`` returns the
+    kill's time once the heir is promoted); the heir continues right after."""
     os.kill(heir_pid, signal.SIGSTOP)
     cut_replicas(master)
+    cut_at = replication_offset(master)
+    give_up = time.monotonic() + WRITTEN_LIMIT
     resume = threading.Timer(LAG + 0.05, os.kill, (heir_pid, signal.SIGCONT))
     try:
         time.sleep(LAG)
+        while replication_offset(master) - cut_at < written and time.monotonic() < give_up:
+            time.sleep(0.05)
         resume.start()
         killed_at = kill()
     finally:
@@ -208,7 +226,12 @@ def test_cluster_writes_acknowledged_with_wait_survive_the_failover(
     try:
         measure(
             lambda: redis_cluster.url,
-            lambda: pause_then_kill(heir.process.pid, victim.server, kill),  # type: ignore[union-attr]
+            lambda: pause_then_kill(
+                heir.process.pid,  # type: ignore[union-attr]
+                victim.server,
+                kill,
+                written=0 if wait else UNREPLICATED_BYTES,
+            ),
             "Cluster",
             wait,
         )
