@@ -29,13 +29,6 @@ from ._common import CliError, CliUsageError, batch_size_option, err, opened_sto
 
 __all__ = ["import_sessions"]
 
-SOURCES = {
-    "django": "ignored: the database or cache of --settings is read",
-    "flask-session": "a Redis URL, SESSION_FILE_DIR, or an SQLAlchemy URL (--backend)",
-    "starsessions": "the RedisStore's Redis URL",
-    "beaker": "data_dir (file), or the database or Redis URL (--backend)",
-}
-
 
 def _codec(name: str) -> Codec:
     if name == "flask":
@@ -61,7 +54,7 @@ def peer_sessions(
         return module.sessions(now=now, **given)  # type: ignore[no-any-return]
     given.pop("settings", None)
     if source is None:
-        raise CliUsageError(f"--from is required for {peer}: {SOURCES[peer]}")
+        raise CliUsageError(f"--from is required for {peer}: {module.SOURCE}")
     return module.sessions(source, now=now, **given)  # type: ignore[no-any-return]
 
 

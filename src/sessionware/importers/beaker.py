@@ -29,6 +29,8 @@ __all__ = ["BACKENDS", "NAME", "BeakerCookie", "cookie", "sessions"]
 logger = logging.getLogger("sessionware")
 
 NAME = "beaker"
+#: What ``sessionware import-sessions --from`` names for this peer.
+SOURCE = "data_dir (file), or the database or Redis URL (--backend)"
 BACKENDS = ("file", "ext:database", "ext:redis")
 DEFAULT_LIFETIME = 14 * 24 * 3600
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")

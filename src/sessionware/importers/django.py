@@ -27,6 +27,8 @@ from ._unsigned import UnsignedCookie
 __all__ = ["NAME", "DjangoCookie", "cookie", "sessions"]
 
 NAME = "django"
+#: What ``sessionware import-sessions --from`` names for this peer.
+SOURCE = "ignored: the database or cache of --settings is read"
 #: Where ``django.contrib.auth`` keeps the logged-in user's id.
 USER_KEY = "_auth_user_id"
 DB_ENGINES = (

@@ -34,6 +34,8 @@ __all__ = ["BACKENDS", "NAME", "FlaskSessionCookie", "cookie", "sessions"]
 logger = logging.getLogger("sessionware")
 
 NAME = "flask-session"
+#: What ``sessionware import-sessions --from`` names for this peer.
+SOURCE = "a Redis URL, SESSION_FILE_DIR, or an SQLAlchemy URL (--backend)"
 BACKENDS = ("redis", "filesystem", "sqlalchemy")
 DEFAULT_PREFIX = "session:"
 #: Flask-Login's session key for the logged-in user.

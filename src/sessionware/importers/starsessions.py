@@ -23,6 +23,8 @@ __all__ = ["NAME", "StarsessionsCookie", "cookie", "sessions"]
 logger = logging.getLogger("sessionware")
 
 NAME = "starsessions"
+#: What ``sessionware import-sessions --from`` names for this peer.
+SOURCE = "the RedisStore's Redis URL"
 #: starsessions' default ``RedisStore(prefix=...)``.
 DEFAULT_PREFIX = "starsessions."
 #: starsessions' ``gc_ttl``: how long a session without a lifetime is kept.
