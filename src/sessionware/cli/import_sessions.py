@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -48,14 +48,15 @@ def peer_sessions(
             "integration converts them in transition mode (SESSIONWARE_TRANSITION_FROM = 'flask')"
         )
     module = peer_module(peer)
+    sessions: Callable[..., Iterator[PeerSession]] = module.sessions
     given = {key: value for key, value in options.items() if value is not None}
     if peer == "django":
         _setup_django(given.pop("settings", None))
-        return module.sessions(now=now, **given)  # type: ignore[no-any-return]
+        return sessions(now=now, **given)
     given.pop("settings", None)
     if source is None:
         raise CliUsageError(f"--from is required for {peer}: {module.SOURCE}")
-    return module.sessions(source, now=now, **given)  # type: ignore[no-any-return]
+    return sessions(source, now=now, **given)
 
 
 def _setup_django(settings_module: str | None) -> None:

@@ -133,7 +133,9 @@ class SchemaCodec:
                 f"every field of a session schema needs a default ({schema.__name__}: {exc})"
             ) from None
         self.name = f"{codec}+{schema.__name__}"
-        current = tuple[Literal[version], schema, dict[str, Any]]  # type: ignore[valid-type]
+        # tuple[Literal[version], schema, dict[str, Any]], spelt as a call: the schema
+        # and its version are values here, which a type expression cannot name.
+        current: Any = tuple.__class_getitem__((Literal[version], schema, dict[str, Any]))
         formats: dict[str, tuple[Any, Any, Any]] = {
             "json": (msgspec.json.Encoder(), msgspec.json.Decoder(current), msgspec.json.Decoder()),
             "msgpack": (
@@ -157,7 +159,8 @@ class SchemaCodec:
 
     def encoded_value(self, value: Any) -> bytes:
         """The schema object alone, encoded (to compare with ``default``)."""
-        return self._encoder.encode(value)  # type: ignore[no-any-return]
+        encoded: bytes = self._encoder.encode(value)
+        return encoded
 
     def encode(self, data: Any) -> bytes:
         if type(data) is TypedData:
@@ -165,7 +168,8 @@ class SchemaCodec:
         else:  # a TypedDict's dict, or a plain mapping (the Flask value guard's probe)
             stored = (self.version, data, _NO_EXTRAS)
         try:
-            return self._encoder.encode(stored)  # type: ignore[no-any-return]
+            encoded: bytes = self._encoder.encode(stored)
+            return encoded
         except (msgspec.EncodeError, OverflowError) as exc:
             raise TypeError(str(exc)) from exc
 

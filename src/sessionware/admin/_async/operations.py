@@ -84,9 +84,9 @@ class AsyncAdminOperations:
 def fast_tier(store: object) -> AsyncStore | None:
     """The fast tier of a tiered store, looking through store proxies."""
     for _ in range(16):  # a chain of proxies is short; never loop on a cycle
-        fast = getattr(store, "fast", None)
+        fast: AsyncStore | None = getattr(store, "fast", None)
         if fast is not None:
-            return fast  # type: ignore[no-any-return]
+            return fast
         inner = getattr(store, "store", None)
         if inner is None:
             return None
