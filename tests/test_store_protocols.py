@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 import pytest
 
 import sessionware as sw
-from sessionware._async.manager import revocation_markers as async_revocation_markers
-from sessionware._sync.manager import revocation_markers
+from sessionware._async.revocation import revocation_markers as async_revocation_markers
+from sessionware._sync.revocation import revocation_markers
 from sessionware.core.record import Record
 from sessionware.stores.base import AsyncRevocationMarkers, RevocationMarkers
 from sessionware.stores.memory import AsyncMemoryStore, MemoryStore

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
 from .._synchronization import AsyncSaveGate, async_pause
-from ..context import current_session
 from ..core.codecs import Codec
 from ..core.encryption import EncryptionKey
 from ..core.events import EventDispatcher
@@ -24,12 +23,8 @@ from ..core.schema import Migration, SchemaT
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
-from ..stores.base import (
-    AsyncRevocationMarkers,
-    AsyncStore,
-    AsyncStoreLike,
-    keeps_revocation_markers,
-)
+from ..stores.base import AsyncStore, AsyncStoreLike
+from .revocation import note_own_revocation, revocation_markers
 from .scope import AsyncSessionScope
 from .undecodable import remove_undecodable
 from .visits import AsyncVisitFlusher
@@ -39,14 +34,6 @@ __all__ = ["AsyncSessionManager", "AsyncSessionScope"]
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = True
-
-
-def revocation_markers(store: AsyncStoreLike) -> AsyncRevocationMarkers | None:
-    """``store`` as a keeper of revocation markers, or None when it or a store it
-    wraps lacks them (the optional part of the store protocol)."""
-    if isinstance(store, AsyncRevocationMarkers) and keeps_revocation_markers(store):
-        return store
-    return None
 
 
 class AsyncSessionManager(Generic[SchemaT]):
@@ -370,21 +357,12 @@ class AsyncSessionManager(Generic[SchemaT]):
                 now,
                 now + self._revocation_window,
             )
-            self._note_own_revocation(user_id, now)
+            note_own_revocation(user_id, now)
         keys = await self._call("ids_for_user", self.store.ids_for_user, user_id)
         for key in keys:
             self._discard_touch(key)
         removed: int = await self._call("delete_many", self.store.delete_many, keys)
         return removed
-
-    @staticmethod
-    def _note_own_revocation(user_id: str, now: float) -> None:
-        own = current_session.get(None)
-        if own is not None:
-            revocations = getattr(own, "_own_revocations", None)
-            if revocations is None:
-                revocations = own._own_revocations = {}
-            revocations[user_id] = now
 
     async def purge_expired(self) -> int:
         """Remove expired sessions (the store works in bounded batches)."""

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal
 
 from .._synchronization import SaveGate, pause
-from ..context import current_session
 from ..core.codecs import Codec
 from ..core.encryption import EncryptionKey
 from ..core.events import EventDispatcher
@@ -25,12 +24,8 @@ from ..core.schema import Migration, SchemaT
 from ..core.session import Session
 from ..core.visits import VisitTracker
 from ..errors import ConcurrentUpdateError
-from ..stores.base import (
-    RevocationMarkers,
-    Store,
-    StoreLike,
-    keeps_revocation_markers,
-)
+from ..stores.base import Store, StoreLike
+from .revocation import note_own_revocation, revocation_markers
 from .scope import SessionScope
 from .undecodable import remove_undecodable
 from .visits import VisitFlusher
@@ -40,14 +35,6 @@ __all__ = ["SessionManager", "SessionScope"]
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = False
-
-
-def revocation_markers(store: StoreLike) -> RevocationMarkers | None:
-    """``store`` as a keeper of revocation markers, or None when it or a store it
-    wraps lacks them (the optional part of the store protocol)."""
-    if isinstance(store, RevocationMarkers) and keeps_revocation_markers(store):
-        return store
-    return None
 
 
 class SessionManager(Generic[SchemaT]):
@@ -371,21 +358,12 @@ class SessionManager(Generic[SchemaT]):
                 now,
                 now + self._revocation_window,
             )
-            self._note_own_revocation(user_id, now)
+            note_own_revocation(user_id, now)
         keys = self._call("ids_for_user", self.store.ids_for_user, user_id)
         for key in keys:
             self._discard_touch(key)
         removed: int = self._call("delete_many", self.store.delete_many, keys)
         return removed
-
-    @staticmethod
-    def _note_own_revocation(user_id: str, now: float) -> None:
-        own = current_session.get(None)
-        if own is not None:
-            revocations = getattr(own, "_own_revocations", None)
-            if revocations is None:
-                revocations = own._own_revocations = {}
-            revocations[user_id] = now
 
     def purge_expired(self) -> int:
         """Remove expired sessions (the store works in bounded batches)."""
