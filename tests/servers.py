@@ -68,6 +68,11 @@ FAILOVER_TIMEOUT = 30.0  # a replica's promotion after its master died
 STOP_TIMEOUT = 5.0  # SIGTERM to exit, before SIGKILL
 CLUSTER_SLOTS = 16384
 SENTINEL_SERVICE = "mymaster"
+# A sentinel starts another failover of the same master only 2 x failover-timeout
+# after its last one: kept short, and kill_master waits out the rest of that gap, so
+# back-to-back failover tests each get a prompt promotion.
+SENTINEL_FAILOVER_TIMEOUT_MS = 3000
+SENTINEL_REFAILOVER_GAP = 2 * SENTINEL_FAILOVER_TIMEOUT_MS / 1000 + 0.5
 START_ATTEMPTS = 3  # fresh ports to try when another process won the race for one
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -565,6 +570,7 @@ class RedisCluster:
         self._tools = tools
         self.nodes = nodes
         self.killed_at = 0.0  # time.monotonic() right after the last kill_master's kill
+        self._last_failover = -SENTINEL_REFAILOVER_GAP  # when the last failover began
 
     @property
     def masters(self) -> list[ClusterNode]:
@@ -746,6 +752,7 @@ class RedisSentinel:
         self.data_servers = data_servers  # [initial master, initial replica]
         self.sentinel_servers = sentinel_servers
         self.killed_at = 0.0  # time.monotonic() right after the last kill_master's kill
+        self._last_failover = -SENTINEL_REFAILOVER_GAP  # when the last failover began
 
     @property
     def sentinels(self) -> list[tuple[str, int]]:
@@ -797,6 +804,8 @@ class RedisSentinel:
     def failover(self, timeout: float = FAILOVER_TIMEOUT) -> tuple[str, int]:
         """Force a failover (SENTINEL FAILOVER); return the new master's address."""
         old_master, new_master = self.master, self.replica
+        time.sleep(max(0.0, self._last_failover + SENTINEL_REFAILOVER_GAP - time.monotonic()))
+        self._last_failover = time.monotonic()
         self._tools.command(
             self.sentinel_servers[0].port, "SENTINEL", "FAILOVER", self.service_name
         )
@@ -824,8 +833,9 @@ class RedisSentinel:
         (``killed_at``: ``time.monotonic()`` right after the kill). Bring it back
         with ``rejoin``."""
         old_master, new_master = self.master, self.replica
+        time.sleep(max(0.0, self._last_failover + SENTINEL_REFAILOVER_GAP - time.monotonic()))
         old_master.kill()
-        self.killed_at = time.monotonic()
+        self.killed_at = self._last_failover = time.monotonic()
         wait_for(
             lambda: (
                 all(self.master_address(s) == new_master.address for s in self.sentinel_servers)
@@ -861,7 +871,7 @@ def sentinel_config(master_port: int, quorum: int) -> list[str]:
         f"sentinel monitor {name} {LOOPBACK} {master_port} {quorum}",
         # Fast detection (default 30 s) so failover tests stay short.
         f"sentinel down-after-milliseconds {name} 1000",
-        f"sentinel failover-timeout {name} 10000",
+        f"sentinel failover-timeout {name} {SENTINEL_FAILOVER_TIMEOUT_MS}",
     ]
 
 
