@@ -77,6 +77,17 @@ def kill_channel(kind: str, base_url: str, store: NearCacheStore | AsyncNearCach
         assert killed == (True,)
 
 
+def kill_lane(base_url: str, store: NearCacheStore | AsyncNearCacheStore) -> None:
+    """End, from the server's side, the Redis connection the cache reads and
+    writes on: its tracking ends with it, and no message says so."""
+    channel: Any = store.channel
+    client = redis.Redis.from_url(base_url)
+    try:
+        assert client.client_kill_filter(_id=channel.lane_id) == 1
+    finally:
+        client.close()
+
+
 def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://").partition("?")[0]
 
@@ -155,6 +166,25 @@ def test_another_process_write_replaces_the_cached_version(
     wait_for(lambda: manager.open(cookie)["n"] == 2)
 
 
+def test_another_process_write_after_an_own_cached_write_is_heard(
+    manager: sw.SessionManager, url: str
+) -> None:
+    with manager.scope(None) as session:
+        session["n"] = 1
+    cookie = session.cookie_value
+    assert manager.open(cookie)["n"] == 1
+    with manager.scope(cookie) as mine:
+        mine["n"] = 2  # written, and kept, by this process
+    assert manager.open(cookie)["n"] == 2
+    other = sw.SessionManager(sw.open_store(url.replace("&near_cache=on", "")), secret_key=SECRET)
+    try:
+        with other.scope(cookie) as theirs:
+            theirs["n"] = 3
+    finally:
+        other.close()
+    wait_for(lambda: manager.open(cookie)["n"] == 3)
+
+
 # -- a lost channel -----------------------------------------------------------------
 
 
@@ -201,6 +231,64 @@ async def test_a_killed_channel_empties_the_async_cache_which_fills_again(
         hits = store.cache.stats.hits
         assert await store.load("k-async") is not None
         assert store.cache.stats.hits == hits + 1
+
+
+def test_a_session_changed_after_the_lane_was_killed_is_not_served_from_the_cache(
+    store: NearCacheStore, url: str, redis_url: str
+) -> None:
+    if not url.startswith("redis"):
+        pytest.skip("the lane is the Redis channel's")
+    record = sw.Record("k-lane", b"{}", time.time(), time.time() + 600, 1, None)
+    assert store.save_if_version(record, 0)
+    assert store.load("k-lane") is not None
+    assert store.load("k-lane") is not None
+    assert store.cache.stats.hits == 1
+    kill_lane(redis_url, store)
+    other = sw.open_store(url.replace("&near_cache=on", ""))
+    try:
+        changed = sw.Record("k-lane", b'{"n":2}', time.time(), time.time() + 600, 2, None)
+        time.sleep(0.01)  # the kill has reached this process's socket
+        assert other.save_if_version(changed, 1)
+        loaded = store.load("k-lane")
+        assert loaded is not None
+        assert loaded.version == 2
+        assert store.cache.stats.resets == 1
+        wait_until_up(store)
+        store.load("k-lane")
+        hits = store.cache.stats.hits
+        assert (store.load("k-lane") or record).version == 2
+        assert store.cache.stats.hits == hits + 1
+    finally:
+        other.close()
+
+
+@pytest.mark.anyio
+async def test_a_killed_lane_empties_the_async_cache_before_a_stale_hit(
+    url: str, redis_url: str
+) -> None:
+    if not url.startswith("redis"):
+        pytest.skip("the lane is the Redis channel's")
+    async with async_near_cached_store(url) as store:
+        record = sw.Record("k-lane", b"{}", time.time(), time.time() + 600, 1, None)
+        assert await store.save_if_version(record, 0)
+        assert await store.load("k-lane") is not None
+        kill_lane(redis_url, store)
+        other = sw.open_store(url.replace("&near_cache=on", ""))
+        try:
+            changed = sw.Record("k-lane", b'{"n":2}', time.time(), time.time() + 600, 2, None)
+            await anyio.sleep(0.01)
+            assert other.save_if_version(changed, 1)
+            loaded = await store.load("k-lane")
+            assert loaded is not None
+            assert loaded.version == 2
+            assert store.cache.stats.resets == 1
+            await async_wait_until_up(store)
+            await store.load("k-lane")
+            hits = store.cache.stats.hits
+            assert await store.load("k-lane") is not None
+            assert store.cache.stats.hits == hits + 1
+        finally:
+            other.close()
 
 
 # -- a forked worker -----------------------------------------------------------------

@@ -134,6 +134,20 @@ def test_an_anonymous_update_is_one_script_reading_the_header_and_setting_the_va
     assert ran == {"evalsha": 1, "getrange": 1, "set": 1}
 
 
+def test_an_update_on_a_near_caches_lane_reads_the_key_again_after_setting_it(
+    store: RedisStore, raw: redis.Redis
+) -> None:
+    record = make_record()
+    store.save(record)
+    lane = store.client.connection_pool.make_connection()
+    lane.connect()
+    try:
+        ran = commands(raw, lambda: store.save_if_version_on(lane, updated(record), record.version))
+    finally:
+        lane.disconnect()
+    assert ran == {"evalsha": 1, "getrange": 2, "set": 1}
+
+
 def test_a_logged_in_update_keeping_user_and_expiry_leaves_the_index_alone(
     store: RedisStore, raw: redis.Redis
 ) -> None:

@@ -181,6 +181,16 @@ class AsyncRecordListing(Protocol):
     async def delete_if_version(self, id: str, expected_version: int) -> bool: ...
 
 
+#: Operations a store may offer on a connection its caller gives (a near cache's
+#: tracked Redis connection): a proxy runs them through its override of the plain
+#: operation, so ``load_on(connection, id)`` is intercepted as ``load``.
+ON_CONNECTION = {"load_on": "load", "save_if_version_on": "save_if_version"}
+
+
+def _on_connection(override: Any, target: Any, connection: Any, *args: Any) -> Any:
+    return override(functools.partial(target, connection), *args)
+
+
 class StoreProxy:
     """Wraps a store; is itself a store. Override an operation to intercept it::
 
@@ -218,6 +228,11 @@ class StoreProxy:
             if operation in self._intercepted:
                 target = functools.partial(getattr(cls, operation), self, target)
             setattr(self, operation, target)
+        for variant, operation in ON_CONNECTION.items():
+            target = getattr(store, variant, None)
+            if target is not None and operation in self._intercepted:
+                override = functools.partial(getattr(cls, operation), self)
+                setattr(self, variant, functools.partial(_on_connection, override, target))
 
     def __getattr__(self, name: str) -> Any:
         # Backend-specific extras (e.g. a Redis store's client) stay reachable.

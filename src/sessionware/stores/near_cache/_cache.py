@@ -15,15 +15,11 @@ Three rules make it coherent:
   while the read is under way spoils the ticket, and a spoilt ticket keeps nothing.
 * **This process's own writes.** A compare-and-set takes a write ticket first. The
   store's invalidation of that write (its echo) must not evict the record just
-  written, or every write would make the next read a miss. With a channel that
-  names versions (PostgreSQL) the echo is recognised exactly. Redis names only the
-  key, and coalesces the keys changed in one event-loop iteration: an unconditional
-  delete by another process landing in the same iteration as our write arrives in
-  the same message as our echo. So an echo there is trusted only until the channel
-  has re-read the key (``validations``, 2 ms after the echo) or a later write of
-  this process has compared against it: a bounded window of 2 ms plus one round
-  trip, only when another process deleted or overwrote the key in the same server
-  iteration.
+  written, or every write would make the next read a miss. A channel that names
+  versions (PostgreSQL, ``exact_versions``) names the echo exactly. Redis sends
+  none: the cached reads and writes go over one connection whose tracking leaves
+  out its own changes (``NOLOOP``), so every change reported there is another
+  client's, and evicts.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...core.record import Record
@@ -43,10 +38,6 @@ __all__ = ["CacheStats", "NearCache", "Ticket", "record_size"]
 #: Bytes a cached record costs beyond its data: the Record, its id string, the
 #: entry and the LRU slot (measured: see the README's performance section).
 ENTRY_OVERHEAD = 400
-
-
-def _nothing() -> None:
-    pass
 
 
 def record_size(record: Record) -> int:
@@ -63,7 +54,6 @@ class CacheStats:
     invalidations: int = 0
     resets: int = 0
     evictions: int = 0
-    validations: int = 0
 
     def snapshot(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -77,25 +67,24 @@ class Ticket:
     epoch: int
     write: bool
     version: int
-    echoed: bool = field(default=False, init=False)
     stale: bool = field(default=False, init=False)
     #: The latest version a named change reported while this read was under way.
     seen: int = field(default=0, init=False)
 
 
 class _Entry:
-    __slots__ = ("echoes", "record", "size")
+    __slots__ = ("record", "size")
 
-    def __init__(self, record: Record, echoes: int) -> None:
+    def __init__(self, record: Record) -> None:
         self.record = record
         self.size = record_size(record)
-        self.echoes = echoes
 
 
 @dataclass(eq=False)
 class NearCache:
     """At most ``max_entries`` records and ``max_bytes`` bytes, least recently used
-    out first. ``exact_versions``: the channel names the version each change wrote."""
+    out first. ``exact_versions``: the channel names the version each change wrote,
+    this process's own included; otherwise it reports other clients' changes only."""
 
     max_entries: int = 10_000
     max_bytes: int = 64 * 1024 * 1024
@@ -112,10 +101,6 @@ class NearCache:
         self._bytes = 0
         self._epoch = 0
         self._up = False
-        #: (key, version) pairs whose echo the channel must confirm by a read.
-        self.validations: list[tuple[str, int]] = []
-        #: Called (under the lock) when a confirmation is queued: wakes the channel.
-        self.on_validation: Callable[[], None] = _nothing
         #: Set in a forked child: the parent's channel does not run there.
         self.forked = False
         _CACHES.add(self)
@@ -189,7 +174,7 @@ class NearCache:
         with self._lock:
             self._end(ticket)
             if record is not None and self._stands(ticket) and record.version >= ticket.seen:
-                self._put(record, echoes=0)
+                self._put(record)
 
     def written(self, ticket: Ticket | None, key: str, record: Record | None) -> None:
         """A compare-and-set of ``key`` under ``ticket`` ended: ``record`` is what it
@@ -200,30 +185,7 @@ class NearCache:
             if record is None or ticket is None or not self._stands(ticket):
                 self._evict(key)
                 return
-            if self.exact_versions or not ticket.echoed:
-                self._put(record, echoes=0 if self.exact_versions else 1)
-                return
-            # The echo came before the reply: it may carry another process's change.
-            self._put(record, echoes=0)
-            self._queue_validation(key, record.version)
-
-    def validated(
-        self, ticket: Ticket | None, key: str, version: int, record: Record | None
-    ) -> None:
-        """The channel re-read ``key`` after an ambiguous echo of ``version``."""
-        with self._lock:
-            self.stats.validations += 1
-            if ticket is not None:
-                self._end(ticket)
-            entry = self._entries.get(key)
-            if entry is None or entry.record.version != version:
-                return  # gone already, or replaced by a newer write of ours
-            if record is None or record.version != version or ticket is None:
-                self._evict(key)
-            elif self._stands(ticket):
-                entry.record = record  # the store's expiry may be later
-            else:
-                self._evict(key)
+            self._put(record)
 
     # -- what the channel reports ------------------------------------------------------
 
@@ -238,25 +200,17 @@ class NearCache:
                 self._versioned(key, version)
 
     def _unversioned(self, key: str) -> None:
-        # Echoes arrive in the order of this process's writes of the key: one the
-        # cached record still expects is older than any write under way.
-        entry = self._entries.get(key)
-        if entry is not None and entry.echoes > 0:
-            entry.echoes -= 1
-            for ticket in self._tickets.get(key, ()):
-                if not ticket.write:
-                    ticket.stale = True
-            self._queue_validation(key, entry.record.version)
-            return
-        self._match_write(key)
-        self._evict(key)  # the version a write under way replaces, or a change
+        # Another client's change (own ones are not reported): whatever a read or
+        # write under way brings back may be older than it.
+        self._spoil(key)
+        self._evict(key)
 
     def _versioned(self, key: str, version: int) -> None:
         # Versions of a key only grow until it is deleted (0), and ids never return.
         for ticket in self._tickets.get(key, ()):
             if ticket.write and version == ticket.version:
-                ticket.echoed = True
-            elif version == 0 or (ticket.write and version > ticket.version):
+                continue  # the echo of this write
+            if version == 0 or (ticket.write and version > ticket.version):
                 ticket.stale = True
             elif not ticket.write:
                 ticket.seen = max(ticket.seen, version)
@@ -292,22 +246,6 @@ class NearCache:
             for key in list(self._users.get(user_id, ())):
                 self._evict(key)
 
-    def needs_confirmation(self, key: str, version: int) -> bool:
-        """Whether the cached ``version`` of ``key`` still waits for a confirming
-        read. Not when it is gone or replaced, nor while a write of this process is
-        under way for the key: that compare-and-set against ``version`` settles it
-        (done: nobody deleted or replaced the key in between; failed: evicted)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.record.version != version:
-                return False
-            return not any(ticket.write for ticket in self._tickets.get(key, ()))
-
-    def take_validations(self) -> list[tuple[str, int]]:
-        with self._lock:
-            pending, self.validations = self.validations, []
-            return pending
-
     # -- size --------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -333,28 +271,14 @@ class NearCache:
         if not tickets:
             del self._tickets[ticket.key]
 
-    def _match_write(self, key: str) -> None:
-        """Mark the tickets of ``key``: the first write whose echo this can be is
-        echoed, every other ticket is spoilt."""
-        taken = False
-        for ticket in self._tickets.get(key, ()):
-            if not taken and ticket.write and not ticket.echoed:
-                ticket.echoed = taken = True
-            else:
-                ticket.stale = True
-
-    def _queue_validation(self, key: str, version: int) -> None:
-        self.validations.append((key, version))
-        self.on_validation()
-
     def _spoil(self, key: str) -> None:
         for ticket in self._tickets.get(key, ()):
             ticket.stale = True
 
-    def _put(self, record: Record, echoes: int) -> None:
+    def _put(self, record: Record) -> None:
         key = record.id
         self._evict(key)
-        entry = _Entry(record, echoes)
+        entry = _Entry(record)
         self._entries[key] = entry
         self._bytes += entry.size
         if record.user_id is not None:
@@ -381,7 +305,6 @@ class NearCache:
         self._entries.clear()
         self._users.clear()
         self._bytes = 0
-        self.validations = []
         for tickets in self._tickets.values():
             for ticket in tickets:
                 ticket.stale = True

@@ -1,8 +1,8 @@
 """A channel's listener in both flavours, side by side (not generated): a daemon
 thread for the sync store, a task of the running asyncio loop for the async one.
 
-The async sources use ``AsyncWorker`` and ``AsyncSignal``; ``scripts/unasync.py``
-renames them to ``Worker`` and ``Signal`` in their generated twins.
+The async sources use ``AsyncWorker``; ``scripts/unasync.py`` renames it to
+``Worker`` in their generated twins.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["AsyncSignal", "AsyncWorker", "Signal", "Worker"]
+__all__ = ["AsyncWorker", "Worker", "run_soon"]
 
 
 class Worker:
@@ -82,37 +82,9 @@ class AsyncWorker:
             await task
 
 
-class Signal:
-    """Wakes a worker: ``set()`` from any thread, ``wait()`` in the worker."""
+def run_soon(job: Callable[[], Any]) -> Any:
+    """Start ``job()`` (a coroutine function) as a task on the running asyncio loop;
+    the task, for the caller to keep. Async flavour only."""
+    import asyncio
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def wait(self) -> None:
-        self._event.wait()
-        self._event.clear()
-
-
-class AsyncSignal:
-    """Wakes a task: ``set()`` from the loop's own thread, ``await wait()`` in the task."""
-
-    def __init__(self) -> None:
-        self._event: Any = None
-
-    def _ready(self) -> Any:
-        if self._event is None:
-            import asyncio
-
-            self._event = asyncio.Event()
-        return self._event
-
-    def set(self) -> None:
-        self._ready().set()
-
-    async def wait(self) -> None:
-        event = self._ready()
-        await event.wait()
-        event.clear()
+    return asyncio.get_running_loop().create_task(job())

@@ -73,16 +73,20 @@ def record_value(record: Record) -> bytes:
     return head + name + record.data
 
 
-def save_args(record: Record, expected_version: int, *, indexed: bool = True) -> list[Any]:
+def save_args(
+    record: Record, expected_version: int, *, indexed: bool = True, tracked: bool = False
+) -> list[Any]:
     """ARGV of ``SAVE_SCRIPT``; ``expected_version`` -1 writes unconditionally.
-    ``indexed=False``: write only if the user and the expiry stay as stored."""
+    ``indexed=False``: write only if the user and the expiry stay as stored.
+    ``tracked``: read the key after the write (a near cache's lane)."""
     if expected_version < 0:
         expected = ANY_VERSION
     elif expected_version == 0:
         expected = b""  # GETRANGE of a missing key: the record must not exist
     else:
         expected = VERSION.pack(expected_version)
-    return [expected, record_value(record), expiry_ms(record.expires_at), "1" if indexed else ""]
+    args = [expected, record_value(record), expiry_ms(record.expires_at), "1" if indexed else ""]
+    return [*args, "1"] if tracked else args
 
 
 def create_command(key: str, record: Record) -> list[Any]:

@@ -21,7 +21,8 @@ __all__ = [
 #: value; ARGV[3] PXAT in ms ('' = never expires); ARGV[4] '1' when the caller has
 #: just indexed the new value's user and expiry, '' when it has not: then the script
 #: writes only if both stay what they are (so the index entry is right already),
-#: and otherwise answers 2 (REINDEX) and writes nothing.
+#: and otherwise answers 2 (REINDEX) and writes nothing. ARGV[5] '1': read the key
+#: after writing it (a near cache's tracked connection), absent or '' otherwise.
 #: Returns 0 when the version did not match, else 1, or the previous user id when
 #: this write moved the record away from that user (so its index entry can go).
 #: The old header is read only as far as the new one reaches: when the user is
@@ -44,6 +45,11 @@ if ARGV[3] == '' then
   redis.call('SET', key, value)
 else
   redis.call('SET', key, value, 'PXAT', ARGV[3])
+end
+if ARGV[5] == '1' then
+  -- A near cache's lane (CLIENT TRACKING, NOLOOP): the write ended the key's
+  -- tracking; a read renews it, so others' changes go on being reported.
+  redis.call('GETRANGE', key, 0, 0)
 end
 return result
 """

@@ -15,8 +15,9 @@ import logging
 from typing import Any
 
 from ...._synchronization import async_pause
+from ....core.record import Record
 from .._cache import NearCache
-from .._worker import AsyncSignal, AsyncWorker
+from .._worker import AsyncWorker
 
 __all__ = ["AsyncChannel"]
 
@@ -24,8 +25,6 @@ logger = logging.getLogger("sessionware.stores.near_cache")
 
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 2.0
-#: Seconds the confirmer waits after being woken before it re-reads keys.
-CONFIRM_PAUSE = 0.002
 
 
 class AsyncChannel:
@@ -35,14 +34,10 @@ class AsyncChannel:
 
     def __init__(self, cache: NearCache, store: Any) -> None:
         self.cache = cache
-        #: The wrapped store: re-reads a key whose echo was ambiguous.
+        #: The wrapped store, which ``load`` and ``save_if_version`` read and write.
         self.store = store
         self._stopping = False
         self._worker = AsyncWorker(self._run, f"sessionware near cache: {self.name}")
-        # Confirmations run apart from the listener, which may be blocked reading.
-        self._confirm = AsyncSignal()
-        self._confirmer = AsyncWorker(self._confirm_echoes, "sessionware near cache: confirm")
-        cache.on_validation = self._confirm.set
 
     async def setup(self) -> None:
         """Whatever the store needs before its changes can be heard (a trigger)."""
@@ -55,14 +50,11 @@ class AsyncChannel:
     async def start(self) -> None:
         self._stopping = False
         self._worker.start()
-        self._confirmer.start()
 
     async def close(self) -> None:
         self._stopping = True
         await self._interrupt()
-        self._confirm.set()
         await self._worker.stop()
-        await self._confirmer.stop()
         self.cache.reset()
 
     async def _run(self) -> None:
@@ -85,31 +77,20 @@ class AsyncChannel:
             await async_pause(delay)
             delay = min(delay * 2, LONGEST_PAUSE)
 
-    async def _confirm_echoes(self) -> None:
-        while not self._stopping:
-            await self._confirm.wait()
-            # A short wait batches the confirmations of writes in a row: a write
-            # under way then settles the one before (``needs_confirmation``), and
-            # the thread wakes once per pause, not once per write.
-            await async_pause(CONFIRM_PAUSE)
-            if not self._stopping:
-                await self._validate()
-
     def catch_up(self) -> None:
         """Apply the messages already received, before the cache is read (see the
         Redis channel's sync flavour); nothing to do where a listener reads them."""
 
-    async def _validate(self) -> None:
-        """Re-read each key whose echo may have carried another process's change."""
-        for key, version in self.cache.take_validations():
-            if not self.cache.needs_confirmation(key, version):
-                continue
-            ticket = self.cache.begin(key)
-            try:
-                record = await self.store.load(key)
-            except Exception:
-                record = None
-            self.cache.validated(ticket, key, version, record)
+    async def load(self, id: str) -> tuple[Record | None, bool]:
+        """The store's record of ``id``, and whether the cache may keep it: whether
+        the store will report the record's next change here."""
+        record: Record | None = await self.store.load(id)
+        return record, True
+
+    async def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        """The store's compare-and-set, and whether the cache may keep ``record``."""
+        written: bool = await self.store.save_if_version(record, expected_version)
+        return written, True
 
     # -- a backend's part --------------------------------------------------------------
 

@@ -2,38 +2,52 @@
 
 Written once, async, here; ``scripts/unasync.py`` generates ``_sync/redis.py``.
 
-One dedicated RESP2 connection turns tracking on in broadcasting mode for the
-store's session keys and revocation markers only (``BCAST PREFIX <prefix>{ PREFIX
-<prefix>revoked:{``), redirected to itself, and then subscribes to
-``__redis__:invalidate``: every change of such a key, by any client, arrives as a
-message naming it. One connection is one failure domain: were tracking enabled on
-another connection, killing that one would end the messages without a sign.
+Two connections, made and lost together:
+
+* the **listener**, RESP2, subscribed to ``__redis__:invalidate``, to which every
+  message is redirected. It tracks the revocation markers (``BCAST PREFIX
+  <prefix>revoked:{``) itself: any change of a user's marker drops that user's
+  sessions.
+* the **lane**, on which the cache reads the sessions it keeps (a miss) and writes
+  them (the compare-and-set), one operation at a time. Its tracking is Redis's
+  default mode with ``NOLOOP``: the server reports each change another client makes
+  to a key the lane has read, and none the lane makes itself. The save script ends
+  with a read of the key, so a write goes on being tracked. So a message is always
+  someone else's change; this process's own writes cost no message, no read of one
+  and no second look at the key. (In broadcasting mode, changes made from inside
+  a script are not left out by ``NOLOOP``, which is why the lane does not use it.)
+  While another request holds the lane, a load or write goes through the store's
+  pool, and what it brings back is not kept.
+
+A failure of either connection (killed, a restart or failover, a consumer too
+slow for the server's output buffer) empties the cache at once, and both are made
+again.
 
 Why not redis-py's own client-side cache (``cache_config``, ``protocol=3``): it
 exists for the sync client only, keeps raw replies per command (a hit would still
 run the store's load path and decode), tracks keys per pool connection (each must
-be drained before a hit is trusted), and the store's writes are Lua scripts, whose
-own invalidations would evict the record just written.
+be drained before a hit is trusted), and the store's writes are Lua scripts.
 
 How the messages are read differs by flavour. The async listener is a task that
-awaits each message as it comes (waking a task is cheap). The sync flavour pulls:
-every load first applies what the connection has already received (``catch_up``:
-a non-blocking poll of its socket, a few microseconds), so a request never reads
-the cache past an invalidation that has arrived, and this process's own write's
-echo is read by its next request rather than by a thread woken for it (a thread
-switch and a GIL hand-off per write cost more than the round trip the cache
-saves). A background thread reads the connection every 20 ms as well, so a lost
-connection is noticed and the server's buffer never fills while no requests come.
+awaits each message as it comes. The sync flavour pulls: every load first applies
+what the listener has already received (``catch_up``: one non-blocking ``poll`` of
+both sockets, which also tells a closed lane), so a request never reads the cache
+past an invalidation that has arrived. A background thread reads every 20 ms as
+well, so a lost connection is noticed and the server's buffer never fills while
+no requests come.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 from typing import Any
 
 from ...._synchronization import async_pause
+from ....core.record import Record
 from .._cache import NearCache
+from .._worker import run_soon
 from .channel import AsyncChannel
 
 __all__ = ["AsyncRedisChannel", "supports_redis"]
@@ -42,6 +56,8 @@ INVALIDATE = b"__redis__:invalidate"
 IS_ASYNC = True
 #: Seconds between the sync flavour's background reads of the connection.
 PULL_PERIOD = 0.02
+#: What a closed or failed socket shows ``poll`` (with data or not).
+HANGUP = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
 
 
 def supports_redis(store: Any) -> bool:
@@ -49,6 +65,39 @@ def supports_redis(store: Any) -> bool:
     pool = getattr(getattr(store, "client", None), "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     return isinstance(kwargs, dict) and "host" in kwargs and hasattr(store, "keys")
+
+
+class _Lane:
+    """The tracked connection (see the module), for one operation at a time. What
+    the store's commands call on it; ``intact`` is False once anything failed."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.intact = True
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        return self.intact and self._lock.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._lock.release()
+
+    async def send_command(self, *args: Any) -> None:
+        await self.connection.send_command(*args)
+
+    async def read_response(self) -> Any:
+        return await self.connection.read_response()
+
+    async def disconnect(self) -> None:
+        self.intact = False
+        await self.connection.disconnect()
+
+
+def _closed(connection: Any) -> bool:
+    """Whether an asyncio connection's stream has ended (its transport reads on
+    while nobody awaits a reply)."""
+    reader = getattr(connection, "_reader", None)
+    return reader is None or reader.at_eof() or reader.exception() is not None
 
 
 class AsyncRedisChannel(AsyncChannel):
@@ -70,11 +119,20 @@ class AsyncRedisChannel(AsyncChannel):
         )
         self._connection_class = pool.connection_class
         self._options = options
+        lane_options = dict(pool.connection_kwargs)
+        lane_options.update(protocol=2, client_name="sessionware-near-cache-lane")
+        self._lane_options = lane_options
         self._connection: Any = None
-        #: The server's id of the listening connection (``CLIENT KILL ID`` in tests).
+        self._lane: _Lane | None = None
+        #: The server's ids of the listening connection and of the lane (tests
+        #: kill them with ``CLIENT KILL ID``).
         self.client_id: int | None = None
+        self.lane_id: int | None = None
         self._reading = threading.Lock()  # one reader of the connection at a time
         self._broken = False
+        self._poller: Any = None
+        self._lane_fd = -1
+        self._waking: Any = None  # the task that wakes the async listener
 
     async def _connect(self) -> None:
         connection = self._connection_class(**self._options)
@@ -84,12 +142,67 @@ class AsyncRedisChannel(AsyncChannel):
         self.client_id = int(await connection.read_response())
         await connection.send_command(
             "CLIENT", "TRACKING", "ON", "REDIRECT", self.client_id, "BCAST",
-            "PREFIX", self._session_start, "PREFIX", self._marker_start,
+            "PREFIX", self._marker_start,
         )  # fmt: skip
         await connection.read_response()
         await connection.send_command("SUBSCRIBE", INVALIDATE)
         await connection.read_response()
+        lane = self._connection_class(**self._lane_options)
+        await lane.connect()
+        await lane.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", self.client_id, "NOLOOP")
+        await lane.read_response()
+        await lane.send_command("CLIENT", "ID")
+        self.lane_id = int(await lane.read_response())
+        if not IS_ASYNC:
+            self._poller = select.poll()
+            self._poller.register(connection._sock, select.POLLIN)
+            self._lane_fd = lane._sock.fileno()
+            self._poller.register(self._lane_fd, HANGUP)
+        self._lane = _Lane(lane)
         self._broken = False
+
+    async def load(self, id: str) -> tuple[Record | None, bool]:
+        lane = self._lane
+        if lane is None or not lane.take():
+            record: Record | None = await self.store.load(id)
+            return record, False
+        try:
+            record = await self.store.load_on(lane, id)
+        finally:
+            lane.give_back()
+        return record, self._still(lane)
+
+    async def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        lane = self._lane
+        written: bool | None = None
+        if lane is not None and lane.take():
+            try:
+                written = await self.store.save_if_version_on(lane, record, expected_version)
+            finally:
+                lane.give_back()
+            if written is not None:
+                return written, self._still(lane)
+        written = await self.store.save_if_version(record, expected_version)
+        return written, False
+
+    def _still(self, lane: _Lane) -> bool:
+        """Whether ``lane`` is still tracking (else the cache is emptied)."""
+        if lane.intact:
+            return True
+        self._lost()
+        return False
+
+    def _lost(self) -> None:
+        """The lane failed or closed: its tracking has ended, so changes may have
+        gone unheard. Empty the cache and make both connections again."""
+        if self._broken:
+            return
+        self._broken = True
+        if self.cache.is_up:
+            self.cache.reset()
+        if IS_ASYNC:
+            # The listener waits on its own connection: end that to wake it.
+            self._waking = run_soon(self._disconnect)
 
     async def _listen(self) -> None:
         connection = self._connection
@@ -104,15 +217,24 @@ class AsyncRedisChannel(AsyncChannel):
                 raise ConnectionError("the invalidation connection was lost")
 
     def catch_up(self) -> None:
-        """Apply every message the connection has received (sync flavour; a no-op
-        in the async one, whose task reads them as they come). A failure empties
-        the cache at once; the background thread then reconnects."""
-        if IS_ASYNC:
-            return
-        connection = self._connection
-        if connection is None or self._broken or not self.cache.is_up:
+        """Before the cache is read: notice a closed lane, and (sync flavour) apply
+        every message the listener has received; the async listener's task reads
+        them as they come. A failure empties the cache at once; the background
+        thread or task then reconnects."""
+        connection, lane = self._connection, self._lane
+        if connection is None or lane is None or self._broken or not self.cache.is_up:
             return  # connecting, reconnecting or stopped: nothing is cached
-        with self._reading:
+        if IS_ASYNC:
+            if _closed(lane.connection):
+                self._lost()
+            return
+        with self._reading:  # one poll of both sockets at a time, and one reader
+            events = self._poller.poll(0)
+            if not events:
+                return
+            if any(fd == self._lane_fd for fd, _ in events):
+                self._lost()
+                return
             try:
                 while connection.can_read(timeout=0):
                     self._handle(connection.read_response())
@@ -139,6 +261,11 @@ class AsyncRedisChannel(AsyncChannel):
     async def _disconnect(self) -> None:
         with self._reading:
             connection, self._connection = self._connection, None
+            lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.intact = False
+            with contextlib.suppress(Exception):
+                await lane.connection.disconnect()
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.disconnect()

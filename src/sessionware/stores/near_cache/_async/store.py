@@ -110,15 +110,11 @@ class AsyncNearCacheStore:
             return record
         ticket = cache.begin(id)
         try:
-            record = await self._load(id)
+            record, keep = await self.channel.load(id)
         except BaseException:
             cache.fill(ticket, None)
             raise
-        cache.fill(ticket, record)
-        return record
-
-    async def _load(self, id: str) -> Record | None:
-        record: Record | None = await self.store.load(id)
+        cache.fill(ticket, record if keep else None)
         return record
 
     async def save(self, record: Record) -> None:
@@ -130,12 +126,14 @@ class AsyncNearCacheStore:
 
     async def save_if_version(self, record: Record, expected_version: int) -> bool:
         cache = self.cache
+        if cache.forked or not self.channel.running:
+            await self._listen_again()  # the channel's connections are not this process's
         ticket = cache.begin(record.id, write=True, version=record.version)
-        written: bool = False
+        written = keep = False
         try:
-            written = await self.store.save_if_version(record, expected_version)
+            written, keep = await self.channel.save_if_version(record, expected_version)
         finally:
-            cache.written(ticket, record.id, record if written else None)
+            cache.written(ticket, record.id, record if written and keep else None)
         return written
 
     async def touch_many(self, expiries: Mapping[str, float]) -> None:

@@ -111,15 +111,11 @@ class NearCacheStore:
             return record
         ticket = cache.begin(id)
         try:
-            record = self._load(id)
+            record, keep = self.channel.load(id)
         except BaseException:
             cache.fill(ticket, None)
             raise
-        cache.fill(ticket, record)
-        return record
-
-    def _load(self, id: str) -> Record | None:
-        record: Record | None = self.store.load(id)
+        cache.fill(ticket, record if keep else None)
         return record
 
     def save(self, record: Record) -> None:
@@ -131,12 +127,14 @@ class NearCacheStore:
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         cache = self.cache
+        if cache.forked or not self.channel.running:
+            self._listen_again()  # the channel's connections are not this process's
         ticket = cache.begin(record.id, write=True, version=record.version)
-        written: bool = False
+        written = keep = False
         try:
-            written = self.store.save_if_version(record, expected_version)
+            written, keep = self.channel.save_if_version(record, expected_version)
         finally:
-            cache.written(ticket, record.id, record if written else None)
+            cache.written(ticket, record.id, record if written and keep else None)
         return written
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:

@@ -113,9 +113,17 @@ class AsyncRedisCommands:
                     raise
             await asyncio.sleep(pause)
 
-    async def _command(self, *args: Any) -> Any:
+    async def _command(self, *args: Any, connection: Any = None) -> Any:
         """One command and its reply, as the connection parses it (no response
-        callbacks), on a kept connection when the store reuses them."""
+        callbacks), on a kept connection when the store reuses them, or on
+        ``connection`` when given (a near cache's own: sent once, and disconnected
+        when anything fails)."""
+        if connection is not None:
+            try:
+                return await _round_trip(connection, args)
+            except BaseException:
+                await connection.disconnect()
+                raise
         idle = self._idle
         if idle is None:
             return await self.client.execute_command(*args)
@@ -136,16 +144,19 @@ class AsyncRedisCommands:
         idle.put(connection)
         return reply
 
-    async def _eval(self, script: AsyncScript, key: str, args: Sequence[Any]) -> Any:
+    async def _eval(
+        self, script: AsyncScript, key: str, args: Sequence[Any], connection: Any = None
+    ) -> Any:
         """One script call on one key: EVALSHA itself, not redis-py's
         ``Script.__call__``, which adds an import, tuple copies and a second wrapper
         on every call of the hot path. NOSCRIPT (a restart or failover emptied the
         script cache; the call did nothing) loads it and sends again."""
+        command = ("EVALSHA", script.sha, 1, key, *args)
         try:
-            return await self._command("EVALSHA", script.sha, 1, key, *args)
+            return await self._command(*command, connection=connection)
         except NoScriptError:
             await self._load_scripts([script])
-            return await self._command("EVALSHA", script.sha, 1, key, *args)
+            return await self._command(*command)
 
     async def _write_command(self, key: str, args: Sequence[Any]) -> Any:
         """A command that writes ``key``, followed by WAIT when the store asks for

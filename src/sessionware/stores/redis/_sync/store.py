@@ -165,6 +165,19 @@ class RedisStore(RedisListing, FailoverWrites):
                 value = self._retrying(lambda: self._command("GET", key), deadline)
             except REDIS_ERRORS as again:
                 raise store_error(self.url, again) from again
+        return self._record_of(id, key, value)
+
+    def load_on(self, connection: Any, id: str) -> Record | None:
+        """``load`` with its GET sent on ``connection`` (a near cache's tracked
+        one); should that fail, the usual way."""
+        key = self.keys.session(id)
+        try:
+            value = self._command("GET", key, connection=connection)
+        except REDIS_ERRORS:
+            return self.load(id)
+        return self._record_of(id, key, value)
+
+    def _record_of(self, id: str, key: str, value: bytes | None) -> Record | None:
         if value is None:
             return None
         record = record_from_value(id, value, self.url)
@@ -182,19 +195,44 @@ class RedisStore(RedisListing, FailoverWrites):
     def save_if_version(self, record: Record, expected_version: int) -> bool:
         return self._write(record, expected_version)
 
+    def save_if_version_on(
+        self, connection: Any, record: Record, expected_version: int
+    ) -> bool | None:
+        """``save_if_version`` as one script call on ``connection`` (a near cache's
+        tracked one), or None, having written nothing, when the write takes more
+        than that (a new record, a user or expiry to index first, replicas to wait
+        for): the caller then writes the usual way. Should the connection fail,
+        the write goes on as through a failover."""
+        if expected_version <= 0 or self.wait_replicas:
+            return None
+        key = self.keys.session(record.id)
+        args = save_args(record, expected_version, indexed=record.user_id is None, tracked=True)
+        try:
+            try:
+                result = self._eval(self._save, key, args, connection)
+            except REDIS_ERRORS as exc:
+                result = self._write_through_failover(record, expected_version, exc)
+            return None if result == REINDEX else self._settle(record, result)
+        except REDIS_ERRORS as exc:
+            raise store_error(self.url, exc) from exc
+
     def _write(self, record: Record, expected_version: int) -> bool:
         try:
             try:
                 result = self._write_once(record, expected_version)
             except REDIS_ERRORS as exc:
                 result = self._write_through_failover(record, expected_version, exc)
-            if result == 0:
-                return False
-            if isinstance(result, bytes):  # the record belonged to another user
-                user = result.decode()
-                self._retrying(lambda: self._unindex([(user, record.id)]))
+            return self._settle(record, result)
         except REDIS_ERRORS as exc:
             raise store_error(self.url, exc) from exc
+
+    def _settle(self, record: Record, result: Any) -> bool:
+        """What a save script's ``result`` means for ``save_if_version``."""
+        if result == 0:
+            return False
+        if isinstance(result, bytes):  # the record belonged to another user
+            user = result.decode()
+            self._retrying(lambda: self._unindex([(user, record.id)]))
         return True
 
     def _write_once(self, record: Record, expected_version: int) -> Any:
