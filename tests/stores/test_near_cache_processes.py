@@ -150,38 +150,42 @@ def test_a_revocation_marker_drops_the_users_cached_sessions(
     wait_for(lambda: len(store.cache) == 0)
 
 
-def test_another_process_write_replaces_the_cached_version(
-    manager: sw.SessionManager, url: str
-) -> None:
+def cached_session(manager: sw.SessionManager) -> str:
+    """A session of ``{"n": 1}``, written and then read (so cached) by ``manager``."""
     with manager.scope(None) as session:
         session["n"] = 1
     cookie = session.cookie_value
+    assert cookie is not None
     assert manager.open(cookie)["n"] == 1
+    return cookie
+
+
+def write_elsewhere(url: str, cookie: str, n: int) -> None:
+    """Set ``n`` in the session through a manager on a store of its own."""
     other = sw.SessionManager(sw.open_store(url.replace("&near_cache=on", "")), secret_key=SECRET)
     try:
         with other.scope(cookie) as theirs:
-            theirs["n"] = 2
+            theirs["n"] = n
     finally:
         other.close()
+
+
+def test_another_process_write_replaces_the_cached_version(
+    manager: sw.SessionManager, url: str
+) -> None:
+    cookie = cached_session(manager)
+    write_elsewhere(url, cookie, 2)
     wait_for(lambda: manager.open(cookie)["n"] == 2)
 
 
 def test_another_process_write_after_an_own_cached_write_is_heard(
     manager: sw.SessionManager, url: str
 ) -> None:
-    with manager.scope(None) as session:
-        session["n"] = 1
-    cookie = session.cookie_value
-    assert manager.open(cookie)["n"] == 1
+    cookie = cached_session(manager)
     with manager.scope(cookie) as mine:
         mine["n"] = 2  # written, and kept, by this process
     assert manager.open(cookie)["n"] == 2
-    other = sw.SessionManager(sw.open_store(url.replace("&near_cache=on", "")), secret_key=SECRET)
-    try:
-        with other.scope(cookie) as theirs:
-            theirs["n"] = 3
-    finally:
-        other.close()
+    write_elsewhere(url, cookie, 3)
     wait_for(lambda: manager.open(cookie)["n"] == 3)
 
 
