@@ -237,41 +237,46 @@ async def test_a_killed_channel_empties_the_async_cache_which_fills_again(
         assert store.cache.stats.hits == hits + 1
 
 
+@pytest.fixture
+def lane_url(redis_url: str) -> str:
+    """A near-cached Redis URL: the lane is the Redis channel's."""
+    return cached_url("redis", redis_url, private_name("redis"))
+
+
 def test_a_session_changed_after_the_lane_was_killed_is_not_served_from_the_cache(
-    store: NearCacheStore, url: str, redis_url: str
+    lane_url: str, redis_url: str
 ) -> None:
-    if not url.startswith("redis"):
-        pytest.skip("the lane is the Redis channel's")
-    record = sw.Record("k-lane", b"{}", time.time(), time.time() + 600, 1, None)
-    assert store.save_if_version(record, 0)
-    assert store.load("k-lane") is not None
-    assert store.load("k-lane") is not None
-    assert store.cache.stats.hits == 1
-    kill_lane(redis_url, store)
-    other = sw.open_store(url.replace("&near_cache=on", ""))
-    try:
-        changed = sw.Record("k-lane", b'{"n":2}', time.time(), time.time() + 600, 2, None)
-        time.sleep(0.01)  # the kill has reached this process's socket
-        assert other.save_if_version(changed, 1)
-        loaded = store.load("k-lane")
-        assert loaded is not None
-        assert loaded.version == 2
-        assert store.cache.stats.resets == 1
-        wait_until_up(store)
-        store.load("k-lane")
-        hits = store.cache.stats.hits
-        assert (store.load("k-lane") or record).version == 2
-        assert store.cache.stats.hits == hits + 1
-    finally:
-        other.close()
+    url = lane_url
+    with near_cached_store(url) as store:
+        record = sw.Record("k-lane", b"{}", time.time(), time.time() + 600, 1, None)
+        assert store.save_if_version(record, 0)
+        assert store.load("k-lane") is not None
+        assert store.load("k-lane") is not None
+        assert store.cache.stats.hits == 1
+        kill_lane(redis_url, store)
+        other = sw.open_store(url.replace("&near_cache=on", ""))
+        try:
+            changed = sw.Record("k-lane", b'{"n":2}', time.time(), time.time() + 600, 2, None)
+            time.sleep(0.01)  # the kill has reached this process's socket
+            assert other.save_if_version(changed, 1)
+            loaded = store.load("k-lane")
+            assert loaded is not None
+            assert loaded.version == 2
+            assert store.cache.stats.resets == 1
+            wait_until_up(store)
+            store.load("k-lane")
+            hits = store.cache.stats.hits
+            assert (store.load("k-lane") or record).version == 2
+            assert store.cache.stats.hits == hits + 1
+        finally:
+            other.close()
 
 
 @pytest.mark.anyio
 async def test_a_killed_lane_empties_the_async_cache_before_a_stale_hit(
-    url: str, redis_url: str
+    lane_url: str, redis_url: str
 ) -> None:
-    if not url.startswith("redis"):
-        pytest.skip("the lane is the Redis channel's")
+    url = lane_url
     async with async_near_cached_store(url) as store:
         record = sw.Record("k-lane", b"{}", time.time(), time.time() + 600, 1, None)
         assert await store.save_if_version(record, 0)
