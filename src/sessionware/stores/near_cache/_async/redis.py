@@ -263,9 +263,8 @@ class AsyncRedisChannel(AsyncChannel):
             connection, self._connection = self._connection, None
             lane, self._lane = self._lane, None
         if lane is not None:
-            lane.intact = False
             with contextlib.suppress(Exception):
-                await lane.connection.disconnect()
+                await lane.disconnect()
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.disconnect()

@@ -264,9 +264,8 @@ class RedisChannel(Channel):
             connection, self._connection = self._connection, None
             lane, self._lane = self._lane, None
         if lane is not None:
-            lane.intact = False
             with contextlib.suppress(Exception):
-                lane.connection.disconnect()
+                lane.disconnect()
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.disconnect()
