@@ -118,10 +118,10 @@ class DroppingLane:
         self.applied = applied
         self.disconnected = False
 
-    def send_command(self, *args: Any) -> None:
+    def send_packed_command(self, command: Any) -> None:
         if not self.applied:
             raise ConnectionError("Connection reset by peer")
-        self.connection.send_command(*args)
+        self.connection.send_packed_command(command)
 
     def read_response(self) -> Any:
         self.connection.read_response()

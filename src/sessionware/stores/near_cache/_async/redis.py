@@ -82,8 +82,8 @@ class _Lane:
     def give_back(self) -> None:
         self._lock.release()
 
-    async def send_command(self, *args: Any) -> None:
-        await self.connection.send_command(*args)
+    async def send_packed_command(self, command: Any) -> None:
+        await self.connection.send_packed_command(command)
 
     async def read_response(self) -> Any:
         return await self.connection.read_response()

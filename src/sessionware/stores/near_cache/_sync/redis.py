@@ -83,8 +83,8 @@ class _Lane:
     def give_back(self) -> None:
         self._lock.release()
 
-    def send_command(self, *args: Any) -> None:
-        self.connection.send_command(*args)
+    def send_packed_command(self, command: Any) -> None:
+        self.connection.send_packed_command(command)
 
     def read_response(self) -> Any:
         return self.connection.read_response()
