@@ -67,8 +67,9 @@ def make_client(settings: RedisSettings) -> Any:
 
 
 async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
-    # hiredis packs the str/bytes/int arguments the store sends as redis-py would,
-    # without redis-py's per-argument encoder pass (a tenth of a cached write here).
+    # hiredis packs the store's arguments (str as UTF-8, the store's only encoding;
+    # bytes, int, float) to the bytes redis-py would send, without redis-py's
+    # per-argument encoder pass: about 18 us of a cached write's client time here.
     await connection.send_packed_command((pack_command(args),))
     return await connection.read_response()
 
