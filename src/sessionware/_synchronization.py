@@ -80,12 +80,14 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class SaveGate:
     """Lets one thread at a time save a given session, so threads of one process do
     not race each other's compare-and-set; other processes still can, and the
-    manager's merge-and-retry handles those. Locks are striped by key."""
+    manager's merge-and-retry handles those. Locks are striped by key, and
+    re-entrant: a thread holding one while its write is in flight (``start_save``)
+    may save another session of the same stripe, or the same one, meanwhile."""
 
     def __init__(self) -> None:
-        self._locks = [threading.Lock() for _ in range(STRIPES)]
+        self._locks = [threading.RLock() for _ in range(STRIPES)]
 
-    def hold(self, key: str) -> threading.Lock:
+    def hold(self, key: str) -> threading.RLock:
         """The lock to hold (``with gate.hold(key):``) while saving ``key``."""
         return self._locks[hash(key) % STRIPES]
 

@@ -29,11 +29,36 @@ from .scope import AsyncSessionScope
 from .undecodable import remove_undecodable
 from .visits import AsyncVisitFlusher
 
-__all__ = ["AsyncSessionManager", "AsyncSessionScope"]
+__all__ = ["AsyncSaveInFlight", "AsyncSessionManager", "AsyncSessionScope"]
 
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = True
+
+
+class AsyncSaveInFlight:
+    """A save ``start_save`` began: ``cookie_value`` is known now, the store's
+    answer once ``await finish()`` returns (the cookie value to set, or None)."""
+
+    __slots__ = ("_manager", "_write", "cookie_value")
+
+    def __init__(
+        self,
+        cookie_value: str | None,
+        manager: AsyncSessionManager | None = None,
+        write: tuple[Any, ...] | None = None,
+    ) -> None:
+        self.cookie_value = cookie_value
+        self._manager = manager
+        self._write = write  # what _finish_write needs, until it has run
+
+    async def finish(self) -> str | None:
+        write = self._write
+        if write is not None:
+            self._write = None
+            assert self._manager is not None
+            self.cookie_value = await self._manager._finish_write(*write)
+        return self.cookie_value
 
 
 class AsyncSessionManager(Generic[SchemaT]):
@@ -170,7 +195,35 @@ class AsyncSessionManager(Generic[SchemaT]):
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
+        return await self._carry_out(session, self.core.plan_save(session, now), now)
+
+    async def start_save(self, session: Session) -> AsyncSaveInFlight:
+        """``save_changes`` in two halves, for an integration with work to do while
+        the store writes (its response's headers): a write that keeps the
+        session's cookie is sent now, where the store can split it (the Redis
+        near cache), and ``await finish()`` reads its outcome, merging after a
+        conflict as ``save_changes`` does. ``cookie_value`` is what ``finish()``
+        returns unless a concurrent ``invalidate`` drops the session. Call
+        ``finish()`` soon, always: until then the write holds its connection."""
+        now = self._clock()
         plan = self.core.plan_save(session, now)
+        start = getattr(self.store, "start_save_if_version", None)
+        if start is None or not self.core.keeps_cookie(session, plan):
+            return AsyncSaveInFlight(await self._carry_out(session, plan, now))
+        record = plan.record
+        assert record is not None  # keeps_cookie: a WRITE plan
+        gate = self._save_gate.hold(record.id)
+        await gate.acquire()
+        try:
+            sent = await start(record, plan.expected_version)
+        except BaseException as exc:
+            gate.release()
+            if isinstance(exc, Exception):
+                self.events.emit("on_error", "save", exc)
+            raise
+        return AsyncSaveInFlight(session.cookie_value, self, (session, plan, now, gate, sent))
+
+    async def _carry_out(self, session: Session, plan: SavePlan, now: float) -> str | None:
         action = plan.action
         if action is Action.WRITE:
             record = plan.record
@@ -178,12 +231,7 @@ class AsyncSessionManager(Generic[SchemaT]):
             # acquire/release rather than ``async with``: two coroutine frames less.
             gate = self._save_gate.hold(record.id)
             await gate.acquire()
-            try:
-                if await self._write(session, plan):
-                    return session.cookie_value
-                return await self._settle_after_conflict(session, plan, now)
-            finally:
-                gate.release()
+            return await self._finish_write(session, plan, now, gate, None)
         if action is Action.NOTHING:
             return session.cookie_value
         if action is Action.TOUCH:
@@ -191,6 +239,18 @@ class AsyncSessionManager(Generic[SchemaT]):
             return session.cookie_value
         await self._delete_stored(session, now)
         return None
+
+    async def _finish_write(
+        self, session: Session, plan: SavePlan, now: float, gate: Any, sent: Any
+    ) -> str | None:
+        """A WRITE under its save ``gate`` (released here): ``sent`` when
+        ``start_save`` sent it already, else written now."""
+        try:
+            if await self._write(session, plan, sent):
+                return session.cookie_value
+            return await self._settle_after_conflict(session, plan, now)
+        finally:
+            gate.release()
 
     async def _settle_after_conflict(
         self, session: Session, plan: SavePlan, now: float
@@ -221,11 +281,14 @@ class AsyncSessionManager(Generic[SchemaT]):
                 return session.cookie_value
             conflicts += 1
 
-    async def _write(self, session: Session, plan: SavePlan) -> bool:
+    async def _write(self, session: Session, plan: SavePlan, sent: Any = None) -> bool:
         record = plan.record
         assert record is not None
         try:
-            written = await self.store.save_if_version(record, plan.expected_version)
+            if sent is None:
+                written = await self.store.save_if_version(record, plan.expected_version)
+            else:  # sent by start_save: only its outcome is left to read
+                written = await sent.finish()
         except Exception as exc:
             self.events.emit("on_error", "save", exc)
             raise

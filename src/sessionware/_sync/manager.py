@@ -30,11 +30,36 @@ from .scope import SessionScope
 from .undecodable import remove_undecodable
 from .visits import VisitFlusher
 
-__all__ = ["SessionManager", "SessionScope"]
+__all__ = ["SaveInFlight", "SessionManager", "SessionScope"]
 
 logger = logging.getLogger("sessionware")
 
 IS_ASYNC = False
+
+
+class SaveInFlight:
+    """A save ``start_save`` began: ``cookie_value`` is known now, the store's
+    answer once ``finish()`` returns (the cookie value to set, or None)."""
+
+    __slots__ = ("_manager", "_write", "cookie_value")
+
+    def __init__(
+        self,
+        cookie_value: str | None,
+        manager: SessionManager | None = None,
+        write: tuple[Any, ...] | None = None,
+    ) -> None:
+        self.cookie_value = cookie_value
+        self._manager = manager
+        self._write = write  # what _finish_write needs, until it has run
+
+    def finish(self) -> str | None:
+        write = self._write
+        if write is not None:
+            self._write = None
+            assert self._manager is not None
+            self.cookie_value = self._manager._finish_write(*write)
+        return self.cookie_value
 
 
 class SessionManager(Generic[SchemaT]):
@@ -171,7 +196,35 @@ class SessionManager(Generic[SchemaT]):
         """Write the session if it is new and non-empty or changed (compare-and-set,
         merging with concurrent writers); returns the cookie value to set, if any."""
         now = self._clock()
+        return self._carry_out(session, self.core.plan_save(session, now), now)
+
+    def start_save(self, session: Session) -> SaveInFlight:
+        """``save_changes`` in two halves, for an integration with work to do while
+        the store writes (its response's headers): a write that keeps the
+        session's cookie is sent now, where the store can split it (the Redis
+        near cache), and ``finish()`` reads its outcome, merging after a
+        conflict as ``save_changes`` does. ``cookie_value`` is what ``finish()``
+        returns unless a concurrent ``invalidate`` drops the session. Call
+        ``finish()`` soon, always: until then the write holds its connection."""
+        now = self._clock()
         plan = self.core.plan_save(session, now)
+        start = getattr(self.store, "start_save_if_version", None)
+        if start is None or not self.core.keeps_cookie(session, plan):
+            return SaveInFlight(self._carry_out(session, plan, now))
+        record = plan.record
+        assert record is not None  # keeps_cookie: a WRITE plan
+        gate = self._save_gate.hold(record.id)
+        gate.acquire()
+        try:
+            sent = start(record, plan.expected_version)
+        except BaseException as exc:
+            gate.release()
+            if isinstance(exc, Exception):
+                self.events.emit("on_error", "save", exc)
+            raise
+        return SaveInFlight(session.cookie_value, self, (session, plan, now, gate, sent))
+
+    def _carry_out(self, session: Session, plan: SavePlan, now: float) -> str | None:
         action = plan.action
         if action is Action.WRITE:
             record = plan.record
@@ -179,12 +232,7 @@ class SessionManager(Generic[SchemaT]):
             # acquire/release rather than ``async with``: two coroutine frames less.
             gate = self._save_gate.hold(record.id)
             gate.acquire()
-            try:
-                if self._write(session, plan):
-                    return session.cookie_value
-                return self._settle_after_conflict(session, plan, now)
-            finally:
-                gate.release()
+            return self._finish_write(session, plan, now, gate, None)
         if action is Action.NOTHING:
             return session.cookie_value
         if action is Action.TOUCH:
@@ -192,6 +240,18 @@ class SessionManager(Generic[SchemaT]):
             return session.cookie_value
         self._delete_stored(session, now)
         return None
+
+    def _finish_write(
+        self, session: Session, plan: SavePlan, now: float, gate: Any, sent: Any
+    ) -> str | None:
+        """A WRITE under its save ``gate`` (released here): ``sent`` when
+        ``start_save`` sent it already, else written now."""
+        try:
+            if self._write(session, plan, sent):
+                return session.cookie_value
+            return self._settle_after_conflict(session, plan, now)
+        finally:
+            gate.release()
 
     def _settle_after_conflict(
         self, session: Session, plan: SavePlan, now: float
@@ -222,11 +282,14 @@ class SessionManager(Generic[SchemaT]):
                 return session.cookie_value
             conflicts += 1
 
-    def _write(self, session: Session, plan: SavePlan) -> bool:
+    def _write(self, session: Session, plan: SavePlan, sent: Any = None) -> bool:
         record = plan.record
         assert record is not None
         try:
-            written = self.store.save_if_version(record, plan.expected_version)
+            if sent is None:
+                written = self.store.save_if_version(record, plan.expected_version)
+            else:  # sent by start_save: only its outcome is left to read
+                written = sent.finish()
         except Exception as exc:
             self.events.emit("on_error", "save", exc)
             raise

@@ -245,6 +245,17 @@ class SessionCore:
             session.cookie_value = self.signer.sign(session.id, session._created_at)
 
     @staticmethod
+    def keeps_cookie(session: Session, plan: SavePlan) -> bool:
+        """A write of a stored session under its own id and user: its cookie stays
+        what it is, so it can go out before the store has answered."""
+        return (
+            plan.action is Action.WRITE
+            and plan.expected_version > 0
+            and plan.delete_key is None
+            and not session._user_changed
+        )
+
+    @staticmethod
     def replaced_record_gone(plan: SavePlan, removed: int) -> bool:
         """A regenerate or login wrote its new record, but the old one had already
         been deleted (invalidated, revoked): the new record must go too, or a

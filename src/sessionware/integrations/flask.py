@@ -38,6 +38,7 @@ Flask-Session's ``session.sid``, ``app.session_interface.regenerate(session)`` a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +48,7 @@ from flask.sansio.app import App
 from flask.sessions import SessionInterface as FlaskSessionInterface
 from flask.sessions import SessionMixin
 
-from .._sync.manager import SessionManager
+from .._sync.manager import SaveInFlight, SessionManager
 from .._sync.transition import Transition
 from ..cookie_io import read_cookie, warn_if_insecure
 from ..cookies import CookieOptions, cached_options
@@ -73,6 +74,9 @@ __all__ = [
 ENVIRON_KEY = "sessionware.session"
 _WRAPPER_KEY = "sessionware.flask_session"
 _WATCHING_KEY = "sessionware.teardown"
+#: Set by ``SavesFinished``: it reads the outcome of the write left in flight.
+_FINISHING_KEY = "sessionware.finishes_saves"
+_IN_FLIGHT_KEY = "sessionware.save_in_flight"
 #: Signers kept for the key sets an interface that follows the app has seen.
 _SIGNER_CACHE_SIZE = 8
 
@@ -179,17 +183,26 @@ class SessionInterface(FlaskSessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):  # a null session or a foreign one
             return
+        environ = current_request.environ
+        finish_in_flight(environ)  # saved twice: an error page follows
         inner = session.session
         # Read before anything below touches the data; what saving reads is not the
         # application's access, so ``accessed`` is left as the request made it.
         varied = session.accessed
         accessed = inner.accessed
         try:
-            self._save(app, session, response, varied)
+            self._save(app, session, response, varied, environ)
         finally:
             inner.accessed = accessed
 
-    def _save(self, app: Flask, session: FlaskSession, response: Response, varied: bool) -> None:
+    def _save(
+        self,
+        app: Flask,
+        session: FlaskSession,
+        response: Response,
+        varied: bool,
+        environ: dict[str, Any],
+    ) -> None:
         if varied:
             _vary_on_cookie(response)
         session._finished = True
@@ -211,19 +224,31 @@ class SessionInterface(FlaskSessionInterface):
         # Flask's rule: set the cookie when modified, or refresh a permanent one.
         set_cookie = self.should_set_cookie(app, session)
         try:
-            value = self.manager.save_changes(inner)
+            in_flight = self.manager.start_save(inner)
         except TypeError as exc:
             if self._guard is None:
                 raise
             raise TypeError(f"{exc}; {CODEC_HINT}") from exc
-        if value is None and set_cookie and not inner.is_new:
-            value = session.cookie_value  # same session, same cookie: refresh it
-        # A value from save_changes is always sent: a new or regenerated session's
-        # cookie, or one re-signed because a fallback key verified it.
-        if value is not None:
-            self._set_cookie(app, session, response, value)
-            if not varied:
-                _vary_on_cookie(response)
+        # The rest of the request (these headers, Flask's teardown) runs while the
+        # store writes; ``SavesFinished`` reads the outcome before the response
+        # leaves, or it is read here when the app's wsgi_app is not wrapped. Should
+        # the write find the session deleted meanwhile, the cookie sent names a
+        # record that is gone: the next request gets a fresh session.
+        try:
+            value = in_flight.cookie_value
+            if value is None and set_cookie and not inner.is_new:
+                value = session.cookie_value  # same session, same cookie: refresh it
+            # A value from saving is always sent: a new or regenerated session's
+            # cookie, or one re-signed because a fallback key verified it.
+            if value is not None:
+                self._set_cookie(app, session, response, value)
+                if not varied:
+                    _vary_on_cookie(response)
+        finally:
+            if environ.get(_FINISHING_KEY):
+                environ[_IN_FLIGHT_KEY] = in_flight
+            else:
+                in_flight.finish()
 
     def _end_empty(self, app: Flask, session: FlaskSession, response: Response) -> None:
         """An emptied session is deleted, and its cookie with it, as Flask does."""
@@ -301,6 +326,40 @@ class SessionInterface(FlaskSessionInterface):
         wrapper._unbind()
 
 
+class SavesFinished:
+    """``app.wsgi_app`` wrapped by ``init_app``: a session write sent during the
+    request (``SessionManager.start_save``) is answered here, once Flask is done
+    with the request and before the response leaves, so the store works while
+    Flask finishes. Should the answer be a failure, the exception reaches the
+    WSGI server, which sends a 500 in place of the response."""
+
+    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[_FINISHING_KEY] = True
+        try:
+            body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            finish_in_flight(environ)
+            raise
+        try:
+            finish_in_flight(environ)
+        except BaseException:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            raise
+        return body
+
+
+def finish_in_flight(environ: dict[str, Any]) -> None:
+    """Read the outcome of the request's write in flight, if one is."""
+    in_flight: SaveInFlight | None = environ.pop(_IN_FLIGHT_KEY, None)
+    if in_flight is not None:
+        in_flight.finish()
+
+
 def _request_cookie(request: Request, name: str) -> str | None:
     """``request.cookies.get(name)``, without werkzeug's parse of every cookie (it
     walks the whole WSGI environ first) when the header can only give the same
@@ -364,5 +423,7 @@ def init_app(
         interface._follow_app_keys(app)  # a key sessionware refuses fails here, early
     app.session_interface = interface
     app.extensions["sessionware"] = interface
+    if not isinstance(app.wsgi_app, SavesFinished):
+        app.wsgi_app = SavesFinished(app.wsgi_app)  # type: ignore[method-assign]
     interface._watch_teardown(app)
     return interface

@@ -185,6 +185,10 @@ class AsyncRecordListing(Protocol):
 #: tracked Redis connection): a proxy runs them through its override of the plain
 #: operation, so ``load_on(connection, id)`` is intercepted as ``load``.
 ON_CONNECTION = {"load_on": "load", "save_if_version_on": "save_if_version"}
+#: Operations a store may also offer in two halves on such a connection (sent now,
+#: answered later): hidden by a proxy that overrides the plain operation, so that
+#: the override sees the whole operation, through its ``ON_CONNECTION`` variant.
+SPLIT_ON_CONNECTION = {"start_save_on": "save_if_version"}
 
 
 def _on_connection(override: Any, target: Any, connection: Any, *args: Any) -> Any:
@@ -233,6 +237,9 @@ class StoreProxy:
             if target is not None and operation in self._intercepted:
                 override = functools.partial(getattr(cls, operation), self)
                 setattr(self, variant, functools.partial(_on_connection, override, target))
+        for variant, operation in SPLIT_ON_CONNECTION.items():
+            if operation in self._intercepted and hasattr(store, variant):
+                setattr(self, variant, None)
 
     def __getattr__(self, name: str) -> Any:
         # Backend-specific extras (e.g. a Redis store's client) stay reachable.

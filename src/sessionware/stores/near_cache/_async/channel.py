@@ -12,19 +12,38 @@ a doubling pause (50 ms to 2 s).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from ...._synchronization import async_pause
 from ....core.record import Record
 from .._cache import NearCache
 from .._worker import AsyncWorker
 
-__all__ = ["AsyncChannel"]
+__all__ = ["AsyncChannel", "AsyncSentWrite"]
 
 logger = logging.getLogger("sessionware.stores.near_cache")
 
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 2.0
+
+T = TypeVar("T")
+
+
+class AsyncSentWrite(Generic[T]):
+    """A compare-and-set sent and not yet answered (``start_save_if_version``):
+    ``await finish()`` reads its outcome. Nothing else may use the connection it
+    went out on until then, so it is finished soon after, always."""
+
+    __slots__ = ("_args", "_finish")
+
+    def __init__(self, finish: Callable[..., Any], *args: Any) -> None:
+        self._finish = finish
+        self._args = args
+
+    async def finish(self) -> T:
+        outcome: T = await self._finish(*self._args)
+        return outcome
 
 
 class AsyncChannel:
@@ -91,6 +110,14 @@ class AsyncChannel:
         """The store's compare-and-set, and whether the cache may keep ``record``."""
         written: bool = await self.store.save_if_version(record, expected_version)
         return written, True
+
+    async def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> AsyncSentWrite[tuple[bool, bool]] | None:
+        """``save_if_version`` sent, its outcome left for ``finish()``, where the
+        backend can split it so; None (nothing sent) where it cannot: then call
+        ``save_if_version``."""
+        return None
 
     # -- a backend's part --------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from ...._synchronization import async_pause
 from ....core.record import Record
 from .._cache import NearCache
 from .._worker import run_soon
-from .channel import AsyncChannel
+from .channel import AsyncChannel, AsyncSentWrite
 
 __all__ = ["AsyncRedisChannel", "supports_redis"]
 
@@ -172,9 +172,41 @@ class AsyncRedisChannel(AsyncChannel):
             lane.give_back()
         return record, self._still(lane)
 
-    async def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+    async def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> AsyncSentWrite[tuple[bool, bool]] | None:
+        """The compare-and-set sent on the lane, which stays taken until its reply is
+        read (``finish()``); None, having sent nothing, when the lane
+        is busy, the write takes more than one script call, or a proxy around the
+        store watches whole writes."""
+        start = getattr(self.store, "start_save_on", None)
         lane = self._lane
-        written: bool | None = None
+        if start is None or lane is None or not lane.take():
+            return None
+        try:
+            sent = await start(lane, record, expected_version)
+        except BaseException:
+            lane.give_back()
+            raise
+        if sent is None:
+            lane.give_back()
+            return None
+        return AsyncSentWrite(self._finish_save, lane, sent)
+
+    async def _finish_save(self, lane: _Lane, sent: Any) -> tuple[bool, bool]:
+        try:
+            written = await self.store.finish_save_on(sent)
+        finally:
+            lane.give_back()
+        if written is None:
+            return await self._save_through_pool(sent.record, sent.expected_version)
+        return written, self._still(lane)
+
+    async def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        in_flight = await self.start_save_if_version(record, expected_version)
+        if in_flight is not None:
+            return await in_flight.finish()
+        lane = self._lane
         if lane is not None and lane.take():
             try:
                 written = await self.store.save_if_version_on(lane, record, expected_version)
@@ -182,7 +214,10 @@ class AsyncRedisChannel(AsyncChannel):
                 lane.give_back()
             if written is not None:
                 return written, self._still(lane)
-        written = await self.store.save_if_version(record, expected_version)
+        return await self._save_through_pool(record, expected_version)
+
+    async def _save_through_pool(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        written: bool = await self.store.save_if_version(record, expected_version)
         return written, False
 
     def _still(self, lane: _Lane) -> bool:

@@ -19,9 +19,9 @@ from typing import Any
 
 from ...._synchronization import async_pause
 from ....core.record import Record
-from .._cache import NearCache
+from .._cache import NearCache, Ticket
 from .._options import NearCacheUnsupported
-from .channel import AsyncChannel
+from .channel import AsyncChannel, AsyncSentWrite
 
 __all__ = ["AsyncNearCacheStore", "async_channel_for"]
 
@@ -125,15 +125,41 @@ class AsyncNearCacheStore:
             self.cache.forget((record.id,))
 
     async def save_if_version(self, record: Record, expected_version: int) -> bool:
+        in_flight = await self.start_save_if_version(record, expected_version)
+        return await in_flight.finish()
+
+    async def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> AsyncSentWrite[bool]:
+        """``save_if_version`` in two halves: sent here where the channel can split
+        it (Redis's lane), its outcome read by ``await finish()``, so the caller
+        can do its own work while the server does the write."""
         cache = self.cache
         if cache.forked or not self.channel.running:
             await self._listen_again()  # the channel's connections are not this process's
         ticket = cache.begin(record.id, write=True, version=record.version)
+        try:
+            sent = await self.channel.start_save_if_version(record, expected_version)
+        except BaseException:
+            cache.written(ticket, record.id, None)
+            raise
+        return AsyncSentWrite(self._finish_save, ticket, record, expected_version, sent)
+
+    async def _finish_save(
+        self,
+        ticket: Ticket | None,
+        record: Record,
+        expected_version: int,
+        sent: AsyncSentWrite[tuple[bool, bool]] | None,
+    ) -> bool:
         written = keep = False
         try:
-            written, keep = await self.channel.save_if_version(record, expected_version)
+            if sent is None:
+                written, keep = await self.channel.save_if_version(record, expected_version)
+            else:
+                written, keep = await sent.finish()
         finally:
-            cache.written(ticket, record.id, record if written and keep else None)
+            self.cache.written(ticket, record.id, record if written and keep else None)
         return written
 
     async def touch_many(self, expiries: Mapping[str, float]) -> None:

@@ -13,19 +13,38 @@ a doubling pause (50 ms to 2 s).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from ...._synchronization import pause
 from ....core.record import Record
 from .._cache import NearCache
 from .._worker import Worker
 
-__all__ = ["Channel"]
+__all__ = ["Channel", "SentWrite"]
 
 logger = logging.getLogger("sessionware.stores.near_cache")
 
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 2.0
+
+T = TypeVar("T")
+
+
+class SentWrite(Generic[T]):
+    """A compare-and-set sent and not yet answered (``start_save_if_version``):
+    ``finish()`` reads its outcome. Nothing else may use the connection it
+    went out on until then, so it is finished soon after, always."""
+
+    __slots__ = ("_args", "_finish")
+
+    def __init__(self, finish: Callable[..., Any], *args: Any) -> None:
+        self._finish = finish
+        self._args = args
+
+    def finish(self) -> T:
+        outcome: T = self._finish(*self._args)
+        return outcome
 
 
 class Channel:
@@ -92,6 +111,14 @@ class Channel:
         """The store's compare-and-set, and whether the cache may keep ``record``."""
         written: bool = self.store.save_if_version(record, expected_version)
         return written, True
+
+    def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> SentWrite[tuple[bool, bool]] | None:
+        """``save_if_version`` sent, its outcome left for ``finish()``, where the
+        backend can split it so; None (nothing sent) where it cannot: then call
+        ``save_if_version``."""
+        return None
 
     # -- a backend's part --------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from ...._synchronization import pause
 from ....core.record import Record
 from .._cache import NearCache
 from .._worker import run_soon
-from .channel import Channel
+from .channel import Channel, SentWrite
 
 __all__ = ["RedisChannel", "supports_redis"]
 
@@ -173,9 +173,41 @@ class RedisChannel(Channel):
             lane.give_back()
         return record, self._still(lane)
 
-    def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+    def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> SentWrite[tuple[bool, bool]] | None:
+        """The compare-and-set sent on the lane, which stays taken until its reply is
+        read (``finish()``); None, having sent nothing, when the lane
+        is busy, the write takes more than one script call, or a proxy around the
+        store watches whole writes."""
+        start = getattr(self.store, "start_save_on", None)
         lane = self._lane
-        written: bool | None = None
+        if start is None or lane is None or not lane.take():
+            return None
+        try:
+            sent = start(lane, record, expected_version)
+        except BaseException:
+            lane.give_back()
+            raise
+        if sent is None:
+            lane.give_back()
+            return None
+        return SentWrite(self._finish_save, lane, sent)
+
+    def _finish_save(self, lane: _Lane, sent: Any) -> tuple[bool, bool]:
+        try:
+            written = self.store.finish_save_on(sent)
+        finally:
+            lane.give_back()
+        if written is None:
+            return self._save_through_pool(sent.record, sent.expected_version)
+        return written, self._still(lane)
+
+    def save_if_version(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        in_flight = self.start_save_if_version(record, expected_version)
+        if in_flight is not None:
+            return in_flight.finish()
+        lane = self._lane
         if lane is not None and lane.take():
             try:
                 written = self.store.save_if_version_on(lane, record, expected_version)
@@ -183,7 +215,10 @@ class RedisChannel(Channel):
                 lane.give_back()
             if written is not None:
                 return written, self._still(lane)
-        written = self.store.save_if_version(record, expected_version)
+        return self._save_through_pool(record, expected_version)
+
+    def _save_through_pool(self, record: Record, expected_version: int) -> tuple[bool, bool]:
+        written: bool = self.store.save_if_version(record, expected_version)
         return written, False
 
     def _still(self, lane: _Lane) -> bool:

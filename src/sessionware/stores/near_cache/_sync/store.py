@@ -20,9 +20,9 @@ from typing import Any
 
 from ...._synchronization import pause
 from ....core.record import Record
-from .._cache import NearCache
+from .._cache import NearCache, Ticket
 from .._options import NearCacheUnsupported
-from .channel import Channel
+from .channel import Channel, SentWrite
 
 __all__ = ["NearCacheStore", "channel_for"]
 
@@ -126,15 +126,41 @@ class NearCacheStore:
             self.cache.forget((record.id,))
 
     def save_if_version(self, record: Record, expected_version: int) -> bool:
+        in_flight = self.start_save_if_version(record, expected_version)
+        return in_flight.finish()
+
+    def start_save_if_version(
+        self, record: Record, expected_version: int
+    ) -> SentWrite[bool]:
+        """``save_if_version`` in two halves: sent here where the channel can split
+        it (Redis's lane), its outcome read by ``finish()``, so the caller
+        can do its own work while the server does the write."""
         cache = self.cache
         if cache.forked or not self.channel.running:
             self._listen_again()  # the channel's connections are not this process's
         ticket = cache.begin(record.id, write=True, version=record.version)
+        try:
+            sent = self.channel.start_save_if_version(record, expected_version)
+        except BaseException:
+            cache.written(ticket, record.id, None)
+            raise
+        return SentWrite(self._finish_save, ticket, record, expected_version, sent)
+
+    def _finish_save(
+        self,
+        ticket: Ticket | None,
+        record: Record,
+        expected_version: int,
+        sent: SentWrite[tuple[bool, bool]] | None,
+    ) -> bool:
         written = keep = False
         try:
-            written, keep = self.channel.save_if_version(record, expected_version)
+            if sent is None:
+                written, keep = self.channel.save_if_version(record, expected_version)
+            else:
+                written, keep = sent.finish()
         finally:
-            cache.written(ticket, record.id, record if written and keep else None)
+            self.cache.written(ticket, record.id, record if written and keep else None)
         return written
 
     def touch_many(self, expiries: Mapping[str, float]) -> None:

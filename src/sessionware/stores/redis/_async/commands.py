@@ -26,7 +26,14 @@ from .._clients import CHECKOUT_ARGS, IdleConnections
 from .._errors import is_transient
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, DEFAULT_WAIT_TIMEOUT_MS, RedisSettings
 
-__all__ = ["AsyncRedisCommands", "Deadline", "ScriptCall", "make_client", "pause_for"]
+__all__ = [
+    "AsyncRedisCommands",
+    "Deadline",
+    "ScriptCall",
+    "make_client",
+    "pause_for",
+    "script_command",
+]
 
 # (script, keys, args): one script call, as queued in a pipeline.
 ScriptCall = tuple[AsyncScript, list[str], list[Any]]
@@ -66,12 +73,21 @@ def make_client(settings: RedisSettings) -> Any:
     return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
 
 
-async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+async def _send(connection: Any, args: tuple[Any, ...]) -> None:
     # hiredis packs the store's arguments (str as UTF-8, the store's only encoding;
     # bytes, int, float) to the bytes redis-py would send, without redis-py's
     # per-argument encoder pass: about 18 us of a cached write's client time here.
     await connection.send_packed_command((pack_command(args),))
+
+
+async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+    await _send(connection, args)
     return await connection.read_response()
+
+
+def script_command(script: AsyncScript, key: str, args: Sequence[Any]) -> tuple[Any, ...]:
+    """The EVALSHA of one script call on one key."""
+    return ("EVALSHA", script.sha, 1, key, *args)
 
 
 class AsyncRedisCommands:
@@ -123,11 +139,8 @@ class AsyncRedisCommands:
         ``connection`` when given (a near cache's own: sent once, and disconnected
         when anything fails)."""
         if connection is not None:
-            try:
-                return await _round_trip(connection, args)
-            except BaseException:
-                await connection.disconnect()
-                raise
+            await self._send_on(connection, args)
+            return await self._reply_on(connection)
         idle = self._idle
         if idle is None:
             return await self.client.execute_command(*args)
@@ -148,16 +161,45 @@ class AsyncRedisCommands:
         idle.put(connection)
         return reply
 
+    async def _send_on(self, connection: Any, args: tuple[Any, ...]) -> None:
+        """The first half of ``_command`` on ``connection``: send, and read nothing
+        yet (``_reply_on`` reads), so the caller can work while the server does."""
+        try:
+            await _send(connection, args)
+        except BaseException:
+            await connection.disconnect()
+            raise
+
+    async def _reply_on(self, connection: Any) -> Any:
+        """The reply to what ``_send_on`` sent on ``connection``."""
+        try:
+            return await connection.read_response()
+        except BaseException:
+            await connection.disconnect()
+            raise
+
     async def _eval(
         self, script: AsyncScript, key: str, args: Sequence[Any], connection: Any = None
     ) -> Any:
         """One script call on one key: EVALSHA itself, not redis-py's
         ``Script.__call__``, which adds an import, tuple copies and a second wrapper
-        on every call of the hot path. NOSCRIPT (a restart or failover emptied the
-        script cache; the call did nothing) loads it and sends again."""
-        command = ("EVALSHA", script.sha, 1, key, *args)
+        on every call of the hot path."""
+        command = script_command(script, key, args)
+        if connection is not None:
+            await self._send_on(connection, command)
+        return await self._script_reply(script, command, connection)
+
+    async def _script_reply(
+        self, script: AsyncScript, command: tuple[Any, ...], connection: Any = None
+    ) -> Any:
+        """The reply to script call ``command``: read on ``connection``, where it
+        was sent already, or sent and read on a connection of the store's. NOSCRIPT
+        (a restart or failover emptied the script cache; the call did nothing)
+        loads the script and sends the call again."""
         try:
-            return await self._command(*command, connection=connection)
+            if connection is not None:
+                return await self._reply_on(connection)
+            return await self._command(*command)
         except NoScriptError:
             await self._load_scripts([script])
             return await self._command(*command)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ....core.record import Record
@@ -46,17 +47,28 @@ from .._scripts import (
     TOUCH_SCRIPT,
 )
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, parse_url
-from .commands import Deadline, ScriptCall, make_client
+from .commands import Deadline, ScriptCall, make_client, script_command
 from .failover import AsyncFailoverWrites
 from .listing import AsyncRedisListing
 
-__all__ = ["AsyncRedisStore"]
+__all__ = ["AsyncRedisStore", "SentSave"]
 
 IS_ASYNC = True
 #: Keys per pipeline when a bulk operation (delete_many, delete_all, purge) is split.
 BATCH = 500
 #: ``COUNT`` hint for SCAN: keys examined per call on each node.
 SCAN_COUNT = 1000
+
+
+@dataclass(slots=True)
+class SentSave:
+    """A compare-and-set sent on a connection (``start_save_on``), its reply unread."""
+
+    connection: Any
+    record: Record
+    expected_version: int
+    command: tuple[Any, ...]
+    failure: BaseException | None = None  # sending failed: the write is not on its way
 
 
 class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
@@ -202,13 +214,34 @@ class AsyncRedisStore(AsyncRedisListing, AsyncFailoverWrites):
         than that (a new record, a user or expiry to index first, replicas to wait
         for): the caller then writes the usual way. Should the connection fail,
         the write goes on as through a failover."""
+        sent = await self.start_save_on(connection, record, expected_version)
+        return None if sent is None else await self.finish_save_on(sent)
+
+    async def start_save_on(
+        self, connection: Any, record: Record, expected_version: int
+    ) -> SentSave | None:
+        """The first half of ``save_if_version_on``: the script call sent, its reply
+        left for ``finish_save_on`` to read (nothing else may use ``connection``
+        meanwhile). None, having sent nothing, where ``save_if_version_on`` is."""
         if expected_version <= 0 or self.wait_replicas:
             return None
         key = self.keys.session(record.id)
         args = save_args(record, expected_version, indexed=record.user_id is None, tracked=True)
+        sent = SentSave(connection, record, expected_version, script_command(self._save, key, args))
+        try:
+            await self._send_on(connection, sent.command)
+        except REDIS_ERRORS as exc:
+            sent.failure = exc  # finish_save_on carries the write through the failover
+        return sent
+
+    async def finish_save_on(self, sent: SentSave) -> bool | None:
+        """The outcome of a ``start_save_on``, as ``save_if_version_on`` gives it."""
+        record, expected_version = sent.record, sent.expected_version
         try:
             try:
-                result = await self._eval(self._save, key, args, connection)
+                if sent.failure is not None:
+                    raise sent.failure
+                result = await self._script_reply(self._save, sent.command, sent.connection)
             except REDIS_ERRORS as exc:
                 result = await self._write_through_failover(record, expected_version, exc)
             return None if result == REINDEX else await self._settle(record, result)

@@ -27,7 +27,14 @@ from .._clients import CHECKOUT_ARGS, IdleConnections
 from .._errors import is_transient
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, DEFAULT_WAIT_TIMEOUT_MS, RedisSettings
 
-__all__ = ["RedisCommands", "Deadline", "ScriptCall", "make_client", "pause_for"]
+__all__ = [
+    "RedisCommands",
+    "Deadline",
+    "ScriptCall",
+    "make_client",
+    "pause_for",
+    "script_command",
+]
 
 # (script, keys, args): one script call, as queued in a pipeline.
 ScriptCall = tuple[Script, list[str], list[Any]]
@@ -67,12 +74,21 @@ def make_client(settings: RedisSettings) -> Any:
     return Redis(host=host, port=port, db=settings.db, retry=retry, **options)
 
 
-def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+def _send(connection: Any, args: tuple[Any, ...]) -> None:
     # hiredis packs the store's arguments (str as UTF-8, the store's only encoding;
     # bytes, int, float) to the bytes redis-py would send, without redis-py's
     # per-argument encoder pass: about 18 us of a cached write's client time here.
     connection.send_packed_command((pack_command(args),))
+
+
+def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
+    _send(connection, args)
     return connection.read_response()
+
+
+def script_command(script: Script, key: str, args: Sequence[Any]) -> tuple[Any, ...]:
+    """The EVALSHA of one script call on one key."""
+    return ("EVALSHA", script.sha, 1, key, *args)
 
 
 class RedisCommands:
@@ -124,11 +140,8 @@ class RedisCommands:
         ``connection`` when given (a near cache's own: sent once, and disconnected
         when anything fails)."""
         if connection is not None:
-            try:
-                return _round_trip(connection, args)
-            except BaseException:
-                connection.disconnect()
-                raise
+            self._send_on(connection, args)
+            return self._reply_on(connection)
         idle = self._idle
         if idle is None:
             return self.client.execute_command(*args)
@@ -149,16 +162,45 @@ class RedisCommands:
         idle.put(connection)
         return reply
 
+    def _send_on(self, connection: Any, args: tuple[Any, ...]) -> None:
+        """The first half of ``_command`` on ``connection``: send, and read nothing
+        yet (``_reply_on`` reads), so the caller can work while the server does."""
+        try:
+            _send(connection, args)
+        except BaseException:
+            connection.disconnect()
+            raise
+
+    def _reply_on(self, connection: Any) -> Any:
+        """The reply to what ``_send_on`` sent on ``connection``."""
+        try:
+            return connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            raise
+
     def _eval(
         self, script: Script, key: str, args: Sequence[Any], connection: Any = None
     ) -> Any:
         """One script call on one key: EVALSHA itself, not redis-py's
         ``Script.__call__``, which adds an import, tuple copies and a second wrapper
-        on every call of the hot path. NOSCRIPT (a restart or failover emptied the
-        script cache; the call did nothing) loads it and sends again."""
-        command = ("EVALSHA", script.sha, 1, key, *args)
+        on every call of the hot path."""
+        command = script_command(script, key, args)
+        if connection is not None:
+            self._send_on(connection, command)
+        return self._script_reply(script, command, connection)
+
+    def _script_reply(
+        self, script: Script, command: tuple[Any, ...], connection: Any = None
+    ) -> Any:
+        """The reply to script call ``command``: read on ``connection``, where it
+        was sent already, or sent and read on a connection of the store's. NOSCRIPT
+        (a restart or failover emptied the script cache; the call did nothing)
+        loads the script and sends the call again."""
         try:
-            return self._command(*command, connection=connection)
+            if connection is not None:
+                return self._reply_on(connection)
+            return self._command(*command)
         except NoScriptError:
             self._load_scripts([script])
             return self._command(*command)
