@@ -208,7 +208,11 @@ class RedisChannel(Channel):
         if in_flight is not None:
             return in_flight.finish()
         lane = self._lane
-        if lane is not None and lane.take():
+        # Not sent split: the lane was busy, or the write takes more than one call
+        # (the pool then), or a proxy hid the split to watch whole writes (the lane
+        # takes them whole).
+        whole = getattr(self.store, "start_save_on", None) is None
+        if whole and lane is not None and lane.take():
             try:
                 written = self.store.save_if_version_on(lane, record, expected_version)
             finally:
