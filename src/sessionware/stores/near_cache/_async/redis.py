@@ -46,6 +46,7 @@ from typing import Any
 
 from ...._synchronization import async_pause
 from ....core.record import Record
+from ...redis._sending import async_send_packed
 from .._cache import NearCache
 from .._worker import run_soon
 from .channel import AsyncChannel, AsyncSentWrite
@@ -83,7 +84,7 @@ class _Lane:
         self._lock.release()
 
     async def send_packed_command(self, command: Any) -> None:
-        await self.connection.send_packed_command(command)
+        await async_send_packed(self.connection, command)
 
     async def read_response(self) -> Any:
         return await self.connection.read_response()

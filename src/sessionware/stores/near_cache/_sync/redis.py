@@ -47,6 +47,7 @@ from typing import Any
 
 from ...._synchronization import pause
 from ....core.record import Record
+from ...redis._sending import send_packed
 from .._cache import NearCache
 from .._worker import run_soon
 from .channel import Channel, SentWrite
@@ -84,7 +85,7 @@ class _Lane:
         self._lock.release()
 
     def send_packed_command(self, command: Any) -> None:
-        self.connection.send_packed_command(command)
+        send_packed(self.connection, command)
 
     def read_response(self) -> Any:
         return self.connection.read_response()

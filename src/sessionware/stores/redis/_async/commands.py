@@ -24,6 +24,7 @@ from redis.exceptions import NoScriptError
 from ..._failover import Deadline as FailoverDeadline
 from .._clients import CHECKOUT_ARGS, IdleConnections
 from .._errors import is_transient
+from .._sending import async_send_packed
 from .._settings import DEFAULT_FAILOVER_TIMEOUT, DEFAULT_WAIT_TIMEOUT_MS, RedisSettings
 
 __all__ = [
@@ -77,7 +78,7 @@ async def _send(connection: Any, args: tuple[Any, ...]) -> None:
     # hiredis packs the store's arguments (str as UTF-8, the store's only encoding;
     # bytes, int, float) to the bytes redis-py would send, without redis-py's
     # per-argument encoder pass: about 18 us of a cached write's client time here.
-    await connection.send_packed_command((pack_command(args),))
+    await async_send_packed(connection, (pack_command(args),))
 
 
 async def _round_trip(connection: Any, args: tuple[Any, ...]) -> Any:
