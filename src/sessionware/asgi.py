@@ -33,7 +33,7 @@ from .cookie_io import CookieMiddleware, read_cookie, varies_on_cookie, warn_if_
 from .core.tokens import TokenOptions, TokenRefused
 
 if TYPE_CHECKING:
-    from ._async.manager import AsyncSessionManager
+    from ._async.manager import AsyncSaveInFlight, AsyncSessionManager
     from .cookies import CookieOptions
     from .core.session import Session
 
@@ -122,11 +122,13 @@ class SessionMiddleware(CookieMiddleware[ASGIApp, "AsyncSessionManager"]):
         except BaseException:
             if not exchange.settled:
                 await exchange.forget()
+            await exchange.release_start()  # as it would have left before the failure
             raise
         finally:
             current_session.reset(token)
         if not exchange.settled:
             await exchange.forget()  # no response: nothing the client saw to keep
+        await exchange.release_start()  # an app that sent no body: the start alone
 
     # -- websocket ------------------------------------------------------------
 
@@ -218,6 +220,10 @@ class SessionExchange:
     downstream: Send | None = field(default=None, init=False)
     #: Set on an https request whose cookie lacks ``Secure``: warn if one is set.
     insecure_where: str | None = field(default=None, init=False)
+    #: A write sent, its answer unread (``start_save``), and the
+    #: ``http.response.start`` that waits for it: both until the app's next message.
+    in_flight: AsyncSaveInFlight | None = field(default=None, init=False)
+    held_start: Message | None = field(default=None, init=False)
 
     def forget(self) -> Awaitable[None]:
         # The manager's coroutine, not a coroutine of its own: one frame less.
@@ -227,6 +233,8 @@ class SessionExchange:
     async def send_http(self, message: Message) -> None:
         send = self.downstream
         assert send is not None
+        if self.held_start is not None:
+            await self.release_start()
         if message["type"] == "http.response.start":
             try:
                 await self._add_session_headers(message)
@@ -234,22 +242,50 @@ class SessionExchange:
                 self.replaced = True
                 await _answer_500(send)
                 return
+            if self.in_flight is not None:
+                # Sent when the store has answered, at the app's next message
+                # (its body): the app's work up to then overlaps the store's.
+                self.held_start = message
+                return
         elif self.replaced:
             return  # the 500 went out instead of this response
         await send(message)
 
+    async def release_start(self) -> None:
+        """The write in flight answered: the held ``http.response.start`` goes on,
+        or a 500 instead of it when the store failed. (Nothing held: nothing.)"""
+        held, in_flight = self.held_start, self.in_flight
+        if held is None or in_flight is None:
+            return
+        self.held_start = self.in_flight = None
+        send = self.downstream
+        assert send is not None
+        try:
+            await in_flight.finish()
+        except Exception:
+            logger.exception("saving the session failed; answering 500")
+            self.replaced = True
+            await _answer_500(send)
+            return
+        await send(held)
+
     async def _saved(self, status: int) -> str | _Forgotten | None:
         """Forget on a 5xx, else save: the signed id to send back, or None.
-        ``_SaveFailed`` (logged) when the store failed."""
+        ``_SaveFailed`` (logged) when the store failed. A write the store can
+        answer later (``start_save``) is left in ``in_flight``: its cookie value
+        is known now."""
         if status >= 500:
             await self.forget()
             return FORGOTTEN
         self.settled = True
         try:
-            return await self.manager.save_changes(self.session)
+            in_flight = await self.manager.start_save(self.session)
         except Exception:
             logger.exception("saving the session failed; answering 500")
             raise _SaveFailed from None
+        if in_flight.pending:
+            self.in_flight = in_flight
+        return in_flight.cookie_value
 
     async def _add_session_headers(self, message: Message) -> None:
         """Save or forget by status; add the headers."""

@@ -52,6 +52,11 @@ class AsyncSaveInFlight:
         self._manager = manager
         self._write = write  # what _finish_write needs, until it has run
 
+    @property
+    def pending(self) -> bool:
+        """Whether the store's answer is still to be read (``finish()``)."""
+        return self._write is not None
+
     async def finish(self) -> str | None:
         write = self._write
         if write is not None:

@@ -53,6 +53,11 @@ class SaveInFlight:
         self._manager = manager
         self._write = write  # what _finish_write needs, until it has run
 
+    @property
+    def pending(self) -> bool:
+        """Whether the store's answer is still to be read (``finish()``)."""
+        return self._write is not None
+
     def finish(self) -> str | None:
         write = self._write
         if write is not None:
