@@ -1,7 +1,8 @@
 """A write sent now and answered later (``SessionManager.start_save``) on the Redis
-near cache: what it promises before and after ``finish()``, and what the Flask
-integration does with it (the answer is read once Flask is done, before the
-response leaves)."""
+near cache: what it promises before and after ``finish()``, against a second
+manager on its own connections (another process's cache) writing, invalidating or
+revoking in between, and what the Flask integration does with it (the answer is
+read once Flask is done, before the response leaves)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,13 @@ from .near_cache_support import cached_url, near_cached_store, private_name
 
 
 @pytest.fixture
-def store(redis_url: str) -> Iterator[NearCacheStore]:
-    with near_cached_store(cached_url("redis", redis_url, private_name("redis"))) as store:
+def url(redis_url: str) -> str:
+    return cached_url("redis", redis_url, private_name("redis"))
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[NearCacheStore]:
+    with near_cached_store(url) as store:
         yield store
 
 
@@ -145,3 +151,74 @@ def test_a_flask_write_whose_answer_fails_is_not_sent_as_a_success(
     assert not lane.intact  # given back broken: the cache is emptied, the lane made again
     # The write itself was sent: the store may hold it, so the next request sees 2 or 3.
     assert client.get("/write").text in ("2", "3")
+
+
+# -- two managers on two store connections (two processes' caches), forced orders --
+
+
+@pytest.fixture
+def other_store(url: str, store: NearCacheStore) -> Iterator[NearCacheStore]:
+    with near_cached_store(url) as other:  # the same keys, its own connections
+        yield other
+
+
+@pytest.fixture
+def other(other_store: NearCacheStore) -> Iterator[sw.SessionManager]:
+    manager = sw.SessionManager(other_store, secret_key=SECRET, visit_tracker=False)
+    yield manager
+    manager.close()
+
+
+def test_a_write_landing_after_one_in_flight_merges_with_it(
+    manager: sw.SessionManager, other: sw.SessionManager
+) -> None:
+    cookie = stored_cookie(manager)
+    mine, theirs = manager.open(cookie), other.open(cookie)
+    mine["mine"] = 1
+    in_flight = manager.start_save(mine)  # sent: the server applies it first
+    theirs["theirs"] = 1
+    other.save_changes(theirs)  # its compare-and-set loses, reloads and merges
+    in_flight.finish()
+    with other.scope(cookie) as merged:
+        assert (merged.get("mine"), merged.get("theirs")) == (1, 1)
+
+
+def test_a_session_invalidated_while_a_write_is_in_flight_stays_gone(
+    manager: sw.SessionManager, other: sw.SessionManager
+) -> None:
+    cookie = stored_cookie(manager)
+    mine = manager.open(cookie)
+    mine["mine"] = 1
+    in_flight = manager.start_save(mine)
+    other.invalidate(other.open(cookie))
+    in_flight.finish()
+    assert manager.open(cookie).is_new
+    assert other.open(cookie).is_new
+
+
+def test_a_write_in_flight_after_an_invalidation_does_not_bring_the_session_back(
+    manager: sw.SessionManager, other: sw.SessionManager
+) -> None:
+    cookie = stored_cookie(manager)
+    mine = manager.open(cookie)
+    other.invalidate(other.open(cookie))
+    mine["mine"] = 1
+    manager.start_save(mine).finish()
+    assert manager.open(cookie).is_new
+    assert other.open(cookie).is_new
+
+
+def test_a_user_revoked_while_a_write_is_in_flight_stays_revoked(
+    manager: sw.SessionManager, other: sw.SessionManager
+) -> None:
+    with manager.scope(None) as login:
+        manager.login(login, "ada")
+    cookie = login.cookie_value
+    assert cookie is not None
+    mine = manager.open(cookie)
+    mine["mine"] = 1
+    in_flight = manager.start_save(mine)
+    other.revoke_user("ada")
+    in_flight.finish()
+    assert manager.open(cookie).is_new
+    assert other.open(cookie).is_new
